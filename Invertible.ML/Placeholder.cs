@@ -1,0 +1,2 @@
+namespace Invertible.ML; /// <summary>x</summary>
+public static class Placeholder {}

@@ -1,0 +1,2 @@
+namespace Invertible.Torch; /// <summary>x</summary>
+public static class Placeholder {}
