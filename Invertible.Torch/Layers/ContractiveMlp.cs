@@ -1,0 +1,95 @@
+using Invertible.Torch.Lipschitz;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Invertible.Torch.Layers;
+
+/// <summary>
+/// A contractive multilayer perceptron g = L_k ∘ φ ∘ … ∘ φ ∘ L_1: spectrally normalised linear layers (each with
+/// spectral norm ≤ c) separated by a 1-Lipschitz activation φ, so Lip(g) ≤ c^k &lt; 1.
+/// </summary>
+public sealed class ContractiveMlp : nn.Module<Tensor, Tensor>, IFunctionalLayer, ILipschitzBounded
+{
+    private readonly ModuleList<nn.Module<Tensor, Tensor>> layers = new();
+    private readonly IFunctionalLayer[] functional;
+
+    /// <summary>Creates g: features → hidden → … → hidden → features with <paramref name="depth"/> linear layers.</summary>
+    /// <param name="features">Input and output width.</param>
+    /// <param name="hiddenFeatures">Width of the hidden layers (unused when depth = 1).</param>
+    /// <param name="depth">Number of linear layers (≥ 1).</param>
+    /// <param name="coefficient">Spectral-norm bound c of every linear layer, in (0, 1).</param>
+    /// <param name="activation">The 1-Lipschitz activation between linear layers.</param>
+    /// <param name="powerIterations">Power iterations per training forward in each linear layer.</param>
+    /// <param name="dtype">Parameter type.</param>
+    /// <param name="generator">Random source for initial weights.</param>
+    public ContractiveMlp(int features, int hiddenFeatures, int depth, double coefficient,
+        LipschitzActivation activation = LipschitzActivation.LipSwish, int powerIterations = 1,
+        ScalarType dtype = ScalarType.Float32, Generator? generator = null) : base(nameof(ContractiveMlp))
+    {
+        if (features < 1) throw new ArgumentOutOfRangeException(nameof(features), features, "Must be at least 1.");
+        if (hiddenFeatures < 1) throw new ArgumentOutOfRangeException(nameof(hiddenFeatures), hiddenFeatures, "Must be at least 1.");
+        if (depth < 1) throw new ArgumentOutOfRangeException(nameof(depth), depth, "Must be at least 1.");
+        if (!(coefficient > 0 && coefficient < 1))
+            throw new ArgumentOutOfRangeException(nameof(coefficient), coefficient, "A contraction needs a Lipschitz coefficient in (0, 1).");
+
+        Features = features;
+        Depth = depth;
+        Activation = activation;
+        for (var i = 0; i < depth; i++)
+        {
+            var input = i == 0 ? features : hiddenFeatures;
+            var output = i == depth - 1 ? features : hiddenFeatures;
+            layers.Add(new SpectralNormLinear(input, output, coefficient, powerIterations, dtype: dtype, generator: generator));
+            if (i < depth - 1)
+                layers.Add(LipschitzActivations.Create(activation, dtype));
+        }
+        functional = layers.Cast<IFunctionalLayer>().ToArray();
+        ParameterCount = functional.Sum(l => l.ParameterCount);
+        RegisterComponents();
+    }
+
+    /// <summary>Input and output width.</summary>
+    public int Features { get; }
+
+    /// <summary>Number of linear layers.</summary>
+    public int Depth { get; }
+
+    /// <summary>The activation between linear layers.</summary>
+    public LipschitzActivation Activation { get; }
+
+    /// <summary>The linear layers, first to last.</summary>
+    public IEnumerable<SpectralNormLinear> LinearLayers => layers.OfType<SpectralNormLinear>();
+
+    /// <summary>The layers in order: linear, activation, linear, …</summary>
+    public IReadOnlyList<nn.Module<Tensor, Tensor>> Layers => layers.ToList();
+
+    /// <inheritdoc />
+    public int ParameterCount { get; }
+
+    /// <inheritdoc />
+    public IEnumerable<Tensor> EffectiveParameters() => functional.SelectMany(l => l.EffectiveParameters());
+
+    /// <inheritdoc />
+    public Tensor Apply(Tensor input, ReadOnlySpan<Tensor> parameters)
+    {
+        var offset = 0;
+        var value = input;
+        foreach (var layer in functional)
+        {
+            value = layer.Apply(value, parameters.Slice(offset, layer.ParameterCount));
+            offset += layer.ParameterCount;
+        }
+        return value;
+    }
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor input)
+    {
+        var parameters = EffectiveParameters().ToArray();
+        return Apply(input, parameters);
+    }
+
+    /// <summary>Product of the linear layers' exact spectral norms (activations are 1-Lipschitz).</summary>
+    public double LipschitzBound() => LinearLayers.Aggregate(1.0, (bound, layer) => bound * layer.LipschitzBound());
+}

@@ -1,0 +1,158 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Invertible.Torch.Lipschitz;
+
+/// <summary>
+/// Largest singular value of a matrix by power iteration, as a custom autograd function.
+/// </summary>
+/// <remarks>
+/// <para>Each iteration sets u ← A v / ‖A v‖ and then tests the pair (u, v) with σ = uᵀ A v = ‖A v‖: the residual
+/// ‖A v − σ u‖ is zero by construction and ‖Aᵀ u − σ v‖ reuses the product Aᵀ u that the next update v ← Aᵀ u / ‖Aᵀ u‖
+/// needs, so the test costs no extra product.</para>
+/// <para>Backward: dσ/dA = u vᵀ (u, v held constant — exact at a converged simple singular value).
+/// Forward mode: dσ = uᵀ dA v, see <see cref="Jvp(Tensor, Tensor, SpectralNormOptions?, Generator?)"/>.</para>
+/// <para>Without a warm start the iteration begins at a random unit vector: a data-dependent start such as a row median
+/// can be the zero vector.</para>
+/// </remarks>
+public static class SpectralNorm
+{
+    /// <summary>Computes σ, u, v of <paramref name="matrix"/>.</summary>
+    /// <param name="matrix">A 2-D floating-point tensor without NaN or infinity.</param>
+    /// <param name="u">Optional warm start for the left singular vector (length = rows); used only when <paramref name="v"/> is absent.</param>
+    /// <param name="v">Optional warm start for the right singular vector (length = columns).</param>
+    /// <param name="options">Stopping rule; <see cref="SpectralNormOptions.Default"/> when null.</param>
+    /// <param name="generator">Random source for the start vector when no warm start is given.</param>
+    public static SpectralNormResult Compute(Tensor matrix, Tensor? u = null, Tensor? v = null,
+        SpectralNormOptions? options = null, Generator? generator = null)
+    {
+        options ??= SpectralNormOptions.Default;
+        options.Validate();
+        Validate(matrix, u, v);
+        var outputs = SpectralNormFunction.apply(matrix, (object?)u ?? Absent.Value, (object?)v ?? Absent.Value, options, (object?)generator ?? Absent.Value);
+        return new SpectralNormResult(outputs[0], outputs[1], outputs[2], (int)outputs[3].item<long>(), outputs[4].item<bool>());
+    }
+
+    /// <summary>Forward-mode derivative: returns σ(A) and dσ = uᵀ dA v for a tangent dA of the same shape as A.</summary>
+    public static (Tensor Sigma, Tensor Tangent) Jvp(Tensor matrix, Tensor tangent, SpectralNormOptions? options = null, Generator? generator = null)
+    {
+        if (!tangent.shape.SequenceEqual(matrix.shape))
+            throw new ArgumentException($"Tangent shape [{string.Join(", ", tangent.shape)}] must equal the matrix shape [{string.Join(", ", matrix.shape)}].", nameof(tangent));
+        using var _ = no_grad();
+        var result = Compute(matrix, options: options, generator: generator);
+        return (result.Sigma, result.U.dot(tangent.mv(result.V)));
+    }
+
+    private static void Validate(Tensor matrix, Tensor? u, Tensor? v)
+    {
+        if (matrix.dim() != 2)
+            throw new ArgumentException($"Expected a 2-D matrix, got shape [{string.Join(", ", matrix.shape)}].", nameof(matrix));
+        if (!matrix.is_floating_point())
+            throw new ArgumentException($"Expected a floating-point matrix, got {matrix.dtype}.", nameof(matrix));
+        if (matrix.numel() == 0)
+            throw new ArgumentException("The matrix is empty.", nameof(matrix));
+        if (!isfinite(matrix).all().item<bool>())
+            throw new ArgumentException("The matrix contains NaN or infinite entries.", nameof(matrix));
+        if (u is not null && (u.dim() != 1 || u.shape[0] != matrix.shape[0]))
+            throw new ArgumentException($"u must have shape [{matrix.shape[0]}], got [{string.Join(", ", u.shape)}].", nameof(u));
+        if (v is not null && (v.dim() != 1 || v.shape[0] != matrix.shape[1]))
+            throw new ArgumentException($"v must have shape [{matrix.shape[1]}], got [{string.Join(", ", v.shape)}].", nameof(v));
+    }
+
+    /// <summary>Stands for an optional argument left out (autograd arguments cannot be null).</summary>
+    private sealed class Absent
+    {
+        public static readonly Absent Value = new();
+    }
+
+    private sealed class SpectralNormFunction : autograd.MultiTensorFunction<SpectralNormFunction>
+    {
+        public override string Name => "SpectralNorm";
+
+        public override List<Tensor> forward(autograd.AutogradContext ctx, params object[] vars)
+        {
+            var a = (Tensor)vars[0];
+            var options = (SpectralNormOptions)vars[3];
+            var generator = vars[4] as Generator;
+            Tensor sigma, u, v;
+            int iterations;
+            bool converged;
+            using (no_grad())
+            using (var scope = NewDisposeScope())
+            {
+                v = StartVector(a, vars[1] as Tensor, vars[2] as Tensor, generator);
+                (sigma, u, v, iterations, converged) = Iterate(a.detach(), v, options);
+                scope.MoveToOuter(sigma, u, v);
+            }
+            ctx.save_for_backward([u, v]);
+            var iterationsTensor = tensor((long)iterations);
+            var convergedTensor = tensor(converged);
+            ctx.mark_non_differentiable([u, v, iterationsTensor, convergedTensor]);
+            return [sigma, u, v, iterationsTensor, convergedTensor];
+        }
+
+        public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> grads)
+        {
+            var saved = ctx.get_saved_variables();
+            var gradA = grads[0] is null ? null : outer(saved[0], saved[1]).mul_(grads[0]);
+            return [gradA!, null!, null!, null!, null!];
+        }
+
+        private static Tensor StartVector(Tensor a, Tensor? u, Tensor? v, Generator? generator)
+        {
+            Tensor start;
+            if (v is not null)
+                start = v.detach().to(a.dtype, a.device);
+            else if (u is not null)
+                start = a.detach().t().mv(u.detach().to(a.dtype, a.device));
+            else
+                start = randn(a.shape[1], dtype: a.dtype, device: a.device, generator: generator);
+            var norm = start.norm().ToDouble();
+            if (!(norm > 0) || !double.IsFinite(norm))
+            {
+                // A zero warm start (or Aᵀu = 0) carries no direction: fall back to a random one.
+                start = randn(a.shape[1], dtype: a.dtype, device: a.device, generator: generator);
+                norm = start.norm().ToDouble();
+            }
+            return start.div(norm);
+        }
+
+        private static (Tensor Sigma, Tensor U, Tensor V, int Iterations, bool Converged) Iterate(Tensor a, Tensor v, SpectralNormOptions options)
+        {
+            var at = a.t();
+            Tensor u = zeros(a.shape[0], dtype: a.dtype, device: a.device);
+            Tensor sigma = zeros([], dtype: a.dtype, device: a.device);
+            for (var k = 1; k <= options.MaxIterations; k++)
+            {
+                var av = a.mv(v);
+                var avNorm = av.norm();
+                var normValue = avNorm.ToDouble();
+                if (normValue == 0)
+                {
+                    // A v = 0: v lies in the null space; σ = 0 is exact only if A = 0, otherwise restart elsewhere.
+                    if (a.abs().max().ToDouble() == 0)
+                    {
+                        u = ones(a.shape[0], dtype: a.dtype, device: a.device).div_(Math.Sqrt(a.shape[0]));
+                        return (sigma, u, v, k, true);
+                    }
+                    v = a.abs().sum(0).add_(1e-3);
+                    v = v.div(v.norm());
+                    continue;
+                }
+                u = av.div(avNorm);
+                sigma = avNorm;
+                var atu = at.mv(u);
+                if (options.CheckConvergence)
+                {
+                    var residual = atu.sub(v.mul(sigma)).norm().ToDouble();
+                    if (residual <= options.RelativeTolerance * normValue + options.AbsoluteTolerance)
+                        return (sigma, u, v, k, true);
+                }
+                if (k == options.MaxIterations)
+                    break;
+                v = atu.div(atu.norm().clamp_min(double.Epsilon));
+            }
+            return (sigma, u, v, options.MaxIterations, false);
+        }
+    }
+}

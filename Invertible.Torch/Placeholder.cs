@@ -1,2 +1,0 @@
-namespace Invertible.Torch; /// <summary>x</summary>
-public static class Placeholder {}

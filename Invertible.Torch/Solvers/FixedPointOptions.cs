@@ -1,0 +1,89 @@
+namespace Invertible.Torch.Solvers;
+
+/// <summary>Options of a fixed-point solve x = f(x). Every property has a documented default.</summary>
+/// <remarks>
+/// Convergence is measured per sample (rows of the batch) by the relative residual ‖f(x) − x‖ / ‖f(x)‖;
+/// the solve has converged when every sample's best residual is at most <see cref="Tolerance"/>.
+/// </remarks>
+public sealed class FixedPointOptions
+{
+    /// <summary>Default values.</summary>
+    public static class Defaults
+    {
+        /// <summary>Default <see cref="FixedPointOptions.Solver"/>.</summary>
+        public const FixedPointSolverKind Solver = FixedPointSolverKind.Anderson;
+        /// <summary>Default <see cref="FixedPointOptions.MaxIterations"/>.</summary>
+        public const int MaxIterations = 500;
+        /// <summary>Default <see cref="FixedPointOptions.Tolerance"/>.</summary>
+        public const double Tolerance = 1e-6;
+        /// <summary>Default <see cref="FixedPointOptions.Damping"/>.</summary>
+        public const double Damping = 1.0;
+        /// <summary>Default <see cref="FixedPointOptions.AndersonMemory"/>.</summary>
+        public const int AndersonMemory = 5;
+        /// <summary>Default <see cref="FixedPointOptions.AndersonRegularization"/>.</summary>
+        public const double AndersonRegularization = 1e-4;
+        /// <summary>Default <see cref="FixedPointOptions.AndersonMixing"/>.</summary>
+        public const double AndersonMixing = 1.0;
+        /// <summary>Default <see cref="FixedPointOptions.BroydenMemory"/>.</summary>
+        public const int BroydenMemory = 30;
+        /// <summary>Default <see cref="FixedPointOptions.ThrowOnNonConvergence"/>.</summary>
+        public const bool ThrowOnNonConvergence = true;
+    }
+
+    /// <summary>Which solver to use. Default <see cref="FixedPointSolverKind.Anderson"/>.</summary>
+    public FixedPointSolverKind Solver { get; init; } = Defaults.Solver;
+
+    /// <summary>Maximum evaluations of f. Default 500.</summary>
+    public int MaxIterations { get; init; } = Defaults.MaxIterations;
+
+    /// <summary>Target relative residual ‖f(x) − x‖ / ‖f(x)‖ of every sample. Default 1e-6.</summary>
+    public double Tolerance { get; init; } = Defaults.Tolerance;
+
+    /// <summary>Picard step size β in x ← x + β (f(x) − x), 0 &lt; β ≤ 1. Default 1 (no damping).</summary>
+    public double Damping { get; init; } = Defaults.Damping;
+
+    /// <summary>Anderson: number of past iterates mixed (m ≥ 1). Default 5.</summary>
+    public int AndersonMemory { get; init; } = Defaults.AndersonMemory;
+
+    /// <summary>
+    /// Anderson: Tikhonov regularisation λ of the least-squares mixing problem, relative to the largest squared
+    /// residual norm in memory (so it neither swamps the system near convergence nor vanishes for large inputs). Default 1e-4.
+    /// </summary>
+    public double AndersonRegularization { get; init; } = Defaults.AndersonRegularization;
+
+    /// <summary>Anderson: mixing β between f-values (β = 1) and iterates (β = 0), 0 &lt; β ≤ 1. Default 1.</summary>
+    public double AndersonMixing { get; init; } = Defaults.AndersonMixing;
+
+    /// <summary>Broyden: number of rank-one updates kept (older ones are dropped). Default 30.</summary>
+    public int BroydenMemory { get; init; } = Defaults.BroydenMemory;
+
+    /// <summary>
+    /// Whether layers that use the solver throw <see cref="SolverNotConvergedException"/> when it stops short of
+    /// <see cref="Tolerance"/>. Solvers themselves never throw for this: they report it in <see cref="SolverStatistics"/>. Default true.
+    /// </summary>
+    public bool ThrowOnNonConvergence { get; init; } = Defaults.ThrowOnNonConvergence;
+
+    /// <summary>The defaults: Anderson(m = 5, λ = 1e-4, β = 1), tolerance 1e-6, at most 500 evaluations.</summary>
+    public static FixedPointOptions Default { get; } = new();
+
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first invalid option.</summary>
+    public void Validate()
+    {
+        if (!Enum.IsDefined(Solver))
+            throw new ArgumentOutOfRangeException(nameof(Solver), Solver, "Unknown solver.");
+        if (MaxIterations < 1)
+            throw new ArgumentOutOfRangeException(nameof(MaxIterations), MaxIterations, "Must be at least 1.");
+        if (!(Tolerance >= 0) || double.IsInfinity(Tolerance))
+            throw new ArgumentOutOfRangeException(nameof(Tolerance), Tolerance, "Must be finite and non-negative.");
+        if (!(Damping > 0 && Damping <= 1))
+            throw new ArgumentOutOfRangeException(nameof(Damping), Damping, "Must lie in (0, 1].");
+        if (AndersonMemory < 1)
+            throw new ArgumentOutOfRangeException(nameof(AndersonMemory), AndersonMemory, "Must be at least 1.");
+        if (!(AndersonRegularization >= 0) || double.IsInfinity(AndersonRegularization))
+            throw new ArgumentOutOfRangeException(nameof(AndersonRegularization), AndersonRegularization, "Must be finite and non-negative.");
+        if (!(AndersonMixing > 0 && AndersonMixing <= 1))
+            throw new ArgumentOutOfRangeException(nameof(AndersonMixing), AndersonMixing, "Must lie in (0, 1].");
+        if (BroydenMemory < 1)
+            throw new ArgumentOutOfRangeException(nameof(BroydenMemory), BroydenMemory, "Must be at least 1.");
+    }
+}

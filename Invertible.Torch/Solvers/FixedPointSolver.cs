@@ -1,0 +1,132 @@
+using System.Diagnostics;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Invertible.Torch.Solvers;
+
+/// <summary>
+/// Shared machinery of the solvers: argument checks, flattening each sample to a row, per-sample residuals,
+/// tracking the lowest-residual iterate, the residual trace and the stopping rule.
+/// </summary>
+public abstract class FixedPointSolver : IFixedPointSolver
+{
+    /// <summary>Creates a solver with validated options.</summary>
+    protected FixedPointSolver(FixedPointOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        Options = options;
+    }
+
+    /// <inheritdoc />
+    public FixedPointOptions Options { get; }
+
+    /// <summary>The solver named by <see cref="FixedPointOptions.Solver"/>.</summary>
+    public static IFixedPointSolver Create(FixedPointOptions? options = null)
+    {
+        options ??= FixedPointOptions.Default;
+        return options.Solver switch
+        {
+            FixedPointSolverKind.Picard => new PicardSolver(options),
+            FixedPointSolverKind.Anderson => new AndersonSolver(options),
+            FixedPointSolverKind.Broyden => new BroydenSolver(options),
+            _ => throw new ArgumentOutOfRangeException(nameof(options), options.Solver, "Unknown solver."),
+        };
+    }
+
+    /// <inheritdoc />
+    public FixedPointResult Solve(Func<Tensor, Tensor> f, Tensor initial)
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        ArgumentNullException.ThrowIfNull(initial);
+        if (initial.dim() < 1 || initial.shape[0] < 1)
+            throw new ArgumentException($"The initial guess needs a non-empty batch dimension, got shape [{string.Join(", ", initial.shape)}].", nameof(initial));
+        if (!initial.is_floating_point())
+            throw new ArgumentException($"The initial guess must be floating point, got {initial.dtype}.", nameof(initial));
+        if (!isfinite(initial).all().item<bool>())
+            throw new ArgumentException("The initial guess contains NaN or infinite values.", nameof(initial));
+
+        var shape = initial.shape;
+        var batch = shape[0];
+        Tensor Flat(Tensor rows)
+        {
+            var value = f(rows.view(shape));
+            if (!value.shape.SequenceEqual(shape))
+                throw new InvalidOperationException($"The map returned shape [{string.Join(", ", value.shape)}] for an argument of shape [{string.Join(", ", shape)}].");
+            return value.reshape(batch, -1);
+        }
+
+        var watch = Stopwatch.StartNew();
+        using var tracker = new Tracker(initial.reshape(batch, -1), Options);
+        Run(Flat, initial.reshape(batch, -1).clone(), tracker);
+        var solution = tracker.Best.view(shape).clone();
+        return new FixedPointResult(solution, tracker.Statistics(Options.Solver, watch.Elapsed));
+    }
+
+    /// <summary>
+    /// Iterates until <see cref="Tracker.Record"/> says stop. <paramref name="x"/> is [batch, n] and owned by the
+    /// solver; <paramref name="f"/> maps [batch, n] to [batch, n].
+    /// </summary>
+    protected abstract void Run(Func<Tensor, Tensor> f, Tensor x, Tracker tracker);
+
+    /// <summary>Per-sample residuals, the best iterate of each sample, the trace and the stopping rule.</summary>
+    protected sealed class Tracker : IDisposable
+    {
+        private readonly FixedPointOptions options;
+        private readonly List<double> trace = [];
+        private readonly Tensor bestResidual;
+        private readonly double tiny;
+        private bool converged;
+
+        internal Tracker(Tensor initialRows, FixedPointOptions options)
+        {
+            this.options = options;
+            Best = initialRows.detach().clone();
+            bestResidual = full(initialRows.shape[0], double.PositiveInfinity, dtype: ScalarType.Float64, device: initialRows.device);
+            tiny = initialRows.dtype == ScalarType.Float64 ? 1e-300 : 1e-30;
+        }
+
+        /// <summary>
+        /// Per sample, f(x) at the lowest-residual iterate x so far, [batch, n]: one more (free) Picard step, which for
+        /// a contraction lies closer to the fixed point than x, with a residual at most Lip(f) times x's.
+        /// </summary>
+        public Tensor Best { get; }
+
+        /// <summary>Evaluations of f recorded so far.</summary>
+        public int Iterations => trace.Count;
+
+        /// <summary>
+        /// Records the evaluation <paramref name="fx"/> = f(<paramref name="x"/>) and returns true when the solve
+        /// must stop (every sample converged, the cap was reached, or every sample's value is non-finite).
+        /// </summary>
+        public bool Record(Tensor x, Tensor fx)
+        {
+            using var scope = NewDisposeScope();
+            var residual = fx.sub(x).norm(1).to(ScalarType.Float64)
+                .div_(fx.norm(1).to(ScalarType.Float64).add_(tiny))
+                .nan_to_num_(nan: double.PositiveInfinity);
+            var improved = residual.lt(bestResidual);
+            bestResidual.copy_(where(improved, residual, bestResidual));
+            Best.copy_(where(improved.unsqueeze(1), fx, Best));
+            var worstNow = residual.max().ToDouble();
+            trace.Add(worstNow);
+            var worstBest = bestResidual.max().ToDouble();
+            converged = worstBest <= options.Tolerance;
+            var allBroken = double.IsPositiveInfinity(residual.min().ToDouble()) && trace.Count > 1;
+            return converged || trace.Count >= options.MaxIterations || allBroken;
+        }
+
+        internal SolverStatistics Statistics(FixedPointSolverKind solver, TimeSpan elapsed)
+        {
+            var samples = bestResidual.cpu().data<double>().ToArray();
+            return new SolverStatistics(solver, trace.Count, samples.Max(), converged, trace.ToArray(), samples, elapsed);
+        }
+
+        /// <inheritdoc />
+        public void Dispose()
+        {
+            Best.Dispose();
+            bestResidual.Dispose();
+        }
+    }
+}
