@@ -12,7 +12,8 @@ namespace Invertible.Torch.Implicit;
 /// <para>Forward: x solves x = y − g(x), found with any <see cref="IFixedPointSolver"/> without an autograd tape.</para>
 /// <para>Backward: by the inverse function theorem the vector–Jacobian product of F⁻¹ at y with v is
 /// w = (I + J_g(x))⁻ᵀ v, the solution of w = v − J_g(x)ᵀ w; J_g(x)ᵀ w is a VJP of g, so the same solvers find w with
-/// one VJP per iteration on a one-step tape of g at x. Then ∂L/∂y = w and ∂L/∂θ = −(∂g/∂θ)ᵀ w. Memory does not
+/// one VJP per iteration (<see cref="Linearization.Of"/>: the layer's hand-derived VJPs, or autograd on a one-step
+/// tape of g at x). Then ∂L/∂y = w and ∂L/∂θ = −(∂g/∂θ)ᵀ w. Memory does not
 /// depend on how many forward iterations were run.</para>
 /// </remarks>
 public static class ResidualInverse
@@ -70,28 +71,17 @@ public static class ResidualInverse
         /// <summary>Returns ∂L/∂y and ∂L/∂θ_i (null where θ_i needs no gradient).</summary>
         public (Tensor GradOutput, Tensor?[] GradParameters) Backward(Tensor x, Tensor[] parameters, Tensor v)
         {
-            using var _ = enable_grad();
-            var xLeaf = x.detach().requires_grad_(true);
-            var leaves = parameters.Select(p => p.detach().requires_grad_(p.requires_grad)).ToArray();
-            var gx = g.Apply(xLeaf, leaves);
-
+            using var linearization = Linearization.Of(g, x, parameters);
             var solver = FixedPointSolver.Create(options.Backward);
             FixedPointResult adjoint;
             using (no_grad())
-                adjoint = solver.Solve(w => v.sub(autograd.grad([gx], [xLeaf], [w], retain_graph: true)[0]), v.detach());
+                adjoint = solver.Solve(w => v.sub(linearization.InputVjp(w)), v.detach());
             Statistics!.Backward = adjoint.Statistics;
             if (options.Backward.ThrowOnNonConvergence && !adjoint.Statistics.Converged)
                 BackwardFailures.Record(new SolverNotConvergedException("adjoint of the " + what, options.Backward.Tolerance, adjoint.Statistics));
 
             var w = adjoint.Solution;
-            var trainable = Enumerable.Range(0, leaves.Length).Where(i => leaves[i].requires_grad).ToArray();
-            var gradParameters = new Tensor?[leaves.Length];
-            if (trainable.Length > 0)
-            {
-                var grads = autograd.grad([gx], trainable.Select(i => leaves[i]).ToArray(), [w], allow_unused: true);
-                for (var j = 0; j < trainable.Length; j++)
-                    gradParameters[trainable[j]] = grads[j]?.neg();
-            }
+            var gradParameters = linearization.ParameterVjp(w).Select(grad => grad?.neg()).ToArray();
             return (w, gradParameters);
         }
     }

@@ -135,7 +135,7 @@ public static class SpectralNorm
                         u = ones(a.shape[0], dtype: a.dtype, device: a.device).div_(Math.Sqrt(a.shape[0]));
                         return (sigma, u, v, k, true);
                     }
-                    v = a.abs().sum(0).add_(1e-3);
+                    v = a.abs().sum(dim: 0).add_(1e-3);
                     v = v.div(v.norm());
                     continue;
                 }

@@ -43,7 +43,7 @@ public sealed class BroydenSolver : FixedPointSolver
                 var y = r.sub(residual);
                 var vT = Apply(vs, us, s);
                 var hy = Apply(us, vs, y);
-                var denominator = vT.mul(y).sum(1, keepdim: true);
+                var denominator = vT.mul(y).sum(dim: 1, keepdim: true);
                 var usable = denominator.abs().gt(tiny);
                 var u = where(usable, s.sub(hy).div(where(usable, denominator, ones_like(denominator))), zeros_like(s));
                 var slot = (k - 1) % memory;

@@ -102,8 +102,7 @@ public abstract class FixedPointSolver : IFixedPointSolver
         public bool Record(Tensor x, Tensor fx)
         {
             using var scope = NewDisposeScope();
-            var residual = fx.sub(x).norm(1).to(ScalarType.Float64)
-                .div_(fx.norm(1).to(ScalarType.Float64).add_(tiny))
+            var residual = RowNorms(fx.sub(x)).div_(RowNorms(fx).add_(tiny))
                 .nan_to_num_(nan: double.PositiveInfinity);
             var improved = residual.lt(bestResidual);
             bestResidual.copy_(where(improved, residual, bestResidual));
@@ -115,6 +114,8 @@ public abstract class FixedPointSolver : IFixedPointSolver
             var allBroken = double.IsPositiveInfinity(residual.min().ToDouble()) && trace.Count > 1;
             return converged || trace.Count >= options.MaxIterations || allBroken;
         }
+
+        private static Tensor RowNorms(Tensor rows) => linalg.vector_norm(rows.to(ScalarType.Float64), 2, [1]);
 
         internal SolverStatistics Statistics(FixedPointSolverKind solver, TimeSpan elapsed)
         {

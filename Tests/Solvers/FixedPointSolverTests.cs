@@ -97,6 +97,19 @@ public sealed class FixedPointSolverTests
     }
 
     [TestMethod]
+    public void Residuals_AreMeasuredPerSample()
+    {
+        // Row 0 is constant (solved after one step); row 1 contracts at rate 0.9.
+        var rates = tensor(new[] { 0.0, 0.9 }, dtype: ScalarType.Float64).view(2, 1);
+        var offsets = ones(2, 5, dtype: ScalarType.Float64);
+        var stats = new PicardSolver(new FixedPointOptions { Solver = FixedPointSolverKind.Picard, MaxIterations = 4, Tolerance = 1e-12 })
+            .Solve(x => x.mul(rates).add(offsets), zeros(2, 5, dtype: ScalarType.Float64)).Statistics;
+        Assert.AreEqual(0.0, stats.SampleResiduals[0], "the constant row is solved exactly");
+        Check.Less(0.1, stats.SampleResiduals[1], "the slow row is far from solved");
+        Check.Close(stats.RelativeResidual, stats.SampleResiduals[1], 0, "the reported residual is the worst row's");
+    }
+
+    [TestMethod]
     public void BadInput_FailsWithClearMessages()
     {
         var solver = FixedPointSolver.Create();

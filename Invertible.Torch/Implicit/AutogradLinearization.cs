@@ -1,0 +1,50 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Invertible.Torch.Implicit;
+
+/// <summary>
+/// VJPs of any functional layer by autograd: g is evaluated once on detached leaf copies of x and θ, and every VJP
+/// reuses that one-step tape (so memory is one evaluation of g, however many VJPs are taken).
+/// </summary>
+public sealed class AutogradLinearization : ILinearization
+{
+    private readonly Tensor inputLeaf;
+    private readonly Tensor[] parameterLeaves;
+    private readonly int[] trainable;
+    private readonly Tensor output;
+
+    /// <summary>Records g(x; θ) on a fresh tape.</summary>
+    public AutogradLinearization(IFunctionalLayer g, Tensor input, Tensor[] parameters)
+    {
+        using var _ = enable_grad();
+        inputLeaf = input.detach().requires_grad_(true);
+        parameterLeaves = parameters.Select(p => p.detach().requires_grad_(p.requires_grad)).ToArray();
+        trainable = Enumerable.Range(0, parameters.Length).Where(i => parameters[i].requires_grad).ToArray();
+        output = g.Apply(inputLeaf, parameterLeaves);
+    }
+
+    /// <inheritdoc />
+    public Tensor InputVjp(Tensor w) => autograd.grad([output], [inputLeaf], [w], retain_graph: true)[0];
+
+    /// <inheritdoc />
+    public Tensor?[] ParameterVjp(Tensor w)
+    {
+        var result = new Tensor?[parameterLeaves.Length];
+        if (trainable.Length == 0)
+            return result;
+        var grads = autograd.grad([output], trainable.Select(i => parameterLeaves[i]).ToArray(), [w], retain_graph: true, allow_unused: true);
+        for (var j = 0; j < trainable.Length; j++)
+            result[trainable[j]] = grads[j];
+        return result;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        output.Dispose();
+        inputLeaf.Dispose();
+        foreach (var leaf in parameterLeaves)
+            leaf.Dispose();
+    }
+}
