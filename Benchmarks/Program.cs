@@ -1,1 +1,19 @@
-BenchmarkDotNet.Running.BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+using Invertible.Benchmarks;
+
+// Timing runs go through BenchmarkDotNet; evaluation counts and peak memory are not timings, so they have their own
+// commands (peak memory needs one fresh process per configuration: libtorch's allocator caches freed memory).
+switch (args.FirstOrDefault())
+{
+    case "evaluations":
+        SolverEvaluations.Print();
+        break;
+    case "memory":
+        PeakMemory.Print(args.Skip(1).ToArray());
+        break;
+    case PeakMemory.ChildCommand:
+        PeakMemory.RunChild(args.Skip(1).ToArray());
+        break;
+    default:
+        BenchmarkDotNet.Running.BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, new QuickConfig());
+        break;
+}

@@ -46,6 +46,7 @@ public abstract class FixedPointSolver : IFixedPointSolver
         if (!isfinite(initial).all().item<bool>())
             throw new ArgumentException("The initial guess contains NaN or infinite values.", nameof(initial));
 
+        NativeMemory.EnsureConfigured();
         var shape = initial.shape;
         var batch = shape[0];
         Tensor Flat(Tensor rows)
