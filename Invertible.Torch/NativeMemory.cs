@@ -3,23 +3,19 @@ using System.Runtime.InteropServices;
 namespace Invertible.Torch;
 
 /// <summary>
-/// Keeps the native heap from growing with the number of solver iterations (glibc on Linux).
+/// Opt-in control of glibc's allocator for long libtorch loops on Linux.
 /// </summary>
 /// <remarks>
-/// <para>glibc raises its mmap threshold each time a large block is freed, after which libtorch's temporaries (a few
-/// hundred KB per iteration) come from the heap and are not reused: measured here, the peak RSS of 1000 Picard
-/// iterations on a d = 64, hidden 256, batch 256 block grew by 752 MB although every tensor was disposed; with the
-/// threshold pinned at 128 KB it grew by 9 MB.</para>
-/// <para>The first fixed-point solve pins the threshold (<c>mallopt(M_MMAP_THRESHOLD, 128 KB)</c>) unless
-/// <see cref="AutoConfigure"/> is set to false beforehand. It is a no-op off glibc.</para>
+/// <para>With glibc's default (dynamic) mmap threshold, the peak RSS of a loop of libtorch operations can grow with
+/// the number of iterations although every tensor is disposed: measured here, 1000 Picard iterations on a d = 64,
+/// hidden 256, batch 256 block raised the peak by 752 MB. Pinning the threshold at 128 KB keeps it flat (9 MB) but
+/// makes every large temporary a fresh mmap, which measured 1.5–2× slower per iteration. So it is not done by
+/// default: call <see cref="PinMmapThreshold"/> at start-up when memory matters more than speed (or use jemalloc via
+/// LD_PRELOAD). The peak-memory benchmark pins it for every configuration so that it measures live tensors.</para>
 /// </remarks>
 public static class NativeMemory
 {
     private const int MmapThreshold = -3;
-    private static int configured;
-
-    /// <summary>Whether the first solve pins the threshold. Default true.</summary>
-    public static bool AutoConfigure { get; set; } = true;
 
     /// <summary>Pins glibc's mmap threshold at <paramref name="bytes"/>; returns false where that is not possible.</summary>
     public static bool PinMmapThreshold(int bytes = 128 * 1024)
@@ -34,12 +30,6 @@ public static class NativeMemory
         {
             return false;
         }
-    }
-
-    internal static void EnsureConfigured()
-    {
-        if (AutoConfigure && Interlocked.Exchange(ref configured, 1) == 0)
-            PinMmapThreshold();
     }
 
     [DllImport("libc", EntryPoint = "mallopt")]

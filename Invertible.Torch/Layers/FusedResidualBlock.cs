@@ -93,7 +93,8 @@ public sealed class FusedResidualBlock : nn.Module<Tensor, Tensor>, IInvertibleL
         {
             using var linearization = (SingleLayerResidual.HandLinearization)ctx.get_data("linearization");
             var v = grads[0];
-            return [null!, v.add(linearization.InputVjp(v)), .. linearization.ParameterVjp(v).Select(t => t!)];
+            var (input, parameters) = linearization.Backward(v);
+            return [null!, input.add_(v), .. parameters.Select(t => t!)];
         }
     }
 }

@@ -63,60 +63,84 @@ public sealed class SingleLayerResidual : ILinearizable
     /// <summary>Saved quantities of one evaluation and the hand-derived VJPs.</summary>
     internal sealed class HandLinearization : ILinearization
     {
-        private readonly Tensor x, w1, w2, a, derivative;
-        private readonly Tensor? rho, betaDerivative;
+        private readonly LipschitzActivation activation;
+        private readonly Tensor x, z, w1, w2, a;
+        private readonly Tensor? rho, beta, s;
+        private Tensor? derivative;
 
         public HandLinearization(SingleLayerResidual owner, Tensor input, Tensor[] parameters)
         {
             using var _ = no_grad();
+            activation = owner.Activation;
             var p = owner.Unpack(parameters);
             x = input.detach();
             w1 = p.W1.detach();
             w2 = p.W2.detach();
-            rho = p.Rho?.detach();
-            var z = addmm(p.B1.detach(), x, w1.t(), 1, 1);
-            switch (owner.Activation)
+            z = addmm(p.B1.detach(), x, w1.t(), 1, 1);
+            switch (activation)
             {
                 case LipschitzActivation.Tanh:
                     a = z.tanh();
-                    derivative = a.square().neg_().add_(1);
                     break;
                 case LipschitzActivation.Elu:
                     a = nn.functional.elu(z, 1.0);
-                    derivative = where(z.gt(0), ones_like(z), a.add(1));
                     break;
                 default:
-                    var beta = nn.functional.softplus(rho!);
-                    var s = sigmoid(z.mul(beta));
-                    var sPrime = s.mul(s.neg().add_(1));
+                    rho = p.Rho!.detach();
+                    beta = nn.functional.softplus(rho);
+                    s = sigmoid(z.mul(beta));
                     a = z.mul(s).div_(LipSwish.Scale);
-                    derivative = z.mul(beta).mul_(sPrime).add_(s).div_(LipSwish.Scale);
-                    betaDerivative = z.square().mul_(sPrime).div_(LipSwish.Scale);
                     break;
             }
             Output = addmm(p.B2.detach(), a, w2.t(), 1, 1);
+            // Autograd may call backward after the caller's dispose scope has ended; these live until Dispose.
+            foreach (var t in new[] { x, w1, w2, z, a, rho, beta, s, Output })
+                t?.DetachFromDisposeScope();
         }
 
         /// <summary>g(x).</summary>
         public Tensor Output { get; }
 
-        public Tensor InputVjp(Tensor w) => w.mm(w2).mul_(derivative).mm(w1);
-
-        public Tensor?[] ParameterVjp(Tensor w)
+        /// <summary>
+        /// φ'(z), computed on first use (the forward pass alone does not need it) and kept out of the caller's
+        /// dispose scope: the first use is typically inside one solver iteration.
+        /// </summary>
+        private Tensor Derivative => derivative ??= (activation switch
         {
+            LipschitzActivation.Tanh => a.square().neg_().add_(1),
+            LipschitzActivation.Elu => where(z.gt(0), ones_like(z), a.add(1)),
+            _ => z.mul(beta!).mul_(s!.mul(s!.neg().add_(1))).add_(s!).div_(LipSwish.Scale),
+        }).DetachFromDisposeScope();
+
+        public Tensor InputVjp(Tensor w)
+        {
+            using var _ = no_grad();
+            return w.mm(w2).mul_(Derivative).mm(w1);
+        }
+
+        public Tensor?[] ParameterVjp(Tensor w) => Backward(w).Parameters;
+
+        /// <summary>J_gᵀ w and every (∂g/∂θ_i)ᵀ w, sharing the products they have in common.</summary>
+        public (Tensor Input, Tensor?[] Parameters) Backward(Tensor w)
+        {
+            using var _ = no_grad();
             var gradA = w.mm(w2);
-            var gradZ = gradA.mul(derivative);
-            var grads = new List<Tensor> { gradZ.t().mm(x), gradZ.sum(dim: 0) };
+            var gradZ = gradA.mul(Derivative);
+            var grads = new List<Tensor?> { gradZ.t().mm(x), gradZ.sum(dim: 0) };
             if (rho is not null)
-                grads.Add(gradA.mul(betaDerivative!).sum().mul(sigmoid(rho)).reshape(rho.shape));
+            {
+                // ∂φ/∂β = z² s (1 − s) / 1.1 and dβ/dρ = sigmoid(ρ).
+                var betaDerivative = z.square().mul_(s!).mul_(s!.neg().add_(1)).div_(LipSwish.Scale);
+                grads.Add(gradA.mul_(betaDerivative).sum().mul_(sigmoid(rho)).reshape(rho.shape));
+            }
             grads.Add(w.t().mm(a));
             grads.Add(w.sum(dim: 0));
-            return [.. grads];
+            return (gradZ.mm(w1), [.. grads]);
         }
 
         public void Dispose()
         {
-            foreach (var t in new[] { a, derivative, betaDerivative, Output })
+            foreach (var t in new[] { x, w1, w2, z, a, rho, beta, s, derivative, Output })
                 t?.Dispose();
         }
     }

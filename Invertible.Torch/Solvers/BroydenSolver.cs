@@ -27,9 +27,6 @@ public sealed class BroydenSolver : FixedPointSolver
         using var step = zeros_like(x);
         var tiny = x.dtype == ScalarType.Float64 ? 1e-300 : 1e-30;
 
-        // H z = −z + U (Vᵀ z) and Hᵀ z = −z + V (Uᵀ z), per sample.
-        Tensor Apply(Tensor left, Tensor right, Tensor z) => left.transpose(1, 2).bmm(right.bmm(z.unsqueeze(2))).squeeze(2).sub_(z);
-
         for (var k = 0; ; k++)
         {
             using var scope = NewDisposeScope();
@@ -37,21 +34,27 @@ public sealed class BroydenSolver : FixedPointSolver
             if (tracker.Record(x, fx))
                 return;
             var r = fx.sub(x);
+            // Slots in use, counting the one this iteration fills (still zero until then, so harmless).
+            var used = Math.Min(k, memory);
+            var u = us[.., ..used];
+            var v = vs[.., ..used];
+            // H z = −z + Σ u_i (v_i · z) and Hᵀ z = −z + Σ v_i (u_i · z), over the slots in use only.
+            Tensor H(Tensor left, Tensor right, Tensor z) => used == 0
+                ? z.neg()
+                : right.matmul(z.unsqueeze(2)).transpose(1, 2).matmul(left).squeeze(1).sub_(z);
             if (k > 0)
             {
-                var s = step;
                 var y = r.sub(residual);
-                var vT = Apply(vs, us, s);
-                var hy = Apply(us, vs, y);
+                var vT = H(v, u, step);
                 var denominator = vT.mul(y).sum(dim: 1, keepdim: true);
                 var usable = denominator.abs().gt(tiny);
-                var u = where(usable, s.sub(hy).div(where(usable, denominator, ones_like(denominator))), zeros_like(s));
+                var update = step.sub(H(u, v, y)).div_(where(usable, denominator, ones_like(denominator)));
                 var slot = (k - 1) % memory;
-                us[.., slot].copy_(u);
+                us[.., slot].copy_(where(usable, update, zeros_like(update)));
                 vs[.., slot].copy_(where(usable, vT, zeros_like(vT)));
             }
             residual.copy_(r);
-            step.copy_(Apply(us, vs, r).neg_());
+            step.copy_(H(u, v, r).neg_());
             x.add_(step);
         }
     }

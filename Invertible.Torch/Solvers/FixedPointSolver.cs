@@ -46,7 +46,6 @@ public abstract class FixedPointSolver : IFixedPointSolver
         if (!isfinite(initial).all().item<bool>())
             throw new ArgumentException("The initial guess contains NaN or infinite values.", nameof(initial));
 
-        NativeMemory.EnsureConfigured();
         var shape = initial.shape;
         var batch = shape[0];
         Tensor Flat(Tensor rows)
@@ -76,7 +75,6 @@ public abstract class FixedPointSolver : IFixedPointSolver
         private readonly FixedPointOptions options;
         private readonly List<double> trace = [];
         private readonly Tensor bestResidual;
-        private readonly double tiny;
         private bool converged;
 
         internal Tracker(Tensor initialRows, FixedPointOptions options)
@@ -84,7 +82,6 @@ public abstract class FixedPointSolver : IFixedPointSolver
             this.options = options;
             Best = initialRows.detach().clone();
             bestResidual = full(initialRows.shape[0], double.PositiveInfinity, dtype: ScalarType.Float64, device: initialRows.device);
-            tiny = initialRows.dtype == ScalarType.Float64 ? 1e-300 : 1e-30;
         }
 
         /// <summary>
@@ -103,20 +100,19 @@ public abstract class FixedPointSolver : IFixedPointSolver
         public bool Record(Tensor x, Tensor fx)
         {
             using var scope = NewDisposeScope();
-            var residual = RowNorms(fx.sub(x)).div_(RowNorms(fx).add_(tiny))
-                .nan_to_num_(nan: double.PositiveInfinity);
+            var residual = RowNorms(fx.sub(x)).div_(RowNorms(fx).add_(1e-300)).nan_to_num_(nan: double.PositiveInfinity);
             var improved = residual.lt(bestResidual);
             bestResidual.copy_(where(improved, residual, bestResidual));
             Best.copy_(where(improved.unsqueeze(1), fx, Best));
-            var worstNow = residual.max().ToDouble();
-            trace.Add(worstNow);
-            var worstBest = bestResidual.max().ToDouble();
-            converged = worstBest <= options.Tolerance;
-            var allBroken = double.IsPositiveInfinity(residual.min().ToDouble()) && trace.Count > 1;
+            // One host transfer per iteration: [worst now, worst best, best now].
+            var summary = stack([residual.max(), bestResidual.max(), residual.min()]).cpu().data<double>().ToArray();
+            trace.Add(summary[0]);
+            converged = summary[1] <= options.Tolerance;
+            var allBroken = double.IsPositiveInfinity(summary[2]) && trace.Count > 1;
             return converged || trace.Count >= options.MaxIterations || allBroken;
         }
 
-        private static Tensor RowNorms(Tensor rows) => linalg.vector_norm(rows.to(ScalarType.Float64), 2, [1]);
+        private static Tensor RowNorms(Tensor rows) => linalg.vector_norm(rows, 2, [1]).to(ScalarType.Float64);
 
         internal SolverStatistics Statistics(FixedPointSolverKind solver, TimeSpan elapsed)
         {
