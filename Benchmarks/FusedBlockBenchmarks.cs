@@ -12,6 +12,7 @@ namespace Invertible.Benchmarks;
 /// block with the same weights: d = 64, hidden 256, batch 256, float32. The loss is taken on the forward pass or on
 /// the inverse (Picard to 1e-6 forward and adjoint).
 /// </summary>
+[BenchmarkDotNet.Attributes.WarmupCount(5), BenchmarkDotNet.Attributes.IterationCount(25)]
 public class FusedBlockBenchmarks
 {
     private nn.Module<Tensor, Tensor> generic = null!, fused = null!;

@@ -8,6 +8,9 @@ public interface ILinearization : IDisposable
     /// <summary>J_g(x)ᵀ w, same shape as x.</summary>
     Tensor InputVjp(Tensor w);
 
+    /// <summary>The map w ↦ v − J_g(x)ᵀ w whose fixed point is the adjoint solution (I + J_g)⁻ᵀ v.</summary>
+    Func<Tensor, Tensor> AdjointIterationMap(Tensor v) => w => v.sub(InputVjp(w));
+
     /// <summary>(∂g/∂θ_i)ᵀ w for every parameter θ_i; may be null where θ_i needs no gradient (a
     /// gradient for a θ_i that needs none is ignored).</summary>
     Tensor?[] ParameterVjp(Tensor w);
@@ -18,6 +21,14 @@ public interface ILinearizable : IFunctionalLayer
 {
     /// <summary>Linearises the layer at <paramref name="input"/> with <paramref name="parameters"/>.</summary>
     ILinearization Linearize(Tensor input, Tensor[] parameters);
+}
+
+/// <summary>A functional layer that evaluates the inverse's fixed-point map x ↦ y − g(x) faster than
+/// <c>y − Apply(x, θ)</c>, e.g. with constants folded into its weights once per solve.</summary>
+public interface IResidualIterationMap : IFunctionalLayer
+{
+    /// <summary>The map x ↦ <paramref name="output"/> − g(x; θ), evaluated without autograd.</summary>
+    Func<Tensor, Tensor> InverseIterationMap(Tensor output, Tensor[] parameters);
 }
 
 /// <summary>Linearisations of functional layers.</summary>

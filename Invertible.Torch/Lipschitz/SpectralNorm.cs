@@ -84,7 +84,9 @@ public static class SpectralNorm
                 (sigma, u, v, iterations, converged) = Iterate(a.detach(), v, options);
                 scope.MoveToOuter(sigma, u, v);
             }
-            ctx.save_for_backward([u, v]);
+            // save_data, not save_for_backward: u, v are constants of the backward, and TorchSharp's saved-variable
+            // machinery costs ~0.4 ms per call (measured), more than the power iteration itself.
+            ctx.save_data("uv", (u.detach(), v.detach()));
             var iterationsTensor = tensor((long)iterations);
             var convergedTensor = tensor(converged);
             ctx.mark_non_differentiable([u, v, iterationsTensor, convergedTensor]);
@@ -93,8 +95,8 @@ public static class SpectralNorm
 
         public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> grads)
         {
-            var saved = ctx.get_saved_variables();
-            var gradA = grads[0] is null ? null : outer(saved[0], saved[1]).mul_(grads[0]);
+            var (u, v) = ((Tensor, Tensor))ctx.get_data("uv");
+            var gradA = grads[0] is null ? null : outer(u, v).mul_(grads[0]);
             return [gradA!, null!, null!, null!, null!];
         }
 

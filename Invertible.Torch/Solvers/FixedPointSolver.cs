@@ -70,18 +70,22 @@ public abstract class FixedPointSolver : IFixedPointSolver
     protected abstract void Run(Func<Tensor, Tensor> f, Tensor x, Tracker tracker);
 
     /// <summary>Per-sample residuals, the best iterate of each sample, the trace and the stopping rule.</summary>
+    /// <remarks>Residuals are compared on the host (a batch of doubles): fewer tensor operations per iteration than
+    /// the map itself costs for small layers.</remarks>
     protected sealed class Tracker : IDisposable
     {
         private readonly FixedPointOptions options;
         private readonly List<double> trace = [];
-        private readonly Tensor bestResidual;
+        private readonly double[] bestResidual;
+        private readonly bool[] improved;
         private bool converged;
 
         internal Tracker(Tensor initialRows, FixedPointOptions options)
         {
             this.options = options;
             Best = initialRows.detach().clone();
-            bestResidual = full(initialRows.shape[0], double.PositiveInfinity, dtype: ScalarType.Float64, device: initialRows.device);
+            bestResidual = Enumerable.Repeat(double.PositiveInfinity, (int)initialRows.shape[0]).ToArray();
+            improved = new bool[bestResidual.Length];
         }
 
         /// <summary>
@@ -100,31 +104,40 @@ public abstract class FixedPointSolver : IFixedPointSolver
         public bool Record(Tensor x, Tensor fx)
         {
             using var scope = NewDisposeScope();
-            var residual = RowNorms(fx.sub(x)).div_(RowNorms(fx).add_(1e-300)).nan_to_num_(nan: double.PositiveInfinity);
-            var improved = residual.lt(bestResidual);
-            bestResidual.copy_(where(improved, residual, bestResidual));
-            Best.copy_(where(improved.unsqueeze(1), fx, Best));
-            // One host transfer per iteration: [worst now, worst best, best now].
-            var summary = stack([residual.max(), bestResidual.max(), residual.min()]).cpu().data<double>().ToArray();
-            trace.Add(summary[0]);
-            converged = summary[1] <= options.Tolerance;
-            var allBroken = double.IsPositiveInfinity(summary[2]) && trace.Count > 1;
+            var relative = linalg.vector_norm(fx.sub(x), 2, [1]).div_(linalg.vector_norm(fx, 2, [1]).clamp_min_(1e-30))
+                .to(ScalarType.Float64).cpu();
+            var residuals = relative.data<double>();
+            double worstNow = 0, worstBest = 0;
+            var anyFinite = false;
+            var improvedCount = 0;
+            for (var i = 0; i < bestResidual.Length; i++)
+            {
+                var r = double.IsNaN(residuals[i]) ? double.PositiveInfinity : residuals[i];
+                improved[i] = r < bestResidual[i];
+                if (improved[i])
+                {
+                    bestResidual[i] = r;
+                    improvedCount++;
+                }
+                worstNow = Math.Max(worstNow, r);
+                worstBest = Math.Max(worstBest, bestResidual[i]);
+                anyFinite |= double.IsFinite(r);
+            }
+            if (improvedCount == bestResidual.Length)
+                Best.copy_(fx);
+            else if (improvedCount > 0)
+                Best.copy_(where(tensor(improved, device: fx.device).unsqueeze(1), fx, Best));
+
+            trace.Add(worstNow);
+            converged = worstBest <= options.Tolerance;
+            var allBroken = !anyFinite && trace.Count > 1;
             return converged || trace.Count >= options.MaxIterations || allBroken;
         }
 
-        private static Tensor RowNorms(Tensor rows) => linalg.vector_norm(rows, 2, [1]).to(ScalarType.Float64);
-
         internal SolverStatistics Statistics(FixedPointSolverKind solver, TimeSpan elapsed)
-        {
-            var samples = bestResidual.cpu().data<double>().ToArray();
-            return new SolverStatistics(solver, trace.Count, samples.Max(), converged, trace.ToArray(), samples, elapsed);
-        }
+            => new(solver, trace.Count, bestResidual.Max(), converged, trace.ToArray(), (double[])bestResidual.Clone(), elapsed);
 
         /// <inheritdoc />
-        public void Dispose()
-        {
-            Best.Dispose();
-            bestResidual.Dispose();
-        }
+        public void Dispose() => Best.Dispose();
     }
 }
