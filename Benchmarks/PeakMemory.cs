@@ -39,7 +39,7 @@ internal static class PeakMemory
     public static void RunChild(string[] args)
     {
         // Same allocator settings for every mode (the solvers pin it themselves; the unrolled path never calls one).
-        Invertible.Torch.NativeMemory.PinMmapThreshold();
+        Invertible.Torch.NativeMemory.PinMmapThreshold(16 * 1024);
         var step = new InverseBackwardStep(Enum.Parse<BackwardMode>(args[0]), int.Parse(args[1], CultureInfo.InvariantCulture));
         var baseline = StatusKilobytes("VmRSS");
         step.Run();

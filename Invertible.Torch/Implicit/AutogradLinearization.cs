@@ -34,8 +34,9 @@ public sealed class AutogradLinearization : ILinearization
         if (trainable.Length == 0)
             return result;
         var grads = autograd.grad([output], trainable.Select(i => parameterLeaves[i]).ToArray(), [w], retain_graph: true, allow_unused: true);
+        // An unused input comes back as a tensor without a handle, not as null.
         for (var j = 0; j < trainable.Length; j++)
-            result[trainable[j]] = grads[j];
+            result[trainable[j]] = grads[j] is { IsInvalid: false } grad ? grad : null;
         return result;
     }
 

@@ -9,7 +9,7 @@ namespace Invertible.Torch.Layers;
 /// A contractive multilayer perceptron g = L_k ∘ φ ∘ … ∘ φ ∘ L_1: spectrally normalised linear layers (each with
 /// spectral norm ≤ c) separated by a 1-Lipschitz activation φ, so Lip(g) ≤ c^k &lt; 1.
 /// </summary>
-public sealed class ContractiveMlp : nn.Module<Tensor, Tensor>, IFunctionalLayer, ILipschitzBounded
+public sealed class ContractiveMlp : nn.Module<Tensor, Tensor>, IJacobianLayer, ILipschitzBounded
 {
     private readonly ModuleList<nn.Module<Tensor, Tensor>> layers = new();
     private readonly IFunctionalLayer[] functional;
@@ -88,6 +88,33 @@ public sealed class ContractiveMlp : nn.Module<Tensor, Tensor>, IFunctionalLayer
     {
         var parameters = EffectiveParameters().ToArray();
         return Apply(input, parameters);
+    }
+
+    /// <summary>
+    /// Per-row Jacobian J_g(x) = W_k D_{k−1} W_{k−1} ⋯ D_1 W_1 with D_i = diag φ'(z_i), shape [batch, features, features];
+    /// differentiable in x and the parameters. Costs batch · hidden² · features multiply-adds per hidden layer.
+    /// </summary>
+    public Tensor Jacobian(Tensor input, ReadOnlySpan<Tensor> parameters)
+    {
+        var offset = 0;
+        var value = input;
+        Tensor? jacobian = null;
+        foreach (var layer in functional)
+        {
+            var own = parameters.Slice(offset, layer.ParameterCount);
+            offset += layer.ParameterCount;
+            if (layer is IElementwiseActivation activation)
+            {
+                jacobian = jacobian!.mul(activation.Derivative(value, own).unsqueeze(2));
+                value = layer.Apply(value, own);
+            }
+            else
+            {
+                jacobian = jacobian is null ? own[0].expand(input.shape[0], -1, -1) : own[0].matmul(jacobian);
+                value = layer.Apply(value, own);
+            }
+        }
+        return jacobian!;
     }
 
     /// <summary>Product of the linear layers' exact spectral norms (activations are 1-Lipschitz).</summary>

@@ -9,7 +9,7 @@ namespace Invertible.Torch.Lipschitz;
 /// </summary>
 /// <remarks>Swish has Lipschitz constant at most ≈ 1.0998 for every β &gt; 0, so dividing by 1.1 makes it 1-Lipschitz;
 /// the softplus keeps β positive whatever the optimiser does to ρ.</remarks>
-public sealed class LipSwish : nn.Module<Tensor, Tensor>, IFunctionalLayer
+public sealed class LipSwish : nn.Module<Tensor, Tensor>, IElementwiseActivation
 {
     /// <summary>The divisor that makes swish 1-Lipschitz.</summary>
     public const double Scale = 1.1;
@@ -53,6 +53,16 @@ public sealed class LipSwish : nn.Module<Tensor, Tensor>, IFunctionalLayer
 
     /// <inheritdoc />
     public override Tensor forward(Tensor input) => Evaluate(input, nn.functional.softplus(rho));
+
+    /// <inheritdoc />
+    public Tensor Derivative(Tensor input, ReadOnlySpan<Tensor> parameters)
+    {
+        // φ'(x) = (s + β x s (1 − s)) / 1.1 with s = sigmoid(β x).
+        var beta = nn.functional.softplus(parameters[0]);
+        var t = input.mul(beta);
+        var s = sigmoid(t);
+        return s.add(t.mul(s).mul(s.neg().add(1))).div(Scale);
+    }
 
     /// <summary>x · sigmoid(β x) / 1.1 for a given β tensor.</summary>
     public static Tensor Evaluate(Tensor input, Tensor beta) => input.mul(sigmoid(input.mul(beta))).div_(Scale);

@@ -15,7 +15,7 @@ public enum LipschitzActivation
 }
 
 /// <summary>A parameter-free 1-Lipschitz activation (ELU with α = 1 or tanh) as a functional layer.</summary>
-public sealed class FixedLipschitzActivation : nn.Module<Tensor, Tensor>, IFunctionalLayer
+public sealed class FixedLipschitzActivation : nn.Module<Tensor, Tensor>, IElementwiseActivation
 {
     /// <summary>Creates the activation; <see cref="LipschitzActivation.LipSwish"/> is learnable and has its own class.</summary>
     public FixedLipschitzActivation(LipschitzActivation kind) : base(kind.ToString())
@@ -40,6 +40,11 @@ public sealed class FixedLipschitzActivation : nn.Module<Tensor, Tensor>, IFunct
 
     /// <inheritdoc />
     public override Tensor forward(Tensor input) => Kind == LipschitzActivation.Elu ? nn.functional.elu(input, 1.0) : tanh(input);
+
+    /// <inheritdoc />
+    public Tensor Derivative(Tensor input, ReadOnlySpan<Tensor> parameters) => Kind == LipschitzActivation.Elu
+        ? where(input.gt(0), ones_like(input), input.exp())
+        : tanh(input).square().neg().add(1);
 }
 
 /// <summary>Creates activation modules.</summary>

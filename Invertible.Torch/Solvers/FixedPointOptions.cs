@@ -3,7 +3,8 @@ namespace Invertible.Torch.Solvers;
 /// <summary>Options of a fixed-point solve x = f(x). Every property has a documented default.</summary>
 /// <remarks>
 /// Convergence is measured per sample (rows of the batch) by the relative residual ‖f(x) − x‖ / ‖f(x)‖;
-/// the solve has converged when every sample's best residual is at most <see cref="Tolerance"/>.
+/// the solve has converged when every sample's best iterate has ‖f(x) − x‖ ≤ <see cref="Tolerance"/> · ‖f(x)‖ +
+/// <see cref="AbsoluteTolerance"/>.
 /// </remarks>
 public sealed class FixedPointOptions
 {
@@ -38,6 +39,13 @@ public sealed class FixedPointOptions
 
     /// <summary>Target relative residual ‖f(x) − x‖ / ‖f(x)‖ of every sample. Default 1e-6.</summary>
     public double Tolerance { get; init; } = Defaults.Tolerance;
+
+    /// <summary>
+    /// Absolute floor added to the tolerance: a row has converged when ‖f(x) − x‖ ≤ Tolerance · ‖f(x)‖ + AbsoluteTolerance.
+    /// Useful when a solution can be much smaller than the data it is computed from (float32 cannot resolve a relative
+    /// 1e-6 of it). Default 0 (purely relative).
+    /// </summary>
+    public double AbsoluteTolerance { get; init; }
 
     /// <summary>Picard step size β in x ← x + β (f(x) − x), 0 &lt; β ≤ 1. Default 1 (no damping).</summary>
     public double Damping { get; init; } = Defaults.Damping;
@@ -75,6 +83,8 @@ public sealed class FixedPointOptions
             throw new ArgumentOutOfRangeException(nameof(MaxIterations), MaxIterations, "Must be at least 1.");
         if (!(Tolerance >= 0) || double.IsInfinity(Tolerance))
             throw new ArgumentOutOfRangeException(nameof(Tolerance), Tolerance, "Must be finite and non-negative.");
+        if (!(AbsoluteTolerance >= 0) || double.IsInfinity(AbsoluteTolerance))
+            throw new ArgumentOutOfRangeException(nameof(AbsoluteTolerance), AbsoluteTolerance, "Must be finite and non-negative.");
         if (!(Damping > 0 && Damping <= 1))
             throw new ArgumentOutOfRangeException(nameof(Damping), Damping, "Must lie in (0, 1].");
         if (AndersonMemory < 1)

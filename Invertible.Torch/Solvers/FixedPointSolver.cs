@@ -77,6 +77,7 @@ public abstract class FixedPointSolver : IFixedPointSolver
         private readonly FixedPointOptions options;
         private readonly List<double> trace = [];
         private readonly double[] bestResidual;
+        private readonly bool[] bestConverged;
         private readonly bool[] improved;
         private bool converged;
 
@@ -86,6 +87,7 @@ public abstract class FixedPointSolver : IFixedPointSolver
             Best = initialRows.detach().clone();
             bestResidual = Enumerable.Repeat(double.PositiveInfinity, (int)initialRows.shape[0]).ToArray();
             improved = new bool[bestResidual.Length];
+            bestConverged = new bool[bestResidual.Length];
         }
 
         /// <summary>
@@ -104,23 +106,29 @@ public abstract class FixedPointSolver : IFixedPointSolver
         public bool Record(Tensor x, Tensor fx)
         {
             using var scope = NewDisposeScope();
-            var relative = linalg.vector_norm(fx.sub(x), 2, [1]).div_(linalg.vector_norm(fx, 2, [1]).clamp_min_(1e-30))
-                .to(ScalarType.Float64).cpu();
-            var residuals = relative.data<double>();
-            double worstNow = 0, worstBest = 0;
+            var norms = stack([linalg.vector_norm(fx.sub(x), 2, [1]), linalg.vector_norm(fx, 2, [1])]).to(ScalarType.Float64).cpu();
+            var values = norms.data<double>();
+            var rows = bestResidual.Length;
+            double worstNow = 0;
             var anyFinite = false;
             var improvedCount = 0;
-            for (var i = 0; i < bestResidual.Length; i++)
+            var convergedRows = 0;
+            for (var i = 0; i < rows; i++)
             {
-                var r = double.IsNaN(residuals[i]) ? double.PositiveInfinity : residuals[i];
+                var (absolute, scale) = (values[i], values[rows + i]);
+                var r = absolute / Math.Max(scale, 1e-30);
+                if (double.IsNaN(r))
+                    r = double.PositiveInfinity;
                 improved[i] = r < bestResidual[i];
                 if (improved[i])
                 {
                     bestResidual[i] = r;
+                    bestConverged[i] = absolute <= options.Tolerance * scale + options.AbsoluteTolerance;
                     improvedCount++;
                 }
+                if (bestConverged[i])
+                    convergedRows++;
                 worstNow = Math.Max(worstNow, r);
-                worstBest = Math.Max(worstBest, bestResidual[i]);
                 anyFinite |= double.IsFinite(r);
             }
             if (improvedCount == bestResidual.Length)
@@ -129,7 +137,7 @@ public abstract class FixedPointSolver : IFixedPointSolver
                 Best.copy_(where(tensor(improved, device: fx.device).unsqueeze(1), fx, Best));
 
             trace.Add(worstNow);
-            converged = worstBest <= options.Tolerance;
+            converged = convergedRows == rows;
             var allBroken = !anyFinite && trace.Count > 1;
             return converged || trace.Count >= options.MaxIterations || allBroken;
         }

@@ -1,0 +1,65 @@
+using Invertible.Torch.Implicit;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Invertible.Torch.Flows;
+
+/// <summary>
+/// Activation normalisation (Kingma &amp; Dhariwal, Glow): y = (x + b) ⊙ exp(s), log|det| = Σ s, with b and s set from
+/// the first training batch so that its output has zero mean and unit variance per feature.
+/// </summary>
+public sealed class ActNorm : nn.Module<Tensor, (Tensor Output, Tensor LogDet)>, IFlowLayer
+{
+    private readonly Parameter bias;
+    private readonly Parameter logScale;
+    private readonly Tensor initialized;
+
+    /// <summary>Creates an uninitialised (identity) layer.</summary>
+    public ActNorm(int features, ScalarType dtype = ScalarType.Float32) : base(nameof(ActNorm))
+    {
+        if (features < 1) throw new ArgumentOutOfRangeException(nameof(features), features, "Must be at least 1.");
+        Features = features;
+        bias = new Parameter(zeros(features, dtype: dtype));
+        logScale = new Parameter(zeros(features, dtype: dtype));
+        initialized = tensor(false);
+        register_buffer("initialized", initialized);
+        RegisterComponents();
+    }
+
+    /// <inheritdoc />
+    public int Features { get; }
+
+    /// <summary>Whether the data-dependent initialisation has happened.</summary>
+    public bool IsInitialized => initialized.item<bool>();
+
+    /// <inheritdoc />
+    public (Tensor Output, Tensor LogDet) Forward(Tensor input) => forward(input);
+
+    /// <inheritdoc />
+    public override (Tensor Output, Tensor LogDet) forward(Tensor input)
+    {
+        RowInput.Check(input, Features, nameof(input));
+        if (training && !IsInitialized)
+            Initialize(input);
+        var output = input.add(bias).mul(logScale.exp());
+        return (output, logScale.sum().expand(input.shape[0]));
+    }
+
+    /// <inheritdoc />
+    public Tensor Inverse(Tensor output, ImplicitOptions? options = null)
+    {
+        RowInput.Check(output, Features, nameof(output));
+        return output.mul(logScale.neg().exp()).sub(bias);
+    }
+
+    private void Initialize(Tensor batch)
+    {
+        using var _ = no_grad();
+        var mean = batch.mean([0]);
+        var std = batch.shape[0] > 1 ? batch.std(0, unbiased: false) : ones_like(mean);
+        bias.copy_(mean.neg());
+        logScale.copy_(std.clamp_min(1e-6).log().neg());
+        initialized.fill_(true);
+    }
+}

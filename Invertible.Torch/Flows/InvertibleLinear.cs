@@ -1,0 +1,78 @@
+using Invertible.Torch.Implicit;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Invertible.Torch.Flows;
+
+/// <summary>
+/// An invertible linear map y = W x with W = P L (U + diag(σ ⊙ exp(s))) (Glow's LU parameterisation): P a fixed
+/// permutation, L unit lower-triangular, U strictly upper-triangular, σ fixed signs. log|det W| = Σ s, exact and cheap;
+/// the inverse is two triangular solves.
+/// </summary>
+public sealed class InvertibleLinear : nn.Module<Tensor, (Tensor Output, Tensor LogDet)>, IFlowLayer
+{
+    private readonly Parameter lower, upper, logScale;
+    private readonly Tensor permutation, sign, lowerMask, upperMask;
+
+    /// <summary>Creates the layer, initialised at a random rotation.</summary>
+    public InvertibleLinear(int features, ScalarType dtype = ScalarType.Float32, Generator? generator = null) : base(nameof(InvertibleLinear))
+    {
+        if (features < 1) throw new ArgumentOutOfRangeException(nameof(features), features, "Must be at least 1.");
+        Features = features;
+        using var _ = no_grad();
+        var (q, _) = linalg.qr(randn([features, features], dtype: ScalarType.Float64, generator: generator));
+        var (p, l, u) = linalg.lu(q);
+        var diagonal = u.diagonal();
+        permutation = p.to(dtype);
+        sign = diagonal.sign().to(dtype);
+        lowerMask = ones(features, features, dtype: dtype).tril(-1);
+        upperMask = ones(features, features, dtype: dtype).triu(1);
+        lower = new Parameter(l.to(dtype).mul(lowerMask));
+        upper = new Parameter(u.to(dtype).mul(upperMask));
+        logScale = new Parameter(diagonal.abs().log().to(dtype));
+        register_buffer("permutation", permutation);
+        register_buffer("sign", sign);
+        register_buffer("lower_mask", lowerMask);
+        register_buffer("upper_mask", upperMask);
+        RegisterComponents();
+    }
+
+    /// <inheritdoc />
+    public int Features { get; }
+
+    private (Tensor L, Tensor U) Factors()
+    {
+        var l = lower.mul(lowerMask).add(eye(Features, dtype: lower.dtype, device: lower.device));
+        var u = upper.mul(upperMask).add(diag(sign.mul(logScale.exp())));
+        return (l, u);
+    }
+
+    /// <summary>The matrix W.</summary>
+    public Tensor Weight()
+    {
+        var (l, u) = Factors();
+        return permutation.mm(l).mm(u);
+    }
+
+    /// <inheritdoc />
+    public (Tensor Output, Tensor LogDet) Forward(Tensor input) => forward(input);
+
+    /// <inheritdoc />
+    public override (Tensor Output, Tensor LogDet) forward(Tensor input)
+    {
+        RowInput.Check(input, Features, nameof(input));
+        return (input.mm(Weight().t()), logScale.sum().expand(input.shape[0]));
+    }
+
+    /// <inheritdoc />
+    public Tensor Inverse(Tensor output, ImplicitOptions? options = null)
+    {
+        RowInput.Check(output, Features, nameof(output));
+        // W x = y ⇔ L U x = Pᵀ y: one unit-lower and one upper triangular solve on the columns yᵀ.
+        var (l, u) = Factors();
+        var columns = permutation.t().mm(output.t());
+        var middle = linalg.solve_triangular(l, columns, upper: false, unitriangular: true);
+        return linalg.solve_triangular(u, middle, upper: true).t();
+    }
+}

@@ -1,0 +1,89 @@
+using Invertible.Torch.Implicit;
+using Invertible.Torch.Lipschitz;
+using Invertible.Torch.LogDet;
+using Invertible.Torch.Solvers;
+using static TorchSharp.torch;
+
+namespace Invertible.Torch.Flows;
+
+/// <summary>Architecture and estimators of an <see cref="InvertibleResNetFlow"/>. Every property has a documented default.</summary>
+public sealed class InvertibleResNetFlowOptions
+{
+    /// <summary>Default values.</summary>
+    public static class Defaults
+    {
+        /// <summary>Default <see cref="InvertibleResNetFlowOptions.Blocks"/>.</summary>
+        public const int Blocks = 8;
+        /// <summary>Default <see cref="InvertibleResNetFlowOptions.HiddenFeatures"/>.</summary>
+        public const int HiddenFeatures = 64;
+        /// <summary>Default <see cref="InvertibleResNetFlowOptions.Depth"/>.</summary>
+        public const int Depth = 3;
+        /// <summary>Default <see cref="InvertibleResNetFlowOptions.Coefficient"/>.</summary>
+        public const double Coefficient = 0.97;
+        /// <summary>Feature counts up to this use the exact log-determinant in training by default.</summary>
+        public const int ExactLogDetMaxFeatures = 16;
+    }
+
+    /// <summary>Number of residual blocks. Default 8.</summary>
+    public int Blocks { get; init; } = Defaults.Blocks;
+
+    /// <summary>Hidden width of each block's residual branch. Default 64.</summary>
+    public int HiddenFeatures { get; init; } = Defaults.HiddenFeatures;
+
+    /// <summary>Linear layers per residual branch. Default 3.</summary>
+    public int Depth { get; init; } = Defaults.Depth;
+
+    /// <summary>Spectral-norm bound per linear layer, in (0, 1). Default 0.97.</summary>
+    public double Coefficient { get; init; } = Defaults.Coefficient;
+
+    /// <summary>Activation of the residual branches. Default LipSwish.</summary>
+    public LipschitzActivation Activation { get; init; } = LipschitzActivation.LipSwish;
+
+    /// <summary>
+    /// Power iterations per training step in each linear layer. Default 5: with 1, the singular vectors lag behind
+    /// weights that move fast, the training-time normalisation is too weak, and the converged normalisation of
+    /// evaluation mode gives a different model (measured on two-moons at learning rate 5e-3: evaluation NLL 3.96 vs
+    /// training 2.94 with 1 iteration; 3.09 vs 3.11 with 5).
+    /// </summary>
+    public int PowerIterations { get; init; } = 5;
+
+    /// <summary>An ActNorm layer before every block and at the end. Default true.</summary>
+    public bool ActNorm { get; init; } = true;
+
+    /// <summary>An LU-parameterised invertible linear layer before every block. Default false.</summary>
+    public bool InvertibleLinear { get; init; }
+
+    /// <summary>
+    /// Log-determinant in training. Default (null): exact for up to 16 features, otherwise unbiased Russian roulette
+    /// with the Neumann-series gradient.
+    /// </summary>
+    public LogDetOptions? TrainingLogDet { get; init; }
+
+    /// <summary>Log-determinant in evaluation (log-likelihoods, anomaly scores). Default exact.</summary>
+    public LogDetOptions EvaluationLogDet { get; init; } = LogDetOptions.Exact;
+
+    /// <summary>
+    /// Solver options of the inverse (sampling, latent → data). Default: Anderson to relative residual 1e-6 with an
+    /// absolute floor of 1e-6 — inside the flow rows are standardised by ActNorm, and a row whose solution lies near the
+    /// origin cannot be resolved to a relative 1e-6 in float32 (measured: one of 20 000 checkerboard samples stalled at
+    /// 2.6e-6 with ‖x‖ = 0.005, ‖y‖ = 0.22).
+    /// </summary>
+    public ImplicitOptions Inverse { get; init; } = new() { Forward = new FixedPointOptions { AbsoluteTolerance = 1e-6 } };
+
+    /// <summary>Parameter type. Default float32.</summary>
+    public ScalarType DType { get; init; } = ScalarType.Float32;
+
+    internal LogDetOptions TrainingLogDetFor(int features) => TrainingLogDet ?? (features <= Defaults.ExactLogDetMaxFeatures
+        ? LogDetOptions.Exact
+        : new LogDetOptions { Method = LogDetMethod.RussianRoulette, NeumannGradient = true });
+
+    internal void Validate()
+    {
+        if (Blocks < 1) throw new ArgumentOutOfRangeException(nameof(Blocks), Blocks, "Must be at least 1.");
+        if (HiddenFeatures < 1) throw new ArgumentOutOfRangeException(nameof(HiddenFeatures), HiddenFeatures, "Must be at least 1.");
+        if (Depth < 1) throw new ArgumentOutOfRangeException(nameof(Depth), Depth, "Must be at least 1.");
+        if (!(Coefficient > 0 && Coefficient < 1)) throw new ArgumentOutOfRangeException(nameof(Coefficient), Coefficient, "Must lie in (0, 1).");
+        ArgumentNullException.ThrowIfNull(EvaluationLogDet, nameof(EvaluationLogDet));
+        ArgumentNullException.ThrowIfNull(Inverse, nameof(Inverse));
+    }
+}

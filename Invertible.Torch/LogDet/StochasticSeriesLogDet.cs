@@ -1,0 +1,97 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Invertible.Torch.LogDet;
+
+/// <summary>
+/// Hutchinson estimates of the series Σ_{k≥1} (−1)^{k+1} tr(J^k) / k, truncated at n terms (power series, i-ResNet) or
+/// at a random geometric number of terms with reweighting (Russian roulette, Residual Flows: unbiased).
+/// </summary>
+/// <remarks>
+/// <para>tr(J^k) ≈ (vᵀ J^k) v with w_k = vᵀ J^k built by k vector–Jacobian products of g; no Jacobian is formed.
+/// Russian roulette draws N ~ Geometric(p) once per call and evaluates m + N terms; term k &gt; m is divided by its
+/// inclusion probability (1 − p)^{k − m}, which makes the estimate unbiased.</para>
+/// <para>Gradients (training): either autograd through every term (memory grows with the terms) or the Neumann
+/// series ∂ log det / ∂θ = tr((I + J)⁻¹ ∂J/∂θ) ≈ Σ_{k=0}^{n−1} (−1)^k (vᵀ J^k)(∂J/∂θ) v, computed in the forward pass as
+/// uᵀ J v with u = Σ (−1)^k w_k held constant — one differentiable VJP whatever the number of terms.</para>
+/// </remarks>
+public sealed class StochasticSeriesLogDet : ILogDetEstimator
+{
+    private readonly LogDetOptions options;
+
+    /// <summary>Creates the estimator for <see cref="LogDetMethod.PowerSeries"/> or <see cref="LogDetMethod.RussianRoulette"/>.</summary>
+    public StochasticSeriesLogDet(LogDetOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        if (options.Method is not (LogDetMethod.PowerSeries or LogDetMethod.RussianRoulette))
+            throw new ArgumentException($"Method {options.Method} is not a stochastic series.", nameof(options));
+        this.options = options;
+    }
+
+    /// <inheritdoc />
+    public LogDetEvaluation Evaluate(IFunctionalLayer g, Tensor input, Tensor[] parameters, bool differentiable, Generator? generator = null)
+    {
+        var (terms, inclusion) = Truncation(generator);
+        using var grad = enable_grad();
+        var x = differentiable && input.requires_grad ? input : input.detach().requires_grad_(true);
+        var residual = g.Apply(x, parameters);
+        Tensor Vjp(Tensor w, bool createGraph) => autograd.grad([residual], [x], [w], retain_graph: true, create_graph: createGraph)[0];
+
+        Tensor? total = null;
+        for (var probe = 0; probe < options.Probes; probe++)
+        {
+            var v = Probe(residual, generator);
+            var estimate = zeros(residual.shape[0], dtype: residual.dtype, device: residual.device);
+            if (differentiable && !options.NeumannGradient)
+            {
+                var w = v;
+                for (var k = 1; k <= terms; k++)
+                {
+                    w = Vjp(w, createGraph: true);
+                    estimate = estimate.add(w.mul(v).sum(dim: 1).mul(Sign(k) / (k * inclusion(k))));
+                }
+            }
+            else
+            {
+                var w = v;
+                var neumann = v.div(inclusion(1));
+                for (var k = 1; k <= terms; k++)
+                {
+                    w = Vjp(w, createGraph: false);
+                    estimate = estimate.add(w.mul(v).sum(dim: 1).mul(Sign(k) / (k * inclusion(k))));
+                    if (k < terms)
+                        neumann = neumann.add(w.mul(Sign(k + 1) / inclusion(k + 1)));
+                }
+                if (differentiable && terms > 0)
+                {
+                    // uᵀ J v with u constant: its gradient is the Neumann-series gradient of the log-determinant.
+                    var surrogate = Vjp(neumann.detach(), createGraph: true).mul(v).sum(dim: 1);
+                    estimate = estimate.detach().add(surrogate).sub(surrogate.detach());
+                }
+            }
+            total = total is null ? estimate : total.add(estimate);
+        }
+        var logDet = total!.div(options.Probes);
+        return differentiable ? new LogDetEvaluation(residual, logDet) : new LogDetEvaluation(residual.detach(), logDet.detach());
+    }
+
+    private static double Sign(int k) => k % 2 == 1 ? 1.0 : -1.0;
+
+    /// <summary>Number of terms for this call and each term's inclusion probability.</summary>
+    private (int Terms, Func<int, double> Inclusion) Truncation(Generator? generator)
+    {
+        if (options.Method == LogDetMethod.PowerSeries)
+            return (options.Terms, _ => 1.0);
+        var p = options.RouletteProbability;
+        var u = rand(1, dtype: ScalarType.Float64, generator: generator).item<double>();
+        var extra = (int)Math.Min(Math.Floor(Math.Log(Math.Max(u, 1e-300)) / Math.Log(1 - p)), options.MaxTerms);
+        var terms = Math.Min(options.ExactTerms + extra, options.MaxTerms);
+        var exact = options.ExactTerms;
+        return (terms, k => k <= exact ? 1.0 : Math.Pow(1 - p, k - exact));
+    }
+
+    private Tensor Probe(Tensor like, Generator? generator) => options.Probe == TraceProbe.Gaussian
+        ? randn(like.shape, dtype: like.dtype, device: like.device, generator: generator)
+        : randint(0, 2, like.shape, dtype: like.dtype, device: like.device, generator: generator).mul_(2).sub_(1);
+}

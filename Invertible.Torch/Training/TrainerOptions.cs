@@ -1,0 +1,89 @@
+namespace Invertible.Torch.Training;
+
+/// <summary>Learning-rate schedule over epochs.</summary>
+public enum LearningRateSchedule
+{
+    /// <summary>The same rate every epoch.</summary>
+    Constant,
+    /// <summary>Cosine decay from the initial rate to 1% of it over the epochs.</summary>
+    Cosine,
+    /// <summary>Multiply by <see cref="TrainerOptions.StepFactor"/> every <see cref="TrainerOptions.StepEpochs"/> epochs.</summary>
+    Step,
+}
+
+/// <summary>Options of <see cref="Trainer"/>. Every property has a documented default.</summary>
+public sealed class TrainerOptions
+{
+    /// <summary>Default values.</summary>
+    public static class Defaults
+    {
+        /// <summary>Default <see cref="TrainerOptions.Epochs"/>.</summary>
+        public const int Epochs = 50;
+        /// <summary>Default <see cref="TrainerOptions.BatchSize"/>.</summary>
+        public const int BatchSize = 256;
+        /// <summary>Default <see cref="TrainerOptions.LearningRate"/>.</summary>
+        public const double LearningRate = 1e-3;
+        /// <summary>Default <see cref="TrainerOptions.ValidationFraction"/>.</summary>
+        public const double ValidationFraction = 0.1;
+        /// <summary>Default <see cref="TrainerOptions.EarlyStoppingPatience"/>.</summary>
+        public const int EarlyStoppingPatience = 10;
+    }
+
+    /// <summary>Passes over the training rows. Default 50.</summary>
+    public int Epochs { get; init; } = Defaults.Epochs;
+
+    /// <summary>Rows per optimisation step. Default 256.</summary>
+    public int BatchSize { get; init; } = Defaults.BatchSize;
+
+    /// <summary>Adam's initial learning rate. Default 1e-3.</summary>
+    public double LearningRate { get; init; } = Defaults.LearningRate;
+
+    /// <summary>Adam's (L2) weight decay. Default 0.</summary>
+    public double WeightDecay { get; init; }
+
+    /// <summary>Clip the global gradient norm to this value; null disables clipping. Default null.</summary>
+    public double? GradientClipNorm { get; init; }
+
+    /// <summary>Learning-rate schedule. Default <see cref="LearningRateSchedule.Constant"/>.</summary>
+    public LearningRateSchedule Schedule { get; init; } = LearningRateSchedule.Constant;
+
+    /// <summary>Step schedule: epochs between decays. Default 10.</summary>
+    public int StepEpochs { get; init; } = 10;
+
+    /// <summary>Step schedule: decay factor. Default 0.5.</summary>
+    public double StepFactor { get; init; } = 0.5;
+
+    /// <summary>Fraction of rows held out for validation (0 disables validation and early stopping). Default 0.1.</summary>
+    public double ValidationFraction { get; init; } = Defaults.ValidationFraction;
+
+    /// <summary>Stop after this many epochs without a better validation loss (0 disables). Default 10.</summary>
+    public int EarlyStoppingPatience { get; init; } = Defaults.EarlyStoppingPatience;
+
+    /// <summary>At the end, load the weights of the best validation epoch. Default true.</summary>
+    public bool RestoreBestWeights { get; init; } = true;
+
+    /// <summary>Seed of the split and the shuffling. Default 0.</summary>
+    public ulong Seed { get; init; }
+
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first invalid option.</summary>
+    public void Validate()
+    {
+        if (Epochs < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "Must be at least 1.");
+        if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "Must be at least 1.");
+        if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "Must be positive and finite.");
+        if (!(WeightDecay >= 0)) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "Must be non-negative.");
+        if (GradientClipNorm is { } clip && !(clip > 0)) throw new ArgumentOutOfRangeException(nameof(GradientClipNorm), clip, "Must be positive.");
+        if (!Enum.IsDefined(Schedule)) throw new ArgumentOutOfRangeException(nameof(Schedule), Schedule, "Unknown schedule.");
+        if (StepEpochs < 1) throw new ArgumentOutOfRangeException(nameof(StepEpochs), StepEpochs, "Must be at least 1.");
+        if (!(StepFactor > 0 && StepFactor <= 1)) throw new ArgumentOutOfRangeException(nameof(StepFactor), StepFactor, "Must lie in (0, 1].");
+        if (!(ValidationFraction >= 0 && ValidationFraction < 1)) throw new ArgumentOutOfRangeException(nameof(ValidationFraction), ValidationFraction, "Must lie in [0, 1).");
+        if (EarlyStoppingPatience < 0) throw new ArgumentOutOfRangeException(nameof(EarlyStoppingPatience), EarlyStoppingPatience, "Must be non-negative.");
+    }
+
+    internal double LearningRateAt(int epoch) => Schedule switch
+    {
+        LearningRateSchedule.Cosine => LearningRate * (0.01 + 0.99 * 0.5 * (1 + Math.Cos(Math.PI * epoch / Epochs))),
+        LearningRateSchedule.Step => LearningRate * Math.Pow(StepFactor, epoch / StepEpochs),
+        _ => LearningRate,
+    };
+}

@@ -1,0 +1,21 @@
+namespace Invertible.Torch.Training;
+
+/// <summary>Named per-step measurements (e.g. solver iterations) that a loss reports; the trainer averages them per epoch.</summary>
+public sealed class TrainingMetrics
+{
+    private readonly Dictionary<string, (double Sum, int Count)> values = [];
+
+    /// <summary>Records one value of <paramref name="name"/>.</summary>
+    public void Add(string name, double value)
+    {
+        values.TryGetValue(name, out var current);
+        values[name] = (current.Sum + value, current.Count + 1);
+    }
+
+    internal IReadOnlyDictionary<string, double> AveragesAndReset()
+    {
+        var averages = values.ToDictionary(pair => pair.Key, pair => pair.Value.Sum / pair.Value.Count);
+        values.Clear();
+        return averages;
+    }
+}
