@@ -29,8 +29,9 @@ public static class SpectralNorm
         options ??= SpectralNormOptions.Default;
         options.Validate();
         Validate(matrix, u, v);
-        var outputs = SpectralNormFunction.apply(matrix, (object?)u ?? Absent.Value, (object?)v ?? Absent.Value, options, (object?)generator ?? Absent.Value);
-        return new SpectralNormResult(outputs[0], outputs[1], outputs[2], (int)outputs[3].item<long>(), outputs[4].item<bool>());
+        var call = new Call(u, v, options, generator);
+        var sigma = SpectralNormFunction.apply(matrix, call)[0];
+        return new SpectralNormResult(sigma, call.U!, call.V!, call.Iterations, call.Converged);
     }
 
     /// <summary>Forward-mode derivative: returns σ(A) and dσ = uᵀ dA v for a tangent dA of the same shape as A.</summary>
@@ -59,10 +60,21 @@ public static class SpectralNorm
             throw new ArgumentException($"v must have shape [{matrix.shape[1]}], got [{string.Join(", ", v.shape)}].", nameof(v));
     }
 
-    /// <summary>Stands for an optional argument left out (autograd arguments cannot be null).</summary>
-    private sealed class Absent
+    /// <summary>
+    /// One call's inputs and non-differentiable results. They travel beside the autograd function's single output σ
+    /// rather than as outputs marked non-differentiable: TorchSharp 0.107 unpins that list before libtorch reads it,
+    /// which crashed training when a garbage collection moved it (measured: a segfault in wrapOutputs).
+    /// </summary>
+    private sealed class Call(Tensor? u, Tensor? v, SpectralNormOptions options, Generator? generator)
     {
-        public static readonly Absent Value = new();
+        public Tensor? StartU { get; } = u;
+        public Tensor? StartV { get; } = v;
+        public SpectralNormOptions Options { get; } = options;
+        public Generator? Generator { get; } = generator;
+        public Tensor? U { get; set; }
+        public Tensor? V { get; set; }
+        public int Iterations { get; set; }
+        public bool Converged { get; set; }
     }
 
     private sealed class SpectralNormFunction : autograd.MultiTensorFunction<SpectralNormFunction>
@@ -72,32 +84,28 @@ public static class SpectralNorm
         public override List<Tensor> forward(autograd.AutogradContext ctx, params object[] vars)
         {
             var a = (Tensor)vars[0];
-            var options = (SpectralNormOptions)vars[3];
-            var generator = vars[4] as Generator;
+            var call = (Call)vars[1];
             Tensor sigma, u, v;
-            int iterations;
-            bool converged;
             using (no_grad())
             using (var scope = NewDisposeScope())
             {
-                v = StartVector(a, vars[1] as Tensor, vars[2] as Tensor, generator);
-                (sigma, u, v, iterations, converged) = Iterate(a.detach(), v, options);
+                v = StartVector(a, call.StartU, call.StartV, call.Generator);
+                (sigma, u, v, call.Iterations, call.Converged) = Iterate(a.detach(), v, call.Options);
                 scope.MoveToOuter(sigma, u, v);
             }
+            call.U = u;
+            call.V = v;
             // save_data, not save_for_backward: u, v are constants of the backward, and TorchSharp's saved-variable
             // machinery costs ~0.4 ms per call (measured), more than the power iteration itself.
-            ctx.save_data("uv", (u.detach(), v.detach()));
-            var iterationsTensor = tensor((long)iterations);
-            var convergedTensor = tensor(converged);
-            ctx.mark_non_differentiable([u, v, iterationsTensor, convergedTensor]);
-            return [sigma, u, v, iterationsTensor, convergedTensor];
+            ctx.save_data("uv", (u, v));
+            return [sigma];
         }
 
         public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> grads)
         {
             var (u, v) = ((Tensor, Tensor))ctx.get_data("uv");
             var gradA = grads[0] is null ? null : outer(u, v).mul_(grads[0]);
-            return [gradA!, null!, null!, null!, null!];
+            return [gradA!, null!];
         }
 
         private static Tensor StartVector(Tensor a, Tensor? u, Tensor? v, Generator? generator)
