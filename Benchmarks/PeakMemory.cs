@@ -4,7 +4,8 @@ using System.Globalization;
 namespace Invertible.Benchmarks;
 
 /// <summary>
-/// Peak resident memory of one inverse forward + backward, each configuration in a fresh process (libtorch caches
+/// Peak resident memory of one training step (an inverse's forward + backward, or a log-determinant's), each
+/// configuration in a fresh process (libtorch caches
 /// freed memory, so in-process deltas mislead). Reported: peak RSS (VmHWM) minus RSS after setup,
 /// with glibc's mmap threshold pinned in every mode (see <see cref="Invertible.Torch.NativeMemory"/>).
 /// </summary>
@@ -19,15 +20,21 @@ internal static class PeakMemory
         Console.WriteLine("|---|---|---|");
         foreach (var mode in Enum.GetValues<BackwardMode>())
         foreach (var iterations in iterationCounts)
-            Console.WriteLine($"| {mode} | {iterations} | {Child(mode, iterations):F1} |");
+            Console.WriteLine($"| {mode} | {iterations} | {Child("inverse", mode.ToString(), iterations):F1} |");
+        Console.WriteLine();
+        Console.WriteLine("| log-det gradient | series terms | peak growth (MB) |");
+        Console.WriteLine("|---|---|---|");
+        foreach (var gradient in new[] { "Neumann", "Backprop" })
+        foreach (var terms in new[] { 10, 20 })
+            Console.WriteLine($"| {gradient} | {terms} | {Child("logdet", gradient, terms):F1} |");
     }
 
-    private static double Child(BackwardMode mode, int iterations)
+    private static double Child(string scenario, string mode, int count)
     {
         var self = Environment.ProcessPath!;
-        var arguments = self.EndsWith("dotnet", StringComparison.Ordinal)
-            ? $"\"{typeof(PeakMemory).Assembly.Location}\" {ChildCommand} {mode} {iterations}"
-            : $"{ChildCommand} {mode} {iterations}";
+        var arguments = $"{ChildCommand} {scenario} {mode} {count}";
+        if (self.EndsWith("dotnet", StringComparison.Ordinal))
+            arguments = $"\"{typeof(PeakMemory).Assembly.Location}\" " + arguments;
         using var process = Process.Start(new ProcessStartInfo(self, arguments) { RedirectStandardOutput = true })!;
         var text = process.StandardOutput.ReadToEnd();
         process.WaitForExit();
@@ -38,11 +45,14 @@ internal static class PeakMemory
 
     public static void RunChild(string[] args)
     {
-        // Same allocator settings for every mode (the solvers pin it themselves; the unrolled path never calls one).
+        // Same allocator settings for every configuration (see NativeMemory): live tensors, not heap retention.
         Invertible.Torch.NativeMemory.PinMmapThreshold(16 * 1024);
-        var step = new InverseBackwardStep(Enum.Parse<BackwardMode>(args[0]), int.Parse(args[1], CultureInfo.InvariantCulture));
+        var count = int.Parse(args[2], CultureInfo.InvariantCulture);
+        Action step = args[0] == "inverse"
+            ? new InverseBackwardStep(Enum.Parse<BackwardMode>(args[1]), count).Run
+            : new LogDetTrainingStep(args[1] == "Neumann", count).Run;
         var baseline = StatusKilobytes("VmRSS");
-        step.Run();
+        step();
         var peak = StatusKilobytes("VmHWM");
         Console.WriteLine(((peak - baseline) / 1024.0).ToString("F1", CultureInfo.InvariantCulture));
     }

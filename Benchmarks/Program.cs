@@ -7,6 +7,9 @@ switch (args.FirstOrDefault())
     case "evaluations":
         SolverEvaluations.Print();
         break;
+    case "logdet-accuracy":
+        LogDetAccuracy.Print();
+        break;
     case "memory":
         PeakMemory.Print(args.Skip(1).ToArray());
         break;

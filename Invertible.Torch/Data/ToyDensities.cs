@@ -60,12 +60,11 @@ public static class ToyDensities
         return where(inside.logical_and(onBoard), full_like(column, -Math.Log(32)), full_like(column, double.NegativeInfinity));
     }
 
-    /// <summary>Two interleaved half-moons (scikit-learn's make_moons with noise 0.1), scaled by 2 and centred.</summary>
+    /// <summary>Two interleaved half-moons (scikit-learn's make_moons with noise 0.1, each row's moon drawn at random), scaled by 2 and centred.</summary>
     public static Tensor TwoMoons(int count, Generator? generator = null, ScalarType dtype = ScalarType.Float32, double noise = 0.1)
     {
-        var outer = count / 2;
         var angles = rand([count], dtype: ScalarType.Float64, generator: generator).mul(Math.PI);
-        var isOuter = arange(count).lt(outer);
+        var isOuter = randint(0, 2, [count], generator: generator).eq(1);
         var x = where(isOuter, angles.cos(), angles.cos().neg().add(1));
         var y = where(isOuter, angles.sin(), angles.sin().neg().add(0.5));
         var points = stack([x, y], 1).add(randn([count, 2], dtype: ScalarType.Float64, generator: generator).mul(noise));

@@ -4,7 +4,8 @@ using static TorchSharp.torch;
 namespace Invertible.Torch.Implicit;
 
 /// <summary>
-/// VJPs of any functional layer by autograd: g is evaluated once on detached leaf copies of x and θ, and every VJP
+/// VJPs of any functional layer by autograd: g is evaluated once on leaves — x detached, each θ_i itself when it is
+/// already a leaf (a module's own parameter, which g may read directly) or a detached copy otherwise — and every VJP
 /// reuses that one-step tape (so memory is one evaluation of g, however many VJPs are taken).
 /// </summary>
 public sealed class AutogradLinearization : ILinearization
@@ -19,7 +20,7 @@ public sealed class AutogradLinearization : ILinearization
     {
         using var _ = enable_grad();
         inputLeaf = input.detach().requires_grad_(true);
-        parameterLeaves = parameters.Select(p => p.detach().requires_grad_(p.requires_grad)).ToArray();
+        parameterLeaves = parameters.Select(p => p.is_leaf ? p : p.detach().requires_grad_(p.requires_grad)).ToArray();
         trainable = Enumerable.Range(0, parameters.Length).Where(i => parameters[i].requires_grad).ToArray();
         output = g.Apply(inputLeaf, parameterLeaves);
     }
@@ -45,7 +46,5 @@ public sealed class AutogradLinearization : ILinearization
     {
         output.Dispose();
         inputLeaf.Dispose();
-        foreach (var leaf in parameterLeaves)
-            leaf.Dispose();
     }
 }

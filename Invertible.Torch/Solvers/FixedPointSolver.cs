@@ -79,7 +79,15 @@ public abstract class FixedPointSolver : IFixedPointSolver
         private readonly double[] bestResidual;
         private readonly bool[] bestConverged;
         private readonly bool[] improved;
+        private double[]? divergenceScale;
         private bool converged;
+
+        /// <summary>
+        /// A row whose ‖f(x)‖ grows past this multiple of its starting scale ‖x₀‖ + ‖f(x₀)‖ is treated as diverged: a
+        /// map without a fixed point can drift to infinity while ‖f(x) − x‖ / ‖f(x)‖ shrinks, which must not pass
+        /// for convergence.
+        /// </summary>
+        private const double DivergenceRatio = 1e6;
 
         internal Tracker(Tensor initialRows, FixedPointOptions options)
         {
@@ -109,6 +117,11 @@ public abstract class FixedPointSolver : IFixedPointSolver
             var norms = stack([linalg.vector_norm(fx.sub(x), 2, [1]), linalg.vector_norm(fx, 2, [1])]).to(ScalarType.Float64).cpu();
             var values = norms.data<double>();
             var rows = bestResidual.Length;
+            if (divergenceScale is null)
+            {
+                var start = linalg.vector_norm(x, 2, [1]).to(ScalarType.Float64).cpu().data<double>();
+                divergenceScale = Enumerable.Range(0, rows).Select(i => DivergenceRatio * (start[i] + values[rows + i] + 1e-30)).ToArray();
+            }
             double worstNow = 0;
             var anyFinite = false;
             var improvedCount = 0;
@@ -117,7 +130,7 @@ public abstract class FixedPointSolver : IFixedPointSolver
             {
                 var (absolute, scale) = (values[i], values[rows + i]);
                 var r = absolute / Math.Max(scale, 1e-30);
-                if (double.IsNaN(r))
+                if (double.IsNaN(r) || scale > divergenceScale[i])
                     r = double.PositiveInfinity;
                 improved[i] = r < bestResidual[i];
                 if (improved[i])

@@ -8,7 +8,8 @@ namespace Invertible.Torch.Solvers;
 /// ‖f(x) − x‖ / ‖f(x)‖ is at most the tolerance or the iteration cap is hit, and return each sample's
 /// lowest-residual iterate x — as f(x), one free Picard step
 /// further, which for a contraction is closer to the fixed point. They never throw for non-convergence: they report it in <see cref="SolverStatistics"/>.
-/// Solvers hold no per-solve state and may be shared. Call them under <c>torch.no_grad()</c> unless a tape is wanted.
+/// A row whose ‖f(x)‖ grows past 10⁶ times ‖x₀‖ + ‖f(x₀)‖ counts as diverged (a map without a fixed point can
+/// drift to infinity while its relative residual shrinks). Solvers hold no per-solve state and may be shared. Call them under <c>torch.no_grad()</c> unless a tape is wanted.
 /// </remarks>
 public interface IFixedPointSolver
 {

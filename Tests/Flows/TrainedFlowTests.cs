@@ -77,7 +77,7 @@ public sealed class TrainedFlowTests
         Check.AtMost(Check.MaxAbsDiff(Covariance(samples), modelCovariance), 0.05 * scale * scale, $"{name}: sample covariance vs the model's");
 
         // And the model against the data it was trained on.
-        Check.AtMost(Check.MaxAbsDiff(samples.mean([0]), data.mean([0])), 0.15 * scale, $"{name}: sample mean vs data mean");
+        Check.AtMost(Check.MaxAbsDiff(samples.mean([0]), data.mean([0])), 0.2 * scale, $"{name}: sample mean vs data mean");
         Check.AtMost(Check.MaxAbsDiff(Covariance(samples), Covariance(data)), 0.2 * scale * scale, $"{name}: sample covariance vs data's");
     }
 

@@ -1,0 +1,64 @@
+using Invertible.Torch.Lipschitz;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Invertible.Torch.Equilibrium;
+
+/// <summary>
+/// The default equilibrium cell f(z, x) = φ(W z + U x + b) with W spectrally normalised to ‖W‖ ≤ c &lt; 1 and φ
+/// 1-Lipschitz: f is a contraction in z, so the fixed point exists, is unique, and every solver finds it.
+/// </summary>
+public sealed class EquilibriumCell : nn.Module<Tensor, Tensor, Tensor>, IEquilibriumFunction
+{
+    private readonly SpectralNormLinear recurrent;
+    private readonly Linear injection;
+    private readonly nn.Module<Tensor, Tensor> activation;
+    private readonly IFunctionalLayer activationFunction;
+
+    /// <summary>Creates the cell.</summary>
+    /// <param name="stateFeatures">Width of z.</param>
+    /// <param name="inputFeatures">Width of x.</param>
+    /// <param name="coefficient">Bound c on ‖W‖, in (0, 1). Default 0.9.</param>
+    /// <param name="activationKind">1-Lipschitz φ. Default tanh.</param>
+    /// <param name="dtype">Parameter type.</param>
+    public EquilibriumCell(int stateFeatures, int inputFeatures, double coefficient = 0.9,
+        LipschitzActivation activationKind = LipschitzActivation.Tanh, ScalarType dtype = ScalarType.Float32) : base(nameof(EquilibriumCell))
+    {
+        if (!(coefficient > 0 && coefficient < 1))
+            throw new ArgumentOutOfRangeException(nameof(coefficient), coefficient, "A contraction needs a coefficient in (0, 1).");
+        StateFeatures = stateFeatures;
+        InputFeatures = inputFeatures;
+        recurrent = new SpectralNormLinear(stateFeatures, stateFeatures, coefficient, hasBias: false, dtype: dtype);
+        injection = nn.Linear(inputFeatures, stateFeatures, dtype: dtype);
+        activation = LipschitzActivations.Create(activationKind, dtype);
+        activationFunction = (IFunctionalLayer)activation;
+        RegisterComponents();
+    }
+
+    /// <inheritdoc />
+    public int StateFeatures { get; }
+
+    /// <inheritdoc />
+    public int InputFeatures { get; }
+
+    /// <summary>Lipschitz bound of f in z: ‖W‖ (φ is 1-Lipschitz).</summary>
+    public double ContractionBound() => recurrent.LipschitzBound();
+
+    /// <inheritdoc />
+    public IEnumerable<Tensor> EffectiveParameters()
+    {
+        yield return recurrent.EffectiveWeight();
+        yield return injection.weight!;
+        yield return injection.bias!;
+        foreach (var p in activationFunction.EffectiveParameters())
+            yield return p;
+    }
+
+    /// <inheritdoc />
+    public Tensor Apply(Tensor state, Tensor input, ReadOnlySpan<Tensor> parameters)
+        => activationFunction.Apply(addmm(parameters[2], input, parameters[1].t(), 1, 1).add_(state.mm(parameters[0].t())), parameters[3..]);
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor state, Tensor input) => Apply(state, input, EffectiveParameters().ToArray());
+}

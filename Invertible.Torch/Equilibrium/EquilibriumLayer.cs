@@ -1,0 +1,90 @@
+using Invertible.Torch.Implicit;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Invertible.Torch.Equilibrium;
+
+/// <summary>
+/// A deep-equilibrium layer: its output is the fixed point z* = f(z*, x; θ), found without an autograd tape, and
+/// differentiated implicitly, by a phantom gradient, or Jacobian-free (<see cref="EquilibriumBackward"/>).
+/// </summary>
+public sealed class EquilibriumLayer : nn.Module<Tensor, Tensor>
+{
+    private readonly IEquilibriumFunction function;
+    private readonly nn.Module? functionModule;
+    private Tensor? previousState;
+
+    /// <summary>Wraps f (registered as a submodule when it is a module).</summary>
+    public EquilibriumLayer(IEquilibriumFunction function, EquilibriumOptions? options = null) : base(nameof(EquilibriumLayer))
+    {
+        this.function = function ?? throw new ArgumentNullException(nameof(function));
+        Options = options ?? new EquilibriumOptions();
+        Options.Validate();
+        functionModule = function as nn.Module ?? (function as ModuleEquilibriumFunction)?.Module;
+        if (functionModule is not null)
+            register_module("f", functionModule);
+    }
+
+    /// <summary>The map f.</summary>
+    public IEquilibriumFunction Function => function;
+
+    /// <summary>Solver and gradient options.</summary>
+    public EquilibriumOptions Options { get; set; }
+
+    /// <summary>Name used in statistics and error messages.</summary>
+    public string DisplayName { get; set; } = "equilibrium layer";
+
+    /// <summary>The most recent call's result (statistics for progress reporting).</summary>
+    public EquilibriumResult? LastResult { get; private set; }
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor input) => Solve(input).State;
+
+    /// <summary>Solves for z*, optionally from <paramref name="initialState"/>.</summary>
+    /// <exception cref="Solvers.SolverNotConvergedException">The forward solve missed its tolerance (unless disabled).</exception>
+    public EquilibriumResult Solve(Tensor input, Tensor? initialState = null)
+    {
+        RowInput.Check(input, function.InputFeatures, nameof(input));
+        RowInput.CheckFinite(input, nameof(input));
+        if (initialState is not null && (initialState.dim() != 2 || initialState.shape[0] != input.shape[0] || initialState.shape[1] != function.StateFeatures))
+            throw new ArgumentException($"The initial state must have shape [{input.shape[0]}, {function.StateFeatures}], got [{string.Join(", ", initialState.shape)}].", nameof(initialState));
+        if (initialState is null && Options.WarmStart && previousState is not null && previousState.shape[0] == input.shape[0])
+            initialState = previousState;
+
+        var parameters = function.EffectiveParameters().ToArray();
+        Tensor state;
+        ImplicitSolveStatistics statistics;
+        if (Options.Backward == EquilibriumBackward.Phantom)
+        {
+            (state, statistics) = ImplicitEquilibrium.Solve(function, input.detach(), parameters.Select(p => p.detach()).ToArray(), initialState, Options, DisplayName);
+            var lambda = Options.PhantomDamping;
+            for (var k = 0; k < Options.PhantomSteps; k++)
+                state = state.mul(1 - lambda).add(function.Apply(state, input, parameters).mul(lambda));
+        }
+        else
+        {
+            (state, statistics) = ImplicitEquilibrium.Solve(function, input, parameters, initialState, Options, DisplayName);
+        }
+
+        Tensor? penalty = null;
+        if (training && Options.JacobianRegularization > 0 && is_grad_enabled())
+            penalty = JacobianPenalty(state, input, parameters).mul(Options.JacobianRegularization);
+        if (Options.WarmStart)
+        {
+            previousState?.Dispose();
+            previousState = state.detach().clone().DetachFromDisposeScope();
+        }
+        LastResult = new EquilibriumResult(state, statistics, penalty);
+        return LastResult;
+    }
+
+    /// <summary>One-probe Hutchinson estimate of ‖J_f(z*)‖_F² / d, differentiable in x and θ.</summary>
+    private Tensor JacobianPenalty(Tensor state, Tensor input, Tensor[] parameters)
+    {
+        var z = state.detach().requires_grad_(true);
+        var output = function.Apply(z, input, parameters);
+        var probe = randn_like(output);
+        var vjp = autograd.grad([output], [z], [probe], retain_graph: true, create_graph: true)[0];
+        return vjp.square().sum(dim: 1).mean().div(function.StateFeatures);
+    }
+}

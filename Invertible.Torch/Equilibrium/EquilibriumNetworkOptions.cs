@@ -1,0 +1,37 @@
+using Invertible.Torch.Lipschitz;
+using static TorchSharp.torch;
+
+namespace Invertible.Torch.Equilibrium;
+
+/// <summary>Architecture of an <see cref="EquilibriumNetwork"/>. Every property has a documented default.</summary>
+public sealed class EquilibriumNetworkOptions
+{
+    /// <summary>Width of the equilibrium state z. Default 64.</summary>
+    public int StateFeatures { get; init; } = 64;
+
+    /// <summary>Width of the projected input injected into the cell. Default 64.</summary>
+    public int InjectionFeatures { get; init; } = 64;
+
+    /// <summary>Use the monotone-operator cell instead of the contractive one. Default false.</summary>
+    public bool Monotone { get; init; }
+
+    /// <summary>Contractive cell: bound on ‖W‖. Default 0.9.</summary>
+    public double Coefficient { get; init; } = 0.9;
+
+    /// <summary>Contractive cell: activation. Default tanh.</summary>
+    public LipschitzActivation Activation { get; init; } = LipschitzActivation.Tanh;
+
+    /// <summary>Solver and gradient options of the equilibrium layer.</summary>
+    public EquilibriumOptions Equilibrium { get; init; } = new();
+
+    /// <summary>Parameter type. Default float32.</summary>
+    public ScalarType DType { get; init; } = ScalarType.Float32;
+
+    internal void Validate()
+    {
+        if (StateFeatures < 1) throw new ArgumentOutOfRangeException(nameof(StateFeatures), StateFeatures, "Must be at least 1.");
+        if (InjectionFeatures < 1) throw new ArgumentOutOfRangeException(nameof(InjectionFeatures), InjectionFeatures, "Must be at least 1.");
+        ArgumentNullException.ThrowIfNull(Equilibrium, nameof(Equilibrium));
+        Equilibrium.Validate();
+    }
+}

@@ -1,0 +1,25 @@
+using static TorchSharp.torch;
+
+namespace Invertible.Torch.Equilibrium;
+
+/// <summary>
+/// The map f(z, x; θ) of an equilibrium layer, whose output is the fixed point z* = f(z*, x; θ).
+/// </summary>
+/// <remarks>
+/// As with <see cref="IFunctionalLayer"/>, computing the effective parameters (which may advance internal state) is
+/// separate from applying f (which must not), so that backward passes can re-evaluate f freely.
+/// </remarks>
+public interface IEquilibriumFunction
+{
+    /// <summary>Width of the state z.</summary>
+    int StateFeatures { get; }
+
+    /// <summary>Width of the injected input x.</summary>
+    int InputFeatures { get; }
+
+    /// <summary>θ: the tensors f computes with, differentiable with respect to its trainable parameters.</summary>
+    IEnumerable<Tensor> EffectiveParameters();
+
+    /// <summary>f(z, x; θ) for a [batch, state] z and a [batch, input] x.</summary>
+    Tensor Apply(Tensor state, Tensor input, ReadOnlySpan<Tensor> parameters);
+}

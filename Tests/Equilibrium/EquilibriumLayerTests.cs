@@ -1,0 +1,180 @@
+using Invertible.Tests.Support;
+using Invertible.Torch.Equilibrium;
+using Invertible.Torch.Implicit;
+using Invertible.Torch.Solvers;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Invertible.Tests.Equilibrium;
+
+[TestClass]
+public sealed class EquilibriumLayerTests
+{
+    private static readonly FixedPointOptions Precise = new() { Tolerance = 1e-14, MaxIterations = 2000 };
+
+    private static EquilibriumOptions Options(EquilibriumBackward backward = EquilibriumBackward.Implicit) => new()
+    {
+        Forward = Precise, Adjoint = Precise, Backward = backward,
+    };
+
+    /// <summary>A user-supplied contraction: f(z, x) = 0.5 tanh(A z + B x) + 0.1 z with ‖A‖ ≤ 1 at initialisation.</summary>
+    private sealed class UserMap : nn.Module<Tensor, Tensor, Tensor>
+    {
+        private readonly Parameter a, b;
+
+        public UserMap(int state, int input) : base(nameof(UserMap))
+        {
+            var m = randn(state, state, dtype: ScalarType.Float64);
+            a = new Parameter(m.div(linalg.svdvals(m).max()));
+            b = new Parameter(randn(state, input, dtype: ScalarType.Float64));
+            RegisterComponents();
+        }
+
+        public override Tensor forward(Tensor z, Tensor x) => z.mm(a.t()).add(x.mm(b.t())).tanh().mul(0.5).add(z.mul(0.1));
+    }
+
+    private static IEnumerable<(string Name, EquilibriumLayer Layer)> Layers(EquilibriumBackward backward = EquilibriumBackward.Implicit)
+    {
+        var cell = new EquilibriumCell(6, 4, 0.9, dtype: ScalarType.Float64);
+        cell.eval();
+        yield return ("default cell", new EquilibriumLayer(cell, Options(backward)));
+        yield return ("user-supplied f", new EquilibriumLayer(new ModuleEquilibriumFunction(new UserMap(6, 4), 6, 4), Options(backward)));
+        yield return ("monotone cell", new EquilibriumLayer(new MonotoneCell(6, 4, dtype: ScalarType.Float64), Options(backward)));
+    }
+
+    private static Tensor Loss(Tensor state, Tensor weights) => state.mul(weights).sum();
+
+    private static Tensor[] Gradients(Tensor loss, Tensor input, EquilibriumLayer layer)
+        => autograd.grad([loss], [input, .. layer.parameters().Where(p => p.requires_grad)]).ToArray();
+
+    [TestMethod]
+    public void ImplicitGradient_EqualsGradientThrough300UnrolledIterations_Float64()
+    {
+        foreach (var (name, layer) in Layers())
+        {
+            manual_seed(91);
+            var x = randn(5, 4, dtype: ScalarType.Float64).requires_grad_(true);
+            var weights = randn(5, 6, dtype: ScalarType.Float64);
+            var result = layer.Solve(x);
+            Assert.IsTrue(result.Statistics.Forward.Converged, $"{name}: {result.Statistics}");
+            var implicitGrads = Gradients(Loss(result.State, weights), x, layer);
+            Assert.IsTrue(result.Statistics.Backward!.Converged, $"{name}: {result.Statistics}");
+
+            var parameters = layer.Function.EffectiveParameters().ToArray();
+            var z = zeros(5, 6, dtype: ScalarType.Float64);
+            for (var i = 0; i < 300; i++)
+                z = layer.Function.Apply(z, x, parameters);
+            var unrolledGrads = Gradients(Loss(z, weights), x, layer);
+            for (var i = 0; i < implicitGrads.Length; i++)
+                Check.TensorsClose(implicitGrads[i], unrolledGrads[i], 1e-8, $"{name}: gradient {i} (0 = x)");
+        }
+    }
+
+    [TestMethod]
+    public void ImplicitGradient_MatchesFiniteDifferences_Float64()
+    {
+        foreach (var (name, layer) in Layers().Take(2))
+        {
+            manual_seed(92);
+            var x = randn(3, 4, dtype: ScalarType.Float64).requires_grad_(true);
+            var weights = randn(3, 6, dtype: ScalarType.Float64);
+            var grads = Gradients(Loss(layer.Solve(x).State, weights), x, layer);
+            var tensors = new[] { x }.Concat(layer.parameters().Where(p => p.requires_grad)).ToArray();
+            for (var i = 0; i < tensors.Length; i++)
+            {
+                var direction = randn_like(tensors[i]);
+                double LossAt(double step)
+                {
+                    using var _ = no_grad();
+                    var original = tensors[i].clone();
+                    tensors[i].add_(direction, alpha: step);
+                    var value = Loss(layer.Solve(x.detach()).State, weights).ToDouble();
+                    tensors[i].copy_(original);
+                    return value;
+                }
+                const double h = 1e-3;
+                var finiteDifference = (-LossAt(2 * h) + 8 * LossAt(h) - 8 * LossAt(-h) + LossAt(-2 * h)) / (12 * h);
+                Check.Close(grads[i].mul(direction).sum().ToDouble(), finiteDifference, 1e-8, $"{name}: directional derivative for tensor {i}");
+            }
+        }
+    }
+
+    [TestMethod]
+    [DataRow(EquilibriumBackward.Phantom)]
+    [DataRow(EquilibriumBackward.JacobianFree)]
+    public void ApproximateGradients_PointDownhill(EquilibriumBackward mode)
+    {
+        foreach (var ((name, exactLayer), (_, approximateLayer)) in Layers().Zip(Layers(mode)))
+        {
+            manual_seed(93);
+            approximateLayer.load_state_dict(exactLayer.state_dict());
+            var x = randn(8, 4, dtype: ScalarType.Float64).requires_grad_(true);
+            var weights = randn(8, 6, dtype: ScalarType.Float64);
+            var exact = Gradients(Loss(exactLayer.Solve(x).State, weights), x, exactLayer);
+            var approximate = Gradients(Loss(approximateLayer.Solve(x).State, weights), x, approximateLayer);
+            var dot = exact.Zip(approximate, (e, a) => e.mul(a).sum().ToDouble()).Sum();
+            var norms = Math.Sqrt(exact.Sum(e => e.square().sum().ToDouble()) * approximate.Sum(a => a.square().sum().ToDouble()));
+            Check.Less(0, dot / norms, $"{mode}, {name}: cosine with the exact gradient");
+        }
+    }
+
+    /// <summary>f(z, x) = z + x + 1.5 + sin z has no fixed point (f(z) − z ≥ 0.5 for x ≥ 0): it must be reported.</summary>
+    private sealed class Drifting : nn.Module<Tensor, Tensor, Tensor>
+    {
+        public Drifting() : base(nameof(Drifting)) { }
+        public override Tensor forward(Tensor z, Tensor x) => z.add(x).add(1.5).add(z.sin());
+    }
+
+    [TestMethod]
+    public void NonContractiveMap_IsReportedNotReturned()
+    {
+        foreach (var kind in Enum.GetValues<FixedPointSolverKind>())
+        {
+            var layer = new EquilibriumLayer(new ModuleEquilibriumFunction(new Drifting(), 3, 3),
+                new EquilibriumOptions { Forward = new FixedPointOptions { Solver = kind, MaxIterations = 50 } });
+            var failure = Assert.ThrowsExactly<SolverNotConvergedException>(() => layer.Solve(ones(2, 3)), kind.ToString());
+            Assert.IsFalse(failure.Statistics.Converged);
+            Check.Less(0, failure.Statistics.RelativeResidual, $"{kind}: the reported residual");
+            StringAssert.Contains(failure.Message, "relative residual");
+
+            layer.Options = new EquilibriumOptions { Forward = new FixedPointOptions { Solver = kind, MaxIterations = 50, ThrowOnNonConvergence = false } };
+            Assert.IsFalse(layer.Solve(ones(2, 3)).Statistics.Forward.Converged, $"{kind}: reported without throwing");
+        }
+    }
+
+    [TestMethod]
+    public void WarmStart_FromTheSolution_ConvergesAtOnce()
+    {
+        manual_seed(94);
+        var cell = new EquilibriumCell(8, 4, 0.9, dtype: ScalarType.Float64);
+        cell.eval();
+        var layer = new EquilibriumLayer(cell);
+        var x = randn(4, 4, dtype: ScalarType.Float64);
+        var cold = layer.Solve(x);
+        var warm = layer.Solve(x, cold.State);
+        Check.Less(warm.Statistics.Forward.Iterations, cold.Statistics.Forward.Iterations, "iterations from the previous solution");
+        Assert.AreEqual(1, warm.Statistics.Forward.Iterations);
+    }
+
+    [TestMethod]
+    public void JacobianPenalty_IsPositiveAndDifferentiable()
+    {
+        manual_seed(95);
+        var layer = new EquilibriumLayer(new EquilibriumCell(8, 4, 0.9, dtype: ScalarType.Float64), new EquilibriumOptions { JacobianRegularization = 1.0 });
+        layer.train();
+        var result = layer.Solve(randn(16, 4, dtype: ScalarType.Float64));
+        Assert.IsNotNull(result.JacobianPenalty);
+        Check.Less(0, result.JacobianPenalty.ToDouble(), "penalty");
+        var grads = autograd.grad([result.JacobianPenalty], layer.parameters().Where(p => p.requires_grad).ToArray(), allow_unused: true);
+        Assert.IsTrue(grads.Any(g => g is { IsInvalid: false } && g.abs().sum().ToDouble() > 0), "the penalty has a gradient");
+    }
+
+    [TestMethod]
+    public void BadInput_FailsWithClearMessages()
+    {
+        var layer = new EquilibriumLayer(new EquilibriumCell(8, 4));
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => layer.Solve(ones(2, 5))).Message, "[batch, 4]");
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => layer.Solve(full(2, 4, float.NaN))).Message, "NaN");
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => layer.Solve(ones(2, 4), ones(3, 8))).Message, "initial state");
+    }
+}
