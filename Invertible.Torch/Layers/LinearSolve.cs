@@ -1,0 +1,169 @@
+using Invertible.Torch.Implicit;
+using Invertible.Torch.Solvers;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Invertible.Torch.Layers;
+
+/// <summary>
+/// Differentiable linear solves x = A⁻¹ b with analytic gradients ∂L/∂b = A⁻ᵀ v and ∂L/∂A = −(A⁻ᵀ v) xᵀ.
+/// </summary>
+/// <remarks>
+/// <para>Dense: batched over leading dimensions; one LU factorisation serves the forward solve and the adjoint solve.</para>
+/// <para>Matrix-free: A is a product x ↦ A(θ) x on [batch, n] rows (a closure over its parameters θ); the forward and
+/// the adjoint solves use the same Krylov method (conjugate gradient for SPD A, GMRES otherwise, with Aᵀ w from a
+/// vector–Jacobian product), and ∂L/∂θ = −(∂(A(θ) x)/∂θ)ᵀ w with w = A⁻ᵀ v.</para>
+/// </remarks>
+public static class LinearSolve
+{
+    /// <summary>x = A⁻¹ b for A [..., n, n] and b [..., n] or [..., n, k].</summary>
+    /// <exception cref="ArgumentException">Shapes do not match, values are not finite, or A is singular.</exception>
+    public static Tensor Solve(Tensor a, Tensor b)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        if (a.dim() < 2 || a.shape[^1] != a.shape[^2])
+            throw new ArgumentException($"A must be square in its last two dimensions, got shape [{string.Join(", ", a.shape)}].", nameof(a));
+        var vector = b.dim() == a.dim() - 1;
+        if (!vector && b.dim() != a.dim())
+            throw new ArgumentException($"b must have shape [..., {a.shape[^1]}] or [..., {a.shape[^1]}, k] for A of shape [{string.Join(", ", a.shape)}], got [{string.Join(", ", b.shape)}].", nameof(b));
+        if (b.shape[vector ? ^1 : ^2] != a.shape[^1])
+            throw new ArgumentException($"b has {b.shape[vector ? ^1 : ^2]} rows; A has {a.shape[^1]}.", nameof(b));
+        if (!isfinite(a).all().item<bool>()) throw new ArgumentException("A contains NaN or infinite values.", nameof(a));
+        if (!isfinite(b).all().item<bool>()) throw new ArgumentException("b contains NaN or infinite values.", nameof(b));
+        return DenseSolve.apply(a, b)[0];
+    }
+
+    /// <summary>x = A⁻¹ b for A given as <paramref name="matvec"/> on [batch, n] rows, differentiable in b and in <paramref name="parameters"/>.</summary>
+    /// <param name="matvec">x ↦ A x (linear in x), computed from <paramref name="parameters"/>.</param>
+    /// <param name="b">[batch, n] right-hand sides.</param>
+    /// <param name="parameters">The tensors A depends on (those requiring grad receive gradients).</param>
+    /// <param name="options">Method and tolerance.</param>
+    public static (Tensor Solution, LinearSolveStatistics Statistics) Solve(Func<Tensor, Tensor> matvec, Tensor b,
+        IReadOnlyList<Tensor> parameters, KrylovOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(matvec);
+        ArgumentNullException.ThrowIfNull(parameters);
+        options ??= new KrylovOptions();
+        options.Validate();
+        BackwardFailures.ThrowIfAny();
+        var call = new MatrixFreeCall(matvec, options);
+        if (!is_grad_enabled() || !(b.requires_grad || parameters.Any(p => p.requires_grad)))
+            return (call.Forward(b), call.Statistics);
+        var solution = MatrixFreeSolve.apply([call, b, .. parameters])[0];
+        return (solution, call.Statistics);
+    }
+
+    private sealed class DenseSolve : autograd.MultiTensorFunction<DenseSolve>
+    {
+        public override string Name => "LinearSolve";
+
+        public override List<Tensor> forward(autograd.AutogradContext ctx, params object[] vars)
+        {
+            var a = ((Tensor)vars[0]).detach();
+            var b = ((Tensor)vars[1]).detach();
+            var vector = b.dim() == a.dim() - 1;
+            Tensor lu, pivots;
+            try
+            {
+                var (factor, maybePivots) = linalg.lu_factor(a);
+                (lu, pivots) = (factor, maybePivots!);
+            }
+            catch (System.Runtime.InteropServices.ExternalException e)
+            {
+                throw new ArgumentException("A is singular (a zero pivot in its LU factorisation).", "a", e);
+            }
+            if (lu.diagonal(dim1: -2, dim2: -1).eq(0).any().item<bool>())
+                throw new ArgumentException("A is singular (a zero pivot in its LU factorisation).", "a");
+            var x = linalg.lu_solve(lu, pivots, vector ? b.unsqueeze(-1) : b);
+            ctx.save_data("lu", (lu, pivots, x, vector));
+            return [vector ? x.squeeze(-1) : x];
+        }
+
+        public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> grads)
+        {
+            var (lu, pivots, x, vector) = ((Tensor, Tensor, Tensor, bool))ctx.get_data("lu");
+            var v = vector ? grads[0].unsqueeze(-1) : grads[0];
+            var gradB = linalg.lu_solve(lu, pivots, v, adjoint: true);
+            var gradA = gradB.matmul(x.transpose(-2, -1)).neg_();
+            return [gradA, vector ? gradB.squeeze(-1) : gradB];
+        }
+    }
+
+    private sealed class MatrixFreeCall(Func<Tensor, Tensor> matvec, KrylovOptions options)
+    {
+        public LinearSolveStatistics Statistics { get; } = new();
+
+        public Tensor Forward(Tensor b)
+        {
+            var (x, stats) = KrylovSolver.Solve(matvec, b.detach(), options);
+            Statistics.Forward = stats;
+            if (options.ThrowOnNonConvergence && !stats.Converged)
+                throw new KrylovNotConvergedException("a linear system", stats);
+            return x;
+        }
+
+        public Tensor?[] Backward(Tensor x, Tensor[] parameters, Tensor v)
+        {
+            using var _ = enable_grad();
+            var point = x.detach().requires_grad_(true);
+            var product = matvec(point);
+            Tensor Transposed(Tensor w) => autograd.grad([product], [point], [w], retain_graph: true)[0];
+            var (w, stats) = KrylovSolver.Solve(options.Method == KrylovMethod.ConjugateGradient ? matvec : Transposed, v.detach(), options);
+            Statistics.Backward = stats;
+            if (options.ThrowOnNonConvergence && !stats.Converged)
+                BackwardFailures.Record(new KrylovNotConvergedException("the adjoint of a linear system", stats));
+            var result = new Tensor?[1 + parameters.Length];
+            result[0] = w;
+            var trainable = Enumerable.Range(0, parameters.Length).Where(i => parameters[i].requires_grad).ToArray();
+            if (trainable.Length > 0)
+            {
+                var grads = autograd.grad([product], trainable.Select(i => parameters[i]).ToArray(), [w], allow_unused: true);
+                for (var j = 0; j < trainable.Length; j++)
+                    result[1 + trainable[j]] = grads[j] is { IsInvalid: false } grad ? grad.neg() : null;
+            }
+            return result;
+        }
+    }
+
+    private sealed class MatrixFreeSolve : autograd.MultiTensorFunction<MatrixFreeSolve>
+    {
+        public override string Name => "MatrixFreeLinearSolve";
+
+        public override List<Tensor> forward(autograd.AutogradContext ctx, params object[] vars)
+        {
+            var call = (MatrixFreeCall)vars[0];
+            var b = (Tensor)vars[1];
+            Tensor x;
+            using (no_grad())
+                x = call.Forward(b);
+            ctx.save_data("call", call);
+            ctx.save_data("point", (x.detach(), vars.Skip(2).Cast<Tensor>().ToArray()));
+            return [x];
+        }
+
+        public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> grads)
+        {
+            var (x, parameters) = ((Tensor, Tensor[]))ctx.get_data("point");
+            try
+            {
+                return [null!, .. ((MatrixFreeCall)ctx.get_data("call")).Backward(x, parameters, grads[0]).Select(g => g!)];
+            }
+            catch (Exception failure)
+            {
+                BackwardFailures.Record(failure);
+                return [null!, zeros_like(x), .. parameters.Select(p => zeros_like(p))];
+            }
+        }
+    }
+}
+
+/// <summary>Statistics of a matrix-free solve: forward, and the adjoint once backward has run.</summary>
+public sealed class LinearSolveStatistics
+{
+    /// <summary>The forward solve.</summary>
+    public KrylovStatistics? Forward { get; internal set; }
+
+    /// <summary>The adjoint solve, or null until backward has run.</summary>
+    public KrylovStatistics? Backward { get; internal set; }
+}
