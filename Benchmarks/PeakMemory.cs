@@ -22,6 +22,12 @@ internal static class PeakMemory
         foreach (var iterations in iterationCounts)
             Console.WriteLine($"| {mode} | {iterations} | {Child("inverse", mode.ToString(), iterations):F1} |");
         Console.WriteLine();
+        Console.WriteLine("| equilibrium backward | forward iterations | peak growth (MB) |");
+        Console.WriteLine("|---|---|---|");
+        foreach (var mode in Enum.GetValues<BackwardMode>())
+        foreach (var iterations in iterationCounts)
+            Console.WriteLine($"| {mode} | {iterations} | {Child("equilibrium", mode.ToString(), iterations):F1} |");
+        Console.WriteLine();
         Console.WriteLine("| log-det gradient | series terms | peak growth (MB) |");
         Console.WriteLine("|---|---|---|");
         foreach (var gradient in new[] { "Neumann", "Backprop" })
@@ -48,9 +54,12 @@ internal static class PeakMemory
         // Same allocator settings for every configuration (see NativeMemory): live tensors, not heap retention.
         Invertible.Torch.NativeMemory.PinMmapThreshold(16 * 1024);
         var count = int.Parse(args[2], CultureInfo.InvariantCulture);
-        Action step = args[0] == "inverse"
-            ? new InverseBackwardStep(Enum.Parse<BackwardMode>(args[1]), count).Run
-            : new LogDetTrainingStep(args[1] == "Neumann", count).Run;
+        Action step = args[0] switch
+        {
+            "inverse" => new InverseBackwardStep(Enum.Parse<BackwardMode>(args[1]), count).Run,
+            "equilibrium" => new EquilibriumBackwardStep(Enum.Parse<BackwardMode>(args[1]), count).Run,
+            _ => new LogDetTrainingStep(args[1] == "Neumann", count).Run,
+        };
         var baseline = StatusKilobytes("VmRSS");
         step();
         var peak = StatusKilobytes("VmHWM");

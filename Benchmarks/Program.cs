@@ -6,6 +6,8 @@ switch (args.FirstOrDefault())
 {
     case "evaluations":
         SolverEvaluations.Print();
+        Console.WriteLine();
+        EquilibriumSolverSetup.PrintIterations();
         break;
     case "logdet-accuracy":
         LogDetAccuracy.Print();

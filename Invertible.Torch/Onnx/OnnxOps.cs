@@ -1,0 +1,76 @@
+using Invertible.Torch.Lipschitz;
+using Onnx;
+using static TorchSharp.torch;
+
+namespace Invertible.Torch.Onnx;
+
+/// <summary>Operator patterns shared by the exporters (written for opsets 17–26).</summary>
+internal static class OnnxOps
+{
+    public static string Add(this OnnxGraphBuilder g, string a, string b) => g.Node("Add", [a, b]);
+    public static string Sub(this OnnxGraphBuilder g, string a, string b) => g.Node("Sub", [a, b]);
+    public static string Mul(this OnnxGraphBuilder g, string a, string b) => g.Node("Mul", [a, b]);
+    public static string Div(this OnnxGraphBuilder g, string a, string b) => g.Node("Div", [a, b]);
+    public static string MatMul(this OnnxGraphBuilder g, string a, string b) => g.Node("MatMul", [a, b]);
+
+    /// <summary>x Wᵀ + b for a weight [out, in] (stored transposed) and an optional bias.</summary>
+    public static string Linear(this OnnxGraphBuilder g, string x, Tensor weight, Tensor? bias, string stem)
+    {
+        var product = g.MatMul(x, g.Initializer(stem + "_weight_t", weight.t()));
+        return bias is null ? product : g.Add(product, g.Initializer(stem + "_bias", bias));
+    }
+
+    /// <summary>φ(z) for a 1-Lipschitz activation; <paramref name="beta"/> is LipSwish's β.</summary>
+    public static string Activation(this OnnxGraphBuilder g, string z, LipschitzActivation kind, double beta)
+    {
+        switch (kind)
+        {
+            case LipschitzActivation.Tanh:
+                return g.Node("Tanh", [z]);
+            case LipschitzActivation.Elu:
+                return g.Node("Elu", [z], null, OnnxGraphBuilder.Attribute("alpha", 1f));
+            default:
+                var s = g.Node("Sigmoid", [g.Mul(z, g.Scalar((float)beta, "beta"))]);
+                return g.Mul(g.Mul(z, s), g.Scalar((float)(1 / LipSwish.Scale), "inverse_scale"));
+        }
+    }
+
+    /// <summary>φ'(z) elementwise.</summary>
+    public static string ActivationDerivative(this OnnxGraphBuilder g, string z, LipschitzActivation kind, double beta)
+    {
+        var one = g.Scalar(1f, "one");
+        switch (kind)
+        {
+            case LipschitzActivation.Tanh:
+                var t = g.Node("Tanh", [z]);
+                return g.Sub(one, g.Mul(t, t));
+            case LipschitzActivation.Elu:
+                return g.Node("Where", [g.Node("Greater", [z, g.Scalar(0f, "zero")]), one, g.Node("Exp", [z])]);
+            default:
+                // (s + β z s (1 − s)) / 1.1 with s = sigmoid(β z).
+                var bz = g.Mul(z, g.Scalar((float)beta, "beta"));
+                var s = g.Node("Sigmoid", [bz]);
+                var slope = g.Mul(bz, g.Mul(s, g.Sub(one, s)));
+                return g.Mul(g.Add(s, slope), g.Scalar((float)(1 / LipSwish.Scale), "inverse_scale"));
+        }
+    }
+
+    /// <summary>‖row‖₂ per row of [batch, n]: [batch].</summary>
+    public static string RowNorm(this OnnxGraphBuilder g, string x)
+        => g.Node("Sqrt", [g.Node("ReduceSum", [g.Mul(x, x), g.Int64("axis1", 1)], null, OnnxGraphBuilder.Attribute("keepdims", 0L))]);
+
+    /// <summary>Inserts a dimension of size 1 at <paramref name="axis"/>.</summary>
+    public static string Unsqueeze(this OnnxGraphBuilder g, string x, long axis) => g.Node("Unsqueeze", [x, g.Int64("axes", axis)]);
+
+    /// <summary>A cast to the given element type.</summary>
+    public static string Cast(this OnnxGraphBuilder g, string x, TensorProto.Types.DataType type)
+        => g.Node("Cast", [x], null, OnnxGraphBuilder.Attribute("to", (long)type));
+
+    /// <summary>A [batch] float zero vector shaped after the rows of <paramref name="rows"/> (no shape arithmetic).</summary>
+    public static string ZerosPerRow(this OnnxGraphBuilder g, string rows, int features)
+        => g.Node("ReduceSum", [g.MatMul(rows, g.Initializer("zero_columns", zeros(features, 1))), g.Int64("axis1", 1)], null, OnnxGraphBuilder.Attribute("keepdims", 0L));
+
+    /// <summary>A [batch, width] float zero matrix shaped after the rows of <paramref name="rows"/>.</summary>
+    public static string ZerosLike(this OnnxGraphBuilder g, string rows, int features, int width)
+        => g.MatMul(rows, g.Initializer("zero_block", zeros(features, width)));
+}

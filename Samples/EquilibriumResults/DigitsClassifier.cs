@@ -1,0 +1,58 @@
+using System.Diagnostics;
+using Invertible.Samples.Shared;
+using Invertible.Torch.Equilibrium;
+using Invertible.Torch.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Invertible.Samples.EquilibriumResults;
+
+/// <summary>What the equilibrium classifier measured.</summary>
+internal sealed record ClassifierResult(double TestAccuracy, int Correct, int TestRows, double MeanForwardIterations, int MaxForwardIterations,
+    double MeanBackwardIterations, int MaxBackwardIterations, int Epochs, TimeSpan Elapsed);
+
+/// <summary>
+/// An equilibrium network (projection → contractive cell, implicit backward → linear head) on the digits:
+/// stratified 80/20 split with a fixed seed, features standardised with the training split's statistics.
+/// </summary>
+internal static class DigitsClassifier
+{
+    public static ClassifierResult Run(IProgress<string> log)
+    {
+        var watch = Stopwatch.StartNew();
+        manual_seed(3);
+        var (train, test) = Digits.Load().StratifiedSplit(0.2, seed: 0);
+        var (trainX, testX) = Standardize(Rows(train), Rows(test));
+        var trainY = tensor(train.Labels.Select(l => (long)l).ToArray());
+        var testY = tensor(test.Labels.Select(l => (long)l).ToArray());
+
+        var network = new EquilibriumNetwork(Digits.Features, 10, EquilibriumTask.MulticlassClassification,
+            new EquilibriumNetworkOptions { StateFeatures = 64, InjectionFeatures = 64 });
+        var forwardIterations = new List<int>();
+        var backwardIterations = new List<int>();
+        var report = Trainer.Fit(network, [trainX, trainY], (batch, metrics) =>
+            {
+                if (network.Layer.LastResult?.Statistics.Backward is { } previous)
+                    backwardIterations.Add(previous.Iterations);
+                var loss = network.TrainingLoss(batch, metrics);
+                forwardIterations.Add(network.Layer.LastResult!.Statistics.Forward.Iterations);
+                return loss;
+            },
+            new TrainerOptions { Epochs = 60, BatchSize = 64, LearningRate = 2e-3, Schedule = LearningRateSchedule.Cosine, ValidationFraction = 0.1, EarlyStoppingPatience = 15, Seed = 3 },
+            new Progress<TrainingProgress>(p => { if (p.Epoch % 5 == 0) log.Report($"    {p}"); }));
+
+        var predictions = network.Predict(testX);
+        var correct = (int)predictions.eq(testY).sum().ToInt64();
+        return new ClassifierResult((double)correct / test.Labels.Length, correct, test.Labels.Length,
+            forwardIterations.Average(), forwardIterations.Max(), backwardIterations.Average(), backwardIterations.Max(), report.History.Count, watch.Elapsed);
+    }
+
+    private static Tensor Rows(Digits digits) => tensor(digits.Pixels.SelectMany(r => r).ToArray()).view(-1, Digits.Features);
+
+    private static (Tensor Train, Tensor Test) Standardize(Tensor train, Tensor test)
+    {
+        var mean = train.mean([0]);
+        var std = train.std(0).clamp_min(1e-3);
+        return (train.sub(mean).div(std), test.sub(mean).div(std));
+    }
+}

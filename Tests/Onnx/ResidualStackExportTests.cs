@@ -1,0 +1,88 @@
+using Invertible.Tests.Support;
+using Invertible.Torch.Implicit;
+using Invertible.Torch.Layers;
+using Invertible.Torch.Lipschitz;
+using Invertible.Torch.Onnx;
+using Invertible.Torch.Solvers;
+using static TorchSharp.torch;
+
+namespace Invertible.Tests.Onnx;
+
+[TestClass]
+public sealed class ResidualStackExportTests
+{
+    private static ResidualStack Stack(LipschitzActivation activation)
+    {
+        manual_seed(111);
+        var stack = ResidualStack.Create(8, 3, new ResidualBlockOptions { HiddenFeatures = 32, Coefficient = 0.9, Activation = activation });
+        // A few training steps so that the exported weights are not the initial ones.
+        var optimizer = optim.Adam(stack.parameters(), 1e-2);
+        for (var i = 0; i < 20; i++)
+        {
+            optimizer.zero_grad();
+            stack.forward(randn(64, 8)).square().mean().backward();
+            optimizer.step();
+        }
+        stack.eval();
+        return stack;
+    }
+
+    [TestMethod]
+    [DataRow(LipschitzActivation.LipSwish)]
+    [DataRow(LipschitzActivation.Elu)]
+    [DataRow(LipschitzActivation.Tanh)]
+    public void ForwardAndInverse_MatchTorchSharp_AtBatch1_7_1024(LipschitzActivation activation)
+    {
+        var stack = Stack(activation);
+        var forward = ResidualStackExporter.ExportForward(stack);
+        var inverse = ResidualStackExporter.ExportInverse(stack);
+        foreach (var batch in new[] { 1, 7, 1024 })
+        {
+            var x = randn(batch, 8);
+            using var _ = no_grad();
+            var y = stack.forward(x);
+            Check.TensorsClose(OnnxRunner.Run(forward, ("x", x))["y"], y, 1e-5, $"{activation}, batch {batch}: forward");
+            var outputs = OnnxRunner.Run(inverse, ("y", y));
+            var torchInverse = stack.Inverse(y, ImplicitOptions.Both(new FixedPointOptions { Solver = FixedPointSolverKind.Picard }));
+            Check.TensorsClose(outputs["x"], torchInverse, 1e-5, $"{activation}, batch {batch}: inverse vs TorchSharp");
+            Check.TensorsClose(outputs["x"], x, 1e-4, $"{activation}, batch {batch}: inverse vs the original input");
+            Check.AtMost(outputs["residual"].max().ToDouble(), 1e-6, "every row converged");
+            Assert.IsTrue(outputs["iterations"].min().ToInt64() >= 3, "iterations are reported per row");
+        }
+    }
+
+    [TestMethod]
+    public void Inverse_RowResultDoesNotDependOnItsBatch()
+    {
+        var stack = Stack(LipschitzActivation.LipSwish);
+        var inverse = ResidualStackExporter.ExportInverse(stack);
+        var y = randn(64, 8).mul(3);
+        var batched = OnnxRunner.Run(inverse, ("y", y))["x"];
+        for (var row = 0; row < 64; row += 9)
+            Check.TensorsClose(OnnxRunner.Run(inverse, ("y", y[row..(row + 1)]))["x"], batched[row..(row + 1)], 1e-6, $"row {row} alone vs inside the batch");
+    }
+
+    [TestMethod]
+    public void EveryOpset_17To26_Loads()
+    {
+        var stack = Stack(LipschitzActivation.LipSwish);
+        var x = randn(5, 8);
+        foreach (var opset in Enumerable.Range(17, 10))
+        {
+            var options = new OnnxExportOptions { Opset = opset };
+            var y = OnnxRunner.Run(ResidualStackExporter.ExportForward(stack, options), ("x", x))["y"];
+            Check.TensorsClose(OnnxRunner.Run(ResidualStackExporter.ExportInverse(stack, options), ("y", y))["x"], x, 1e-4, $"opset {opset}");
+        }
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ResidualStackExporter.ExportForward(stack, new OnnxExportOptions { Opset = 27 }));
+    }
+
+    [TestMethod]
+    public void Metadata_DescribesTheModel()
+    {
+        var metadata = ResidualStackExporter.ExportInverse(Stack(LipschitzActivation.Tanh), new OnnxExportOptions { Tolerance = 1e-5, MaxIterations = 77 }).Metadata();
+        Assert.AreEqual("residual-stack-inverse", metadata["invertible.kind"]);
+        Assert.AreEqual("1E-05", metadata["invertible.tolerance"]);
+        Assert.AreEqual("77", metadata["invertible.max_iterations"]);
+        StringAssert.Contains(metadata["output.residual"], "tolerance");
+    }
+}

@@ -1,0 +1,29 @@
+using Invertible.Torch.Onnx;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using Onnx;
+using static TorchSharp.torch;
+using Tensor = TorchSharp.torch.Tensor;
+
+namespace Invertible.Tests.Support;
+
+/// <summary>Runs exported models in ONNX Runtime (the only ONNX validator in .NET: loading is the check).</summary>
+internal static class OnnxRunner
+{
+    public static Dictionary<string, Tensor> Run(ModelProto model, params (string Name, Tensor Value)[] inputs)
+    {
+        using var session = new InferenceSession(model.ToBytes());
+        var feeds = inputs.Select(input =>
+        {
+            var data = input.Value.to(ScalarType.Float32).contiguous().data<float>().ToArray();
+            return NamedOnnxValue.CreateFromTensor(input.Name, new DenseTensor<float>(data, input.Value.shape.Select(d => (int)d).ToArray()));
+        }).ToList();
+        using var results = session.Run(feeds);
+        return results.ToDictionary(r => r.Name, r => r.Value switch
+        {
+            DenseTensor<float> f => tensor(f.ToArray(), f.Dimensions.ToArray().Select(d => (long)d).ToArray()),
+            DenseTensor<long> l => tensor(l.ToArray(), l.Dimensions.ToArray().Select(d => (long)d).ToArray()),
+            _ => throw new InvalidOperationException($"Unexpected output type {r.Value.GetType().Name} for {r.Name}."),
+        });
+    }
+}
