@@ -52,6 +52,12 @@ public sealed class EquilibriumNetwork : nn.Module<Tensor, Tensor>
     /// <summary>What is predicted.</summary>
     public EquilibriumTask Task { get; }
 
+    /// <summary>The input projection x ↦ P x + p.</summary>
+    public Linear Projection => projection;
+
+    /// <summary>The output head z ↦ H z + c.</summary>
+    public Linear Head => head;
+
     /// <summary>The equilibrium layer (statistics, options).</summary>
     public EquilibriumLayer Layer => equilibrium;
 
