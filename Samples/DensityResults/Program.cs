@@ -10,7 +10,7 @@ var culture = CultureInfo.InvariantCulture;
 foreach (var set in ToyExperiment.Sets.Where(s => selected.Contains(s.Name)))
 {
     Console.WriteLine($"== {set.Name}");
-    var result = ToyExperiment.Run(set, ToyConfiguration.Architecture, ToyConfiguration.Training, 20_000, 5_000);
+    var result = ToyExperiment.Run(set, ToyConfiguration.Architecture, ToyConfiguration.Training(set.Epochs), 20_000, 5_000);
     Console.WriteLine(string.Create(culture,
         $"RESULT {result.Name}: test NLL {result.FlowNll:F3} nats (exact {(result.ExactNll is { } e ? e.ToString("F3", culture) : "n/a")}, Gaussian {result.GaussianNll:F3}; target {result.Target}); " +
         $"energy distance flow {result.FlowEnergy:F4} vs Gaussian {result.GaussianEnergy:F4}; {result.Epochs} epochs, {result.Elapsed.TotalMinutes:F1} min"));

@@ -9,7 +9,7 @@ using static TorchSharp.torch;
 namespace Invertible.Samples.DensityResults;
 
 /// <summary>One 2-D toy density: its generator and, where it has one, its exact log-density.</summary>
-internal sealed record ToySet(string Name, Func<int, Generator, Tensor> Generate, Func<Tensor, Tensor>? ExactLogProb, string Target);
+internal sealed record ToySet(string Name, Func<int, Generator, Tensor> Generate, Func<Tensor, Tensor>? ExactLogProb, string Target, int Epochs);
 
 /// <summary>What a toy experiment measured (nats; energy distances of 2 000 samples against 2 000 test points).</summary>
 internal sealed record ToyResult(string Name, double FlowNll, double? ExactNll, double GaussianNll, double FlowEnergy, double GaussianEnergy,
@@ -20,9 +20,9 @@ internal static class ToyExperiment
 {
     public static readonly ToySet[] Sets =
     [
-        new("8-gaussians", (n, g) => ToyDensities.EightGaussians(n, g), ToyDensities.EightGaussiansLogProb, "within 0.1 of exact"),
-        new("checkerboard", (n, g) => ToyDensities.Checkerboard(n, g), ToyDensities.CheckerboardLogProb, "≤ ln 32 + 0.2 = 3.666"),
-        new("two-moons", (n, g) => ToyDensities.TwoMoons(n, g), null, "below the Gaussian"),
+        new("8-gaussians", (n, g) => ToyDensities.EightGaussians(n, g), ToyDensities.EightGaussiansLogProb, "within 0.1 of exact", 60),
+        new("checkerboard", (n, g) => ToyDensities.Checkerboard(n, g), ToyDensities.CheckerboardLogProb, "≤ ln 32 + 0.2 = 3.666", 200),
+        new("two-moons", (n, g) => ToyDensities.TwoMoons(n, g), null, "below the Gaussian", 60),
     ];
 
     public static ToyResult Run(ToySet set, InvertibleResNetFlowOptions architecture, TrainerOptions training, int trainRows, int testRows)

@@ -1,0 +1,87 @@
+using Invertible.Tests.Support;
+using Invertible.Torch.Equilibrium;
+using Invertible.Torch.Flows;
+using Invertible.Torch.Layers;
+using Invertible.Torch.Onnx;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Onnx;
+using static TorchSharp.torch;
+
+namespace Invertible.Tests.Onnx;
+
+/// <summary>Every exported kind runs inside an ML.NET pipeline (ApplyOnnxModel) and reproduces ONNX Runtime's outputs.</summary>
+[TestClass]
+public sealed class MlNetOnnxTests
+{
+    private sealed class InputRow
+    {
+        public float[] Features { get; set; } = [];
+    }
+
+    /// <summary>Runs <paramref name="model"/> through ApplyOnnxModel on the rows of <paramref name="input"/> and returns each output column.</summary>
+    private static Dictionary<string, float[][]> RunInMlNet(ModelProto model, string inputName, string[] outputs, Tensor input)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"invertible-{Guid.NewGuid():N}.onnx");
+        model.Save(path);
+        try
+        {
+            var context = new MLContext(seed: 1);
+            var width = (int)input.shape[1];
+            var schema = SchemaDefinition.Create(typeof(InputRow));
+            schema[nameof(InputRow.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, width);
+            var rows = Enumerable.Range(0, (int)input.shape[0]).Select(i => new InputRow { Features = input[i].data<float>().ToArray() }).ToList();
+            var data = context.Data.LoadFromEnumerable(rows, schema);
+            var pipeline = context.Transforms.CopyColumns(inputName, nameof(InputRow.Features))
+                .Append(context.Transforms.ApplyOnnxModel(outputs, [inputName], path));
+            var transformed = pipeline.Fit(data).Transform(data);
+            return outputs.ToDictionary(name => name, name => ReadColumn(transformed, name));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    private static float[][] ReadColumn(IDataView view, string name)
+    {
+        var type = view.Schema[name].Type;
+        var itemType = type is VectorDataViewType vector ? vector.ItemType : type;
+        if (itemType == NumberDataViewType.Int64)
+            return view.GetColumn<long[]>(name).Select(r => r.Select(v => (float)v).ToArray()).ToArray();
+        return view.GetColumn<float[]>(name).ToArray();
+    }
+
+    private static void AssertSame(ModelProto model, string inputName, Tensor input, string[] outputs)
+    {
+        var reference = OnnxRunner.Run(model, (inputName, input));
+        var viaMlNet = RunInMlNet(model, inputName, outputs, input);
+        foreach (var name in outputs)
+        {
+            var expected = reference[name].to(ScalarType.Float32).reshape(input.shape[0], -1);
+            var actual = tensor(viaMlNet[name].SelectMany(r => r).ToArray()).reshape(input.shape[0], -1);
+            Check.TensorsClose(actual, expected, 1e-6, $"{model.Metadata()["invertible.kind"]}: ML.NET output {name}");
+        }
+    }
+
+    [TestMethod]
+    public void EveryExportedKind_RunsInAnMlNetPipeline()
+    {
+        manual_seed(141);
+        var stack = ResidualStack.Create(4, 2, new ResidualBlockOptions { HiddenFeatures = 16, Coefficient = 0.9 });
+        stack.eval();
+        var x = randn(9, 4);
+        AssertSame(ResidualStackExporter.ExportForward(stack), "x", x, ["y"]);
+        AssertSame(ResidualStackExporter.ExportInverse(stack), "y", x, ["x", "iterations", "residual"]);
+
+        var flow = new InvertibleResNetFlow(4, new InvertibleResNetFlowOptions { Blocks = 2, HiddenFeatures = 16, InvertibleLinear = true });
+        flow.forward(randn(64, 4));
+        flow.eval();
+        AssertSame(FlowExporter.ExportForward(flow), "x", x, ["latent", "log_likelihood"]);
+        AssertSame(FlowExporter.ExportInverse(flow), "latent", x, ["x", "iterations", "residual"]);
+
+        var network = new EquilibriumNetwork(4, 3, EquilibriumTask.MulticlassClassification, new EquilibriumNetworkOptions { StateFeatures = 8, InjectionFeatures = 8 });
+        network.eval();
+        AssertSame(EquilibriumExporter.Export(network), "x", x, ["scores", "probabilities", "predicted_label", "iterations", "residual"]);
+    }
+}
