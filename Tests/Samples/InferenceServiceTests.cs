@@ -1,0 +1,103 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Invertible.Samples.InferenceService;
+using Invertible.Tests.Support;
+using Invertible.Torch.Flows;
+using Invertible.Torch.Onnx;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using static TorchSharp.torch;
+
+namespace Invertible.Tests.Samples;
+
+/// <summary>Starts the inference service on a free loopback port and calls it over real HTTP.</summary>
+[TestClass]
+public sealed class InferenceServiceTests
+{
+    private static InvertibleResNetFlow flow = null!;
+    private static string folder = null!;
+    private static WebApplication app = null!;
+    private static HttpClient client = null!;
+
+    [ClassInitialize]
+    public static async Task StartService(TestContext context)
+    {
+        manual_seed(151);
+        flow = new InvertibleResNetFlow(3, new InvertibleResNetFlowOptions { Blocks = 2, HiddenFeatures = 16, InvertibleLinear = true });
+        flow.forward(randn(128, 3).mul(2));
+        flow.eval();
+        folder = Directory.CreateTempSubdirectory("invertible-service-").FullName;
+        FlowExporter.ExportForward(flow).Save(Path.Combine(folder, "density.forward.onnx"));
+        FlowExporter.ExportInverse(flow).Save(Path.Combine(folder, "density.inverse.onnx"));
+
+        app = InferenceApp.Create(["--urls", "http://127.0.0.1:0", "--models", folder]);
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        StringAssert.StartsWith(address, "http://127.0.0.1:", "the service binds to loopback only");
+        client = new HttpClient { BaseAddress = new Uri(address) };
+    }
+
+    [ClassCleanup]
+    public static async Task StopService()
+    {
+        client.Dispose();
+        await app.StopAsync();
+        await app.DisposeAsync();
+        Directory.Delete(folder, recursive: true);
+    }
+
+    private static float[][] Rows(Tensor t) => Enumerable.Range(0, (int)t.shape[0]).Select(i => t[i].data<float>().ToArray()).ToArray();
+
+    private static async Task<JsonElement> Post(string path, object body, HttpStatusCode expected = HttpStatusCode.OK)
+    {
+        using var response = await client.PostAsJsonAsync(path, body);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.AreEqual(expected, response.StatusCode, text);
+        return JsonDocument.Parse(text).RootElement;
+    }
+
+    [TestMethod]
+    public async Task ScoreForwardAndInverse_MatchTheModel()
+    {
+        var x = randn(5, 3);
+        using var _ = no_grad();
+        var (latent, _) = flow.forward(x);
+
+        var scores = (await Post("/models/density/score", new { rows = Rows(x) })).GetProperty("logLikelihood").EnumerateArray().Select(e => e.GetSingle()).ToArray();
+        Check.TensorsClose(tensor(scores), flow.LogProb(x), 1e-4, "log-likelihood over HTTP");
+
+        var forward = await Post("/models/density/forward", new { rows = Rows(x) });
+        var served = forward.GetProperty("latent").EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.GetSingle()).ToArray()).ToArray();
+        Check.TensorsClose(tensor(served.SelectMany(r => r).ToArray()).view(5, 3), latent, 1e-5, "latent over HTTP");
+
+        var inverse = await Post("/models/density/inverse", new { rows = served });
+        var back = inverse.GetProperty("x").EnumerateArray().SelectMany(r => r.EnumerateArray().Select(v => v.GetSingle())).ToArray();
+        Check.TensorsClose(tensor(back).view(5, 3), x, 1e-4, "inverse over HTTP");
+        Assert.IsTrue(inverse.GetProperty("converged").EnumerateArray().All(c => c.GetBoolean()), "every row reports convergence");
+        Assert.AreEqual(5, inverse.GetProperty("iterations").GetArrayLength());
+    }
+
+    [TestMethod]
+    public async Task BadRequests_AreRejectedWith400AndAClearMessage()
+    {
+        StringAssert.Contains((await Post("/models/density/score", new { rows = new[] { new float[] { 1, 2 } } }, HttpStatusCode.BadRequest)).GetProperty("error").GetString(), "expects 3");
+        StringAssert.Contains((await Post("/models/density/score", new { rows = Array.Empty<float[]>() }, HttpStatusCode.BadRequest)).GetProperty("error").GetString(), "no rows");
+        using var nan = new StringContent("{\"rows\": [[1, \"NaN\", 2]]}", System.Text.Encoding.UTF8, "application/json");
+        using var response = await client.PostAsync("/models/density/score", nan);
+        Assert.AreEqual(HttpStatusCode.BadRequest, response.StatusCode);
+        StringAssert.Contains(await response.Content.ReadAsStringAsync(), "column 1");
+        StringAssert.Contains((await Post("/models/unknown/score", new { rows = new[] { new float[] { 1, 2, 3 } } }, HttpStatusCode.NotFound)).GetProperty("error").GetString(), "Unknown model");
+    }
+
+    [TestMethod]
+    public async Task Models_AreListedWithTheirOperations()
+    {
+        var models = JsonDocument.Parse(await client.GetStringAsync("/models")).RootElement;
+        var density = models.EnumerateArray().Single(m => m.GetProperty("name").GetString() == "density");
+        Assert.AreEqual(3, density.GetProperty("features").GetInt32());
+        CollectionAssert.AreEquivalent(new[] { "forward", "score", "inverse" }, density.GetProperty("operations").EnumerateArray().Select(o => o.GetString()).ToArray());
+    }
+}
