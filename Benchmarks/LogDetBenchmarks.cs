@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using Invertible.Torch.Layers;
 using Invertible.Torch.LogDet;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Invertible.Benchmarks;
