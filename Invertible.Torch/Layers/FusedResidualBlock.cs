@@ -1,5 +1,3 @@
-using System.Globalization;
-using Invertible.Torch.Implicit;
 using Invertible.Torch.Lipschitz;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -15,9 +13,8 @@ namespace Invertible.Torch.Layers;
 /// (<c>load_state_dict</c>: the parameter names match). The spectral normalisation of W₁, W₂ stays in autograd
 /// (<see cref="SpectralNorm"/>), outside the fused functions.
 /// </remarks>
-public sealed class FusedResidualBlock : nn.Module<Tensor, Tensor>, IInvertibleLayer, ILipschitzBounded
+public sealed class FusedResidualBlock : ResidualBlockBase
 {
-    private readonly ContractiveMlp g;
     private readonly SingleLayerResidual fused;
 
     /// <summary>Creates a block features → hidden → features.</summary>
@@ -29,49 +26,24 @@ public sealed class FusedResidualBlock : nn.Module<Tensor, Tensor>, IInvertibleL
     }
 
     /// <summary>Creates a block around a depth-2 contractive MLP.</summary>
-    public FusedResidualBlock(ContractiveMlp residual) : base(nameof(FusedResidualBlock))
+    public FusedResidualBlock(ContractiveMlp residual) : base(nameof(FusedResidualBlock), residual)
     {
         fused = new SingleLayerResidual(residual);
-        g = residual;
-        RegisterComponents();
     }
 
-    /// <summary>The residual branch's parameters (a depth-2 MLP).</summary>
-    public ContractiveMlp Residual => g;
+    /// <inheritdoc />
+    public override string DisplayName { get; set; } = "fused residual block";
 
     /// <inheritdoc />
-    public int Features => g.Features;
-
-    /// <summary>Name used in statistics and error messages.</summary>
-    public string DisplayName { get; set; } = "fused residual block";
+    protected override IFunctionalLayer Branch => fused;
 
     /// <inheritdoc />
-    public override Tensor forward(Tensor input)
+    protected override Tensor Forward(Tensor input, Tensor[] parameters)
     {
-        RowInput.Check(input, Features, nameof(input));
-        var parameters = fused.EffectiveParameters().ToArray();
         if (!is_grad_enabled() || !(input.requires_grad || parameters.Any(p => p.requires_grad)))
             return input.add(fused.Apply(input, parameters));
         return ForwardFunction.apply([fused, input, .. parameters])[0];
     }
-
-    /// <inheritdoc />
-    public Tensor Inverse(Tensor output, ImplicitOptions? options = null) => InverseWithStatistics(output, options).Input;
-
-    /// <inheritdoc />
-    public InverseResult InverseWithStatistics(Tensor output, ImplicitOptions? options = null)
-    {
-        RowInput.Check(output, Features, nameof(output));
-        var parameters = fused.EffectiveParameters().ToArray();
-        var (input, statistics) = ResidualInverse.Solve(fused, output, parameters, options, "inverse of the " + DisplayName);
-        return new InverseResult(input, [statistics]);
-    }
-
-    /// <summary>1 + Lip(g).</summary>
-    public double LipschitzBound() => 1 + g.LipschitzBound();
-
-    /// <inheritdoc />
-    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{DisplayName} ({Features} features)");
 
     /// <summary>y = x + g(x) with backward ∂L/∂x = v + J_gᵀ v and ∂L/∂θ = (∂g/∂θ)ᵀ v, all by hand.</summary>
     private sealed class ForwardFunction : autograd.MultiTensorFunction<ForwardFunction>

@@ -4,3 +4,5 @@ using Invertible.Samples.Quickstart;
 Console.WriteLine("Invertible.ML quickstart");
 Console.WriteLine(new string('=', 72));
 CoreSection.Run();
+DensitySection.Run();
+EquilibriumSection.Run();

@@ -1,2 +1,0 @@
-namespace Invertible.ML; /// <summary>x</summary>
-public static class Placeholder {}
