@@ -1,5 +1,5 @@
+using Invertible.Samples.Shared;
 using Invertible.Torch.Layers;
-using Invertible.Torch.Lipschitz;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -26,18 +26,6 @@ internal static class Models
             random.eval();
             return random;
         }
-        var block = new ResidualBlock(new ContractiveMlp(features, features, 2, coefficient, LipschitzActivation.Tanh));
-        var linears = block.Residual.LinearLayers.ToArray();
-        using (no_grad())
-        {
-            var a = randn(features, features);
-            var w = a.div(linalg.svdvals(a).max()).mul(coefficient);
-            linears[0].Weight.copy_(w);
-            linears[1].Weight.copy_(w.t());
-            linears[0].Bias!.zero_();
-            linears[1].Bias!.zero_();
-        }
-        block.eval();
-        return block;
+        return AlignedBlock.Create(features, coefficient);
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Invertible.Samples.Shared;
 using Invertible.Torch.Implicit;
 using Invertible.Torch.Layers;
 using Invertible.Torch.Lipschitz;
@@ -38,7 +39,7 @@ internal static class CoreSection
         }
 
         Report.Heading("2. A hard block (W₂ = W₁ᵀ, σ = 0.97): evaluations of g to reach 1e-6, float64");
-        var hard = HardBlock(16, 0.97);
+        var hard = AlignedBlock.Create(16, 0.97, ScalarType.Float64);
         var target = hard.forward(randn(256, 16, dtype: ScalarType.Float64)).detach();
         Report.Table(["solver", "evaluations", "residual"], Enum.GetValues<FixedPointSolverKind>().Select(kind =>
         {
@@ -61,22 +62,5 @@ internal static class CoreSection
         var worst = implicitGrads.Zip(unrolledGrads, (a, b) => a.sub(b).abs().max().ToDouble()).Max();
         Console.WriteLine($"  max |implicit − unrolled| over ∂L/∂y and all {unrolledGrads.Count - 1} parameter tensors: {Report.Sci(worst)}");
         Console.WriteLine($"  {inverse.Solves[0]}");
-    }
-
-    private static ResidualBlock HardBlock(int features, double coefficient)
-    {
-        var block = new ResidualBlock(new ContractiveMlp(features, features, 2, coefficient, LipschitzActivation.Tanh, dtype: ScalarType.Float64));
-        var linears = block.Residual.LinearLayers.ToArray();
-        using (no_grad())
-        {
-            var a = randn(features, features, dtype: ScalarType.Float64);
-            var w = a.div(linalg.svdvals(a).max()).mul(coefficient);
-            linears[0].Weight.copy_(w);
-            linears[1].Weight.copy_(w.t());
-            linears[0].Bias!.zero_();
-            linears[1].Bias!.zero_();
-        }
-        block.eval();
-        return block;
     }
 }
