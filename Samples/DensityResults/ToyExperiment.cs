@@ -21,7 +21,7 @@ internal static class ToyExperiment
     public static readonly ToySet[] Sets =
     [
         new("8-gaussians", (n, g) => ToyDensities.EightGaussians(n, g), ToyDensities.EightGaussiansLogProb, "within 0.1 of exact", 60),
-        new("checkerboard", (n, g) => ToyDensities.Checkerboard(n, g), ToyDensities.CheckerboardLogProb, "≤ ln 32 + 0.2 = 3.666", 200),
+        new("checkerboard", (n, g) => ToyDensities.Checkerboard(n, g), ToyDensities.CheckerboardLogProb, "≤ ln 32 + 0.2 = 3.666", 350),
         new("two-moons", (n, g) => ToyDensities.TwoMoons(n, g), null, "below the Gaussian", 60),
     ];
 

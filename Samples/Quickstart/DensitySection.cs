@@ -13,13 +13,13 @@ internal static class DensitySection
 {
     public static void Run()
     {
-        Report.Heading("4. Density model: an invertible-ResNet flow on two-moons (6 epochs, exact log-determinants)");
+        Report.Heading("4. Density model: an invertible-ResNet flow on two-moons (10 epochs, exact log-determinants)");
         manual_seed(7);
         var train = ToyDensities.TwoMoons(8000, new Generator(1));
         var test = ToyDensities.TwoMoons(2000, new Generator(2));
         var flow = new InvertibleResNetFlow(2, new InvertibleResNetFlowOptions { Blocks = 6, HiddenFeatures = 64 });
         var report = Trainer.Fit(flow, [train], (batch, _) => flow.LogProb(batch[0]).mean().neg(),
-            new TrainerOptions { Epochs = 6, BatchSize = 250, LearningRate = 5e-3, ValidationFraction = 0.1, Seed = 1 },
+            new TrainerOptions { Epochs = 10, BatchSize = 128, LearningRate = 5e-3, Schedule = LearningRateSchedule.Cosine, ValidationFraction = 0.1, Seed = 1 },
             new Progress<TrainingProgress>(p => Console.WriteLine($"  {p}")));
         using var _ = no_grad();
         var flowNll = -flow.LogProb(test).mean().ToDouble();
