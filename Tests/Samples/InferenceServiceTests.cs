@@ -63,11 +63,11 @@ public sealed class InferenceServiceTests
     public async Task ScoreForwardAndInverse_MatchTheModel()
     {
         var x = randn(5, 3);
-        using var _ = no_grad();
-        var (latent, _) = flow.forward(x);
+        // Grad mode is per thread and an await may resume elsewhere: compute the references without awaiting.
+        var (latent, logProb) = Reference(x);
 
         var scores = (await Post("/models/density/score", new { rows = Rows(x) })).GetProperty("logLikelihood").EnumerateArray().Select(e => e.GetSingle()).ToArray();
-        Check.TensorsClose(tensor(scores), flow.LogProb(x), 1e-4, "log-likelihood over HTTP");
+        Check.TensorsClose(tensor(scores), logProb, 1e-4, "log-likelihood over HTTP");
 
         var forward = await Post("/models/density/forward", new { rows = Rows(x) });
         var served = forward.GetProperty("latent").EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.GetSingle()).ToArray()).ToArray();
@@ -78,6 +78,12 @@ public sealed class InferenceServiceTests
         Check.TensorsClose(tensor(back).view(5, 3), x, 1e-4, "inverse over HTTP");
         Assert.IsTrue(inverse.GetProperty("converged").EnumerateArray().All(c => c.GetBoolean()), "every row reports convergence");
         Assert.AreEqual(5, inverse.GetProperty("iterations").GetArrayLength());
+    }
+
+    private static (Tensor Latent, Tensor LogProb) Reference(Tensor x)
+    {
+        using var _ = no_grad();
+        return (flow.forward(x).Latent, flow.LogProb(x));
     }
 
     [TestMethod]
