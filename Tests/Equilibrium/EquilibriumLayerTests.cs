@@ -80,22 +80,7 @@ public sealed class EquilibriumLayerTests
             var weights = randn(3, 6, dtype: ScalarType.Float64);
             var grads = Gradients(Loss(layer.Solve(x).State, weights), x, layer);
             var tensors = new[] { x }.Concat(layer.parameters().Where(p => p.requires_grad)).ToArray();
-            for (var i = 0; i < tensors.Length; i++)
-            {
-                var direction = randn_like(tensors[i]);
-                double LossAt(double step)
-                {
-                    using var _ = no_grad();
-                    var original = tensors[i].clone();
-                    tensors[i].add_(direction, alpha: step);
-                    var value = Loss(layer.Solve(x.detach()).State, weights).ToDouble();
-                    tensors[i].copy_(original);
-                    return value;
-                }
-                const double h = 1e-3;
-                var finiteDifference = (-LossAt(2 * h) + 8 * LossAt(h) - 8 * LossAt(-h) + LossAt(-2 * h)) / (12 * h);
-                Check.Close(grads[i].mul(direction).sum().ToDouble(), finiteDifference, 1e-8, $"{name}: directional derivative for tensor {i}");
-            }
+            FiniteDifferences.CheckDirectionalDerivatives(tensors, grads, () => Loss(layer.Solve(x.detach()).State, weights).ToDouble(), 1e-3, 1e-8, name);
         }
     }
 

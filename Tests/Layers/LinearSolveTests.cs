@@ -32,7 +32,7 @@ public sealed class LinearSolveTests
                 var (aa, bb) = index == 0 ? (a.add(direction, alpha: h), b) : (a, b.add(direction, alpha: h));
                 return solve(aa, bb).mul(weights).sum().ToDouble();
             }
-            var finiteDifference = (-LossAt(2 * step) + 8 * LossAt(step) - 8 * LossAt(-step) + LossAt(-2 * step)) / (12 * step);
+            var finiteDifference = FiniteDifferences.Derivative(LossAt, step);
             var analytic = grads[index].mul(direction).sum().ToDouble();
             Check.AtMost(Math.Abs(analytic - finiteDifference) / Math.Max(1, Math.Abs(finiteDifference)), tolerance, $"{what}: ∂L/∂{name} (analytic {analytic:G10}, differences {finiteDifference:G10})");
         }

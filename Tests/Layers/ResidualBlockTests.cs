@@ -95,24 +95,7 @@ public sealed class ResidualBlockTests
         var weights = randn(4, 5, dtype: ScalarType.Float64);
         var grads = Gradients(Loss(block.Inverse(y, Precise()), weights), y, block);
         var tensors = new[] { y }.Concat(block.parameters()).ToArray();
-
-        // Fourth-order central differences along a random direction in every tensor.
-        for (var i = 0; i < tensors.Length; i++)
-        {
-            var direction = randn_like(tensors[i]);
-            double LossAt(double step)
-            {
-                using var _ = no_grad();
-                var original = tensors[i].clone();
-                tensors[i].add_(direction, alpha: step);
-                var value = Loss(block.Inverse(y.detach(), Precise()), weights).ToDouble();
-                tensors[i].copy_(original);
-                return value;
-            }
-            const double h = 1e-3;
-            var finiteDifference = (-LossAt(2 * h) + 8 * LossAt(h) - 8 * LossAt(-h) + LossAt(-2 * h)) / (12 * h);
-            Check.Close(grads[i].mul(direction).sum().ToDouble(), finiteDifference, 1e-8, $"directional derivative for tensor {i}");
-        }
+        FiniteDifferences.CheckDirectionalDerivatives(tensors, grads, () => Loss(block.Inverse(y.detach(), Precise()), weights).ToDouble(), 1e-3, 1e-8, "inverse");
     }
 
     [TestMethod]
