@@ -16,23 +16,20 @@ internal static class PeakMemory
     public static void Print(string[] args)
     {
         var iterationCounts = args.Length > 0 ? args.Select(int.Parse).ToArray() : [10, 50, 100];
-        Console.WriteLine("| backward | forward iterations | peak growth (MB) |");
+        var backwardModes = Enum.GetNames<BackwardMode>();
+        Table("inverse", "backward", backwardModes, "forward iterations", iterationCounts);
+        Table("equilibrium", "equilibrium backward", backwardModes, "forward iterations", iterationCounts);
+        Table("logdet", "log-det gradient", ["Neumann", "Backprop"], "series terms", [10, 20]);
+    }
+
+    private static void Table(string scenario, string modeHeader, string[] modes, string countHeader, int[] counts)
+    {
+        Console.WriteLine($"| {modeHeader} | {countHeader} | peak growth (MB) |");
         Console.WriteLine("|---|---|---|");
-        foreach (var mode in Enum.GetValues<BackwardMode>())
-        foreach (var iterations in iterationCounts)
-            Console.WriteLine($"| {mode} | {iterations} | {Child("inverse", mode.ToString(), iterations):F1} |");
+        foreach (var mode in modes)
+        foreach (var count in counts)
+            Console.WriteLine($"| {mode} | {count} | {Child(scenario, mode, count):F1} |");
         Console.WriteLine();
-        Console.WriteLine("| equilibrium backward | forward iterations | peak growth (MB) |");
-        Console.WriteLine("|---|---|---|");
-        foreach (var mode in Enum.GetValues<BackwardMode>())
-        foreach (var iterations in iterationCounts)
-            Console.WriteLine($"| {mode} | {iterations} | {Child("equilibrium", mode.ToString(), iterations):F1} |");
-        Console.WriteLine();
-        Console.WriteLine("| log-det gradient | series terms | peak growth (MB) |");
-        Console.WriteLine("|---|---|---|");
-        foreach (var gradient in new[] { "Neumann", "Backprop" })
-        foreach (var terms in new[] { 10, 20 })
-            Console.WriteLine($"| {gradient} | {terms} | {Child("logdet", gradient, terms):F1} |");
     }
 
     private static double Child(string scenario, string mode, int count)

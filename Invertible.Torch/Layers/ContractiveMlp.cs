@@ -91,10 +91,11 @@ public sealed class ContractiveMlp : nn.Module<Tensor, Tensor>, IJacobianLayer, 
     }
 
     /// <summary>
-    /// Per-row Jacobian J_g(x) = W_k D_{k−1} W_{k−1} ⋯ D_1 W_1 with D_i = diag φ'(z_i), shape [batch, features, features];
-    /// differentiable in x and the parameters. Costs batch · hidden² · features multiply-adds per hidden layer.
+    /// g(x) and the per-row Jacobian J_g(x) = W_k D_{k−1} W_{k−1} ⋯ D_1 W_1 with D_i = diag φ'(z_i), shape
+    /// [batch, features, features], from one pass; differentiable in x and the parameters. The Jacobian costs
+    /// batch · hidden² · features multiply-adds per hidden layer.
     /// </summary>
-    public Tensor Jacobian(Tensor input, ReadOnlySpan<Tensor> parameters)
+    public (Tensor Output, Tensor Jacobian) OutputAndJacobian(Tensor input, ReadOnlySpan<Tensor> parameters)
     {
         var offset = 0;
         var value = input;
@@ -114,7 +115,7 @@ public sealed class ContractiveMlp : nn.Module<Tensor, Tensor>, IJacobianLayer, 
                 value = layer.Apply(value, own);
             }
         }
-        return jacobian!;
+        return (value, jacobian!);
     }
 
     /// <summary>Product of the linear layers' exact spectral norms (activations are 1-Lipschitz).</summary>

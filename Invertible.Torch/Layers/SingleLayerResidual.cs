@@ -54,7 +54,7 @@ public sealed class SingleLayerResidual : ILinearizable, IResidualIterationMap, 
     }
 
     /// <inheritdoc />
-    public Tensor Jacobian(Tensor input, ReadOnlySpan<Tensor> parameters) => mlp.Jacobian(input, parameters);
+    public (Tensor Output, Tensor Jacobian) OutputAndJacobian(Tensor input, ReadOnlySpan<Tensor> parameters) => mlp.OutputAndJacobian(input, parameters);
 
     /// <inheritdoc />
     public ILinearization Linearize(Tensor input, Tensor[] parameters) => new HandLinearization(this, input, parameters);

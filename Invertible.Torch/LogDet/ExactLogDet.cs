@@ -10,10 +10,10 @@ public sealed class ExactLogDet : ILogDetEstimator
     /// <inheritdoc />
     public LogDetEvaluation Evaluate(IFunctionalLayer g, Tensor input, Tensor[] parameters, bool differentiable, Generator? generator = null)
     {
-        var jacobian = Jacobians.Of(g, input, parameters, differentiable);
+        var (output, jacobian) = Jacobians.WithOutput(g, input, parameters, differentiable);
         using var mode = differentiable ? null : no_grad();
         var identity = eye(jacobian.shape[1], dtype: jacobian.dtype, device: jacobian.device);
         var logDet = linalg.slogdet(jacobian.add(identity)).Item2;
-        return new LogDetEvaluation(g.Apply(input, parameters), logDet);
+        return new LogDetEvaluation(output, logDet);
     }
 }

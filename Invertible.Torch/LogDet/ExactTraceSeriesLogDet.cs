@@ -14,7 +14,7 @@ public sealed class ExactTraceSeriesLogDet(int terms) : ILogDetEstimator
     /// <inheritdoc />
     public LogDetEvaluation Evaluate(IFunctionalLayer g, Tensor input, Tensor[] parameters, bool differentiable, Generator? generator = null)
     {
-        var jacobian = Jacobians.Of(g, input, parameters, differentiable);
+        var (output, jacobian) = Jacobians.WithOutput(g, input, parameters, differentiable);
         using var mode = differentiable ? null : no_grad();
         var power = jacobian;
         var logDet = zeros(jacobian.shape[0], dtype: jacobian.dtype, device: jacobian.device);
@@ -25,6 +25,6 @@ public sealed class ExactTraceSeriesLogDet(int terms) : ILogDetEstimator
             var trace = power.diagonal(dim1: 1, dim2: 2).sum(dim: 1);
             logDet = logDet.add(trace.mul((k % 2 == 1 ? 1.0 : -1.0) / k));
         }
-        return new LogDetEvaluation(g.Apply(input, parameters), logDet);
+        return new LogDetEvaluation(output, logDet);
     }
 }

@@ -11,13 +11,17 @@ public static class Jacobians
     /// autograd VJP per output feature (rows of J). Differentiable when <paramref name="differentiable"/>.
     /// </summary>
     public static Tensor Of(IFunctionalLayer g, Tensor input, Tensor[] parameters, bool differentiable)
+        => WithOutput(g, input, parameters, differentiable).Jacobian;
+
+    /// <summary>g(x) and J_g(x) per row from one evaluation of g (see <see cref="Of"/>).</summary>
+    public static (Tensor Output, Tensor Jacobian) WithOutput(IFunctionalLayer g, Tensor input, Tensor[] parameters, bool differentiable)
     {
         if (g is IJacobianLayer analytic)
         {
             if (differentiable)
-                return analytic.Jacobian(input, parameters);
+                return analytic.OutputAndJacobian(input, parameters);
             using var _ = no_grad();
-            return analytic.Jacobian(input, parameters);
+            return analytic.OutputAndJacobian(input, parameters);
         }
         using var grad = enable_grad();
         var x = differentiable && input.requires_grad ? input : input.detach().requires_grad_(true);
@@ -31,6 +35,6 @@ public static class Jacobians
             rows[i] = autograd.grad([output], [x], [unit], retain_graph: true, create_graph: differentiable)[0];
         }
         var jacobian = stack(rows, 1);
-        return differentiable ? jacobian : jacobian.detach();
+        return differentiable ? (output, jacobian) : (output.detach(), jacobian.detach());
     }
 }
