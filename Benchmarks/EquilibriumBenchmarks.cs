@@ -1,6 +1,8 @@
 using BenchmarkDotNet.Attributes;
+using Invertible.Torch;
 using Invertible.Torch.Equilibrium;
 using Invertible.Torch.Solvers;
+using Invertible.Torch.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -152,7 +154,7 @@ public class EquilibriumTrainingBenchmarks
     public void Setup()
     {
         manual_seed(10);
-        network = new EquilibriumNetwork(64, 10, EquilibriumTask.MulticlassClassification);
+        network = new EquilibriumNetwork(64, 10, SupervisedTask.MulticlassClassification);
         optimizer = optim.Adam(network.parameters(), 0.0);
         features = randn(64, 64);
         labels = randint(0, 10, [64]);
@@ -164,7 +166,7 @@ public class EquilibriumTrainingBenchmarks
     {
         using var scope = NewDisposeScope();
         optimizer.zero_grad();
-        network.Loss(features, labels).backward();
+        SupervisedObjective.Loss(network, features, labels).backward();
         optimizer.step();
     }
 }

@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using Invertible.Torch;
 using Invertible.Torch.Equilibrium;
 using Invertible.Torch.Implicit;
 using Invertible.Torch.Layers;
@@ -63,7 +64,7 @@ public class OnnxBenchmarks
         Onnx.ModelProto model;
         if (Operation == ExportedOperation.Equilibrium)
         {
-            var network = new EquilibriumNetwork(64, 10, EquilibriumTask.MulticlassClassification,
+            var network = new EquilibriumNetwork(64, 10, SupervisedTask.MulticlassClassification,
                 new EquilibriumNetworkOptions { StateFeatures = 256, InjectionFeatures = 256 });
             network.eval();
             network.Layer.Options = new EquilibriumOptions { Forward = new FixedPointOptions { Solver = FixedPointSolverKind.Picard, Tolerance = 1e-6 } };

@@ -51,6 +51,15 @@ public sealed class EquilibriumCell : nn.Module<Tensor, Tensor, Tensor>, IEquili
     /// <summary>The activation φ.</summary>
     public LipschitzActivation Activation { get; }
 
+    /// <summary>The spectrally normalised W.</summary>
+    public SpectralNormLinear Recurrent => recurrent;
+
+    /// <summary>The injection x ↦ U x + b.</summary>
+    public Linear Injection => injection;
+
+    /// <summary>The activation φ as a functional layer (its β, if it has one, among its effective parameters).</summary>
+    public IElementwiseActivation ActivationFunction => (IElementwiseActivation)activation;
+
     /// <summary>Lipschitz bound of f in z: ‖W‖ (φ is 1-Lipschitz).</summary>
     public double ContractionBound() => recurrent.LipschitzBound();
 

@@ -5,13 +5,15 @@ using static TorchSharp.torch;
 namespace Invertible.Torch.Equilibrium;
 
 /// <summary>
-/// A deep-equilibrium layer: its output is the fixed point z* = f(z*, x; θ), found without an autograd tape, and
-/// differentiated implicitly, by a phantom gradient, or Jacobian-free (<see cref="EquilibriumBackward"/>).
+/// A deep-equilibrium layer: its output is the fixed point z* = f(z*, x; θ), found without an autograd tape
+/// (<see cref="ImplicitFixedPoint"/>), and differentiated implicitly, by a phantom gradient, or Jacobian-free
+/// (<see cref="EquilibriumBackward"/>).
 /// </summary>
+/// <remarks>The layer keeps no per-call state in evaluation mode, so one layer can serve several threads; with
+/// <see cref="EquilibriumOptions.WarmStart"/> a training step starts from the previous training step's solution.</remarks>
 public sealed class EquilibriumLayer : nn.Module<Tensor, Tensor>
 {
     private readonly IEquilibriumFunction function;
-    private readonly nn.Module? functionModule;
     private Tensor? previousState;
 
     /// <summary>Wraps f (registered as a submodule when it is a module).</summary>
@@ -20,7 +22,7 @@ public sealed class EquilibriumLayer : nn.Module<Tensor, Tensor>
         this.function = function ?? throw new ArgumentNullException(nameof(function));
         Options = options ?? new EquilibriumOptions();
         Options.Validate();
-        functionModule = function as nn.Module ?? (function as ModuleEquilibriumFunction)?.Module;
+        var functionModule = function as nn.Module ?? (function as ModuleEquilibriumFunction)?.Module;
         if (functionModule is not null)
             register_module("f", functionModule);
     }
@@ -34,9 +36,6 @@ public sealed class EquilibriumLayer : nn.Module<Tensor, Tensor>
     /// <summary>Name used in statistics and error messages.</summary>
     public string DisplayName { get; set; } = "equilibrium layer";
 
-    /// <summary>The most recent call's result (statistics for progress reporting).</summary>
-    public EquilibriumResult? LastResult { get; private set; }
-
     /// <inheritdoc />
     public override Tensor forward(Tensor input) => Solve(input).State;
 
@@ -45,37 +44,34 @@ public sealed class EquilibriumLayer : nn.Module<Tensor, Tensor>
     public EquilibriumResult Solve(Tensor input, Tensor? initialState = null)
     {
         RowInput.Check(input, function.InputFeatures, nameof(input));
-        RowInput.CheckFinite(input, nameof(input));
         if (initialState is not null && (initialState.dim() != 2 || initialState.shape[0] != input.shape[0] || initialState.shape[1] != function.StateFeatures))
             throw new ArgumentException($"The initial state must have shape [{input.shape[0]}, {function.StateFeatures}], got [{string.Join(", ", initialState.shape)}].", nameof(initialState));
-        if (initialState is null && Options.WarmStart && previousState is not null && previousState.shape[0] == input.shape[0])
+        var warm = training && Options.WarmStart;
+        if (initialState is null && warm && previousState is not null && previousState.shape[0] == input.shape[0])
             initialState = previousState;
+        initialState ??= zeros([input.shape[0], function.StateFeatures], dtype: input.dtype, device: input.device);
 
         var parameters = function.EffectiveParameters().ToArray();
-        Tensor state;
-        ImplicitSolveStatistics statistics;
-        if (Options.Backward == EquilibriumBackward.Phantom)
+        var phantom = Options.Backward == EquilibriumBackward.Phantom;
+        Tensor[] inputs = phantom ? [input.detach(), .. parameters.Select(p => p.detach())] : [input, .. parameters];
+        var adjoint = Options.Backward == EquilibriumBackward.Implicit ? Options.Adjoint : null;
+        var (state, statistics) = ImplicitFixedPoint.Solve((z, u) => function.Apply(z, u[0], u[1..]), initialState, inputs, Options.Forward, adjoint, DisplayName);
+        if (phantom)
         {
-            (state, statistics) = ImplicitEquilibrium.Solve(function, input.detach(), parameters.Select(p => p.detach()).ToArray(), initialState, Options, DisplayName);
             var lambda = Options.PhantomDamping;
             for (var k = 0; k < Options.PhantomSteps; k++)
                 state = state.mul(1 - lambda).add(function.Apply(state, input, parameters).mul(lambda));
-        }
-        else
-        {
-            (state, statistics) = ImplicitEquilibrium.Solve(function, input, parameters, initialState, Options, DisplayName);
         }
 
         Tensor? penalty = null;
         if (training && Options.JacobianRegularization > 0 && is_grad_enabled())
             penalty = JacobianPenalty(state, input, parameters).mul(Options.JacobianRegularization);
-        if (Options.WarmStart)
+        if (warm)
         {
             previousState?.Dispose();
             previousState = state.detach().clone().DetachFromDisposeScope();
         }
-        LastResult = new EquilibriumResult(state, statistics, penalty);
-        return LastResult;
+        return new EquilibriumResult(state, statistics, penalty);
     }
 
     /// <summary>One-probe Hutchinson estimate of ‖J_f(z*)‖_F² / d, differentiable in x and θ.</summary>

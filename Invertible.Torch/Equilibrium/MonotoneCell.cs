@@ -47,6 +47,9 @@ public sealed class MonotoneCell : nn.Module<Tensor, Tensor, Tensor>, IEquilibri
     /// <summary>α of the splitting map.</summary>
     public double Step { get; }
 
+    /// <summary>The injection x ↦ U x + b.</summary>
+    public Linear Injection => injection;
+
     /// <summary>W = (1 − m) I − AᵀA + B − Bᵀ.</summary>
     public Tensor Weight()
         => eye(StateFeatures, dtype: a.dtype, device: a.device).mul(1 - Monotonicity).sub(a.t().mm(a)).add(b).sub(b.t());

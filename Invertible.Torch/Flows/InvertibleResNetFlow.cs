@@ -8,24 +8,23 @@ namespace Invertible.Torch.Flows;
 
 /// <summary>
 /// A normalizing flow of invertible residual blocks (i-ResNet / Residual Flows) with a standard normal base:
-/// log p(x) = log N(F(x); 0, I) + log|det J_F(x)|.
+/// log p(x) = log N(F(x); 0, I) + log|det J_F(x)| (the contract and its sign rule: <see cref="IInvertibleDensityModel"/>).
 /// </summary>
 /// <remarks>
-/// Layers, in order: for each block [ActNorm] [InvertibleLinear] ResidualFlowBlock, then a final [ActNorm].
-/// Forward maps data to latent; <see cref="Inverse"/> maps latent to data block by block in reverse (fixed-point
-/// solves); <see cref="Sample"/> draws from the model.
+/// Layers, in order: for each block [ActNorm] [InvertibleLinear] ResidualBlock, then a final [ActNorm]. Forward maps data
+/// to latent; <see cref="InverseWithStatistics"/> maps latent to data block by block in reverse (fixed-point solves);
+/// <see cref="Sample"/> draws from the model.
 /// </remarks>
-public sealed class InvertibleResNetFlow : nn.Module<Tensor, (Tensor Latent, Tensor LogDet)>
+public sealed class InvertibleResNetFlow : nn.Module<Tensor, (Tensor Latent, Tensor LogDet)>, IInvertibleDensityModel
 {
-    private static readonly double HalfLogTwoPi = 0.5 * Math.Log(2 * Math.PI);
-    private readonly ModuleList<nn.Module<Tensor, (Tensor, Tensor)>> layers = new();
-    private readonly InvertibleResNetFlowOptions options;
+    private readonly ModuleList<nn.Module> layers = new();
+    private readonly IInvertibleLayer[] invertible;
 
     /// <summary>Creates a flow on rows of <paramref name="features"/> values.</summary>
     public InvertibleResNetFlow(int features, InvertibleResNetFlowOptions? options = null, Generator? generator = null) : base(nameof(InvertibleResNetFlow))
     {
         if (features < 1) throw new ArgumentOutOfRangeException(nameof(features), features, "Must be at least 1.");
-        this.options = options ??= new InvertibleResNetFlowOptions();
+        Options = options ??= new InvertibleResNetFlowOptions();
         options.Validate();
         Features = features;
         var training = options.TrainingLogDetFor(features);
@@ -40,76 +39,56 @@ public sealed class InvertibleResNetFlow : nn.Module<Tensor, (Tensor Latent, Ten
                 layers.Add(new ActNorm(features, options.DType));
             if (options.InvertibleLinear)
                 layers.Add(new InvertibleLinear(features, options.DType, generator));
-            var block = new ResidualBlock(features, blockOptions, generator) { DisplayName = $"residual block {i}" };
-            layers.Add(new ResidualFlowBlock(block, training, options.EvaluationLogDet));
+            layers.Add(new ResidualBlock(features, blockOptions, generator)
+            {
+                DisplayName = $"residual block {i}", TrainingLogDet = training, EvaluationLogDet = options.EvaluationLogDet,
+            });
         }
         if (options.ActNorm)
             layers.Add(new ActNorm(features, options.DType));
+        invertible = layers.Cast<IInvertibleLayer>().ToArray();
         RegisterComponents();
     }
 
-    /// <summary>Number of features per row.</summary>
+    /// <inheritdoc />
     public int Features { get; }
 
     /// <summary>The options the flow was built with.</summary>
-    public InvertibleResNetFlowOptions Options => options;
+    public InvertibleResNetFlowOptions Options { get; }
 
-    /// <summary>The layers, first applied first.</summary>
-    public IReadOnlyList<IFlowLayer> Layers => layers.Cast<IFlowLayer>().ToList();
+    /// <inheritdoc />
+    public IReadOnlyList<IInvertibleLayer> Layers => invertible;
+
+    /// <summary>The inverse's options from <see cref="InvertibleResNetFlowOptions.Inverse"/>.</summary>
+    public ImplicitOptions DefaultInverseOptions => Options.Inverse;
 
     /// <summary>Random source for stochastic log-determinant estimators.</summary>
     public Generator? Generator
     {
         set
         {
-            foreach (var block in layers.Cast<object>().OfType<ResidualFlowBlock>())
+            foreach (var block in invertible.OfType<ResidualBlockBase>())
                 block.Generator = value;
         }
     }
 
     /// <summary>Latent z = F(x) and log|det J_F(x)| per row.</summary>
-    public override (Tensor Latent, Tensor LogDet) forward(Tensor input)
-    {
-        RowInput.Check(input, Features, nameof(input));
-        var value = input;
-        Tensor? logDet = null;
-        foreach (var layer in layers)
-        {
-            var (output, layerLogDet) = layer.call(value);
-            value = output;
-            logDet = logDet is null ? layerLogDet : logDet.add(layerLogDet);
-        }
-        return (value, logDet!);
-    }
+    public override (Tensor Latent, Tensor LogDet) forward(Tensor input) => ForwardWithLogDet(input);
+
+    /// <inheritdoc />
+    public (Tensor Output, Tensor LogDet) ForwardWithLogDet(Tensor input) => DensityModel.ForwardWithLogDet(invertible, input, Features);
 
     /// <summary>log p(x) per row, in nats.</summary>
-    public Tensor LogProb(Tensor input)
-    {
-        var (latent, logDet) = forward(input);
-        return StandardNormalLogProb(latent).add(logDet);
-    }
+    public Tensor LogProb(Tensor input) => ((IInvertibleDensityModel)this).LogLikelihood(input);
 
     /// <summary>x = F⁻¹(z), block by block in reverse.</summary>
-    public Tensor Inverse(Tensor latent, ImplicitOptions? solver = null)
-    {
-        RowInput.Check(latent, Features, nameof(latent));
-        var value = latent;
-        foreach (var layer in Layers.Reverse())
-            value = layer.Inverse(value, solver ?? options.Inverse);
-        return value;
-    }
+    public Tensor Inverse(Tensor latent, ImplicitOptions? options = null) => InverseWithStatistics(latent, options).Input;
 
-    /// <summary>Draws <paramref name="count"/> rows from the model: z ~ N(0, I), x = F⁻¹(z) (no gradient).</summary>
-    public Tensor Sample(int count, Generator? generator = null, ImplicitOptions? solver = null)
-    {
-        if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), count, "Must be at least 1.");
-        using var _ = no_grad();
-        var first = parameters().First();
-        var latent = randn([count, Features], dtype: first.dtype, device: first.device, generator: generator);
-        return Inverse(latent, solver);
-    }
+    /// <inheritdoc />
+    public InverseResult InverseWithStatistics(Tensor latent, ImplicitOptions? options = null)
+        => DensityModel.Inverse(invertible, latent, Features, options ?? DefaultInverseOptions);
 
-    /// <summary>log N(z; 0, I) per row.</summary>
-    public static Tensor StandardNormalLogProb(Tensor latent)
-        => latent.square().sum(dim: 1).mul(-0.5).sub(HalfLogTwoPi * latent.shape[1]);
+    /// <inheritdoc />
+    public InverseResult Sample(int count, Generator? generator = null, ImplicitOptions? options = null)
+        => DensityModel.Sample(this, parameters().First(), count, generator, options);
 }

@@ -1,4 +1,5 @@
 using Invertible.Torch.Lipschitz;
+using Invertible.Torch.Implicit;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -6,7 +7,7 @@ namespace Invertible.Torch.Layers;
 
 /// <summary>
 /// Invertible residual block y = x + W₂ φ(W₁ x + b₁) + b₂ whose forward, backward, inverse and inverse backward are
-/// all hand-derived (<see cref="SingleLayerResidual"/>): no autograd tape inside the block.
+/// all hand-derived (<see cref="FusedResidualBranch"/>): no autograd tape inside the block.
 /// </summary>
 /// <remarks>
 /// Same values and gradients as a <see cref="ResidualBlock"/> of depth 2, whose weights it can load
@@ -15,7 +16,7 @@ namespace Invertible.Torch.Layers;
 /// </remarks>
 public sealed class FusedResidualBlock : ResidualBlockBase
 {
-    private readonly SingleLayerResidual fused;
+    private readonly FusedResidualBranch fused;
 
     /// <summary>Creates a block features → hidden → features.</summary>
     public FusedResidualBlock(int features, int hiddenFeatures, double coefficient = ResidualBlockOptions.Defaults.Coefficient,
@@ -28,7 +29,7 @@ public sealed class FusedResidualBlock : ResidualBlockBase
     /// <summary>Creates a block around a depth-2 contractive MLP.</summary>
     public FusedResidualBlock(ContractiveMlp residual) : base(nameof(FusedResidualBlock), residual)
     {
-        fused = new SingleLayerResidual(residual);
+        fused = new FusedResidualBranch(residual);
     }
 
     /// <inheritdoc />
@@ -42,31 +43,26 @@ public sealed class FusedResidualBlock : ResidualBlockBase
     {
         if (!is_grad_enabled() || !(input.requires_grad || parameters.Any(p => p.requires_grad)))
             return input.add(fused.Apply(input, parameters));
-        return ForwardFunction.apply([fused, input, .. parameters])[0];
+        return new ForwardCall(fused).Apply([input, .. parameters]);
     }
 
     /// <summary>y = x + g(x) with backward ∂L/∂x = v + J_gᵀ v and ∂L/∂θ = (∂g/∂θ)ᵀ v, all by hand.</summary>
-    private sealed class ForwardFunction : autograd.MultiTensorFunction<ForwardFunction>
+    private sealed class ForwardCall(FusedResidualBranch branch) : ImplicitFunction
     {
-        public override string Name => "FusedResidualForward";
+        private FusedResidualBranch.HandLinearization? linearization;
 
-        public override List<Tensor> forward(autograd.AutogradContext ctx, params object[] vars)
+        protected override Tensor Forward(Tensor[] inputs)
         {
-            var residual = (SingleLayerResidual)vars[0];
-            var x = (Tensor)vars[1];
-            var parameters = vars.Skip(2).Cast<Tensor>().ToArray();
-            var linearization = residual.LinearizeWithOutput(x, parameters);
-            ctx.save_data("linearization", linearization);
-            using var _ = no_grad();
-            return [x.add(linearization.Output)];
+            linearization = branch.LinearizeWithOutput(inputs[0], inputs[1..]);
+            return inputs[0].add(linearization.Output);
         }
 
-        public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> grads)
+        protected override Tensor?[] Backward(Tensor output, Tensor[] inputs, Tensor v)
         {
-            using var linearization = (SingleLayerResidual.HandLinearization)ctx.get_data("linearization");
-            var v = grads[0];
-            var (input, parameters) = linearization.Backward(v);
-            return [null!, input.add_(v), .. parameters.Select(t => t!)];
+            using var held = linearization!;
+            linearization = null;
+            var (input, parameters) = held.Backward(v);
+            return [input.add_(v), .. parameters];
         }
     }
 }

@@ -5,13 +5,17 @@ using static TorchSharp.torch;
 
 namespace Invertible.Torch.Layers;
 
-/// <summary>A composition F = F_n ∘ … ∘ F_1 of invertible layers; the inverse runs block by block in reverse.</summary>
-public sealed class ResidualStack : nn.Module<Tensor, Tensor>, IInvertibleLayer
+/// <summary>
+/// A composition F = F_n ∘ … ∘ F_1 of invertible layers; the inverse runs layer by layer in reverse. As a density
+/// model (<see cref="IInvertibleDensityModel"/>) the output is the latent code and each layer adds its log-determinant.
+/// </summary>
+public sealed class ResidualStack : nn.Module<Tensor, Tensor>, IInvertibleDensityModel
 {
-    private readonly ModuleList<nn.Module<Tensor, Tensor>> blocks = new();
+    private readonly ModuleList<nn.Module> blocks = new();
+    private readonly IInvertibleLayer[] layers;
 
     /// <summary>Composes the given layers (each must implement <see cref="IInvertibleLayer"/>, all of the same width).</summary>
-    public ResidualStack(IEnumerable<nn.Module<Tensor, Tensor>> layers) : base(nameof(ResidualStack))
+    public ResidualStack(IEnumerable<nn.Module> layers) : base(nameof(ResidualStack))
     {
         ArgumentNullException.ThrowIfNull(layers);
         foreach (var layer in layers)
@@ -22,12 +26,13 @@ public sealed class ResidualStack : nn.Module<Tensor, Tensor>, IInvertibleLayer
                 throw new ArgumentException($"Layer {blocks.Count} has {invertible.Features} features; the stack has {Features}.", nameof(layers));
             if (blocks.Count == 0)
                 Features = invertible.Features;
-            if (layer is ResidualBlock block)
+            if (layer is ResidualBlockBase block)
                 block.DisplayName = $"residual block {blocks.Count}";
             blocks.Add(layer);
         }
         if (blocks.Count == 0)
             throw new ArgumentException("A stack needs at least one layer.", nameof(layers));
+        this.layers = blocks.Cast<IInvertibleLayer>().ToArray();
         RegisterComponents();
     }
 
@@ -35,38 +40,40 @@ public sealed class ResidualStack : nn.Module<Tensor, Tensor>, IInvertibleLayer
     public static ResidualStack Create(int features, int count, ResidualBlockOptions? options = null, Generator? generator = null)
     {
         if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), count, "Must be at least 1.");
-        return new ResidualStack(Enumerable.Range(0, count).Select(_ => (nn.Module<Tensor, Tensor>)new ResidualBlock(features, options, generator)).ToList());
+        return new ResidualStack(Enumerable.Range(0, count).Select(_ => (nn.Module)new ResidualBlock(features, options, generator)).ToList());
     }
 
     /// <inheritdoc />
     public int Features { get; }
 
-    /// <summary>The layers, first applied first.</summary>
-    public IReadOnlyList<nn.Module<Tensor, Tensor>> Layers => blocks.ToList();
+    /// <inheritdoc />
+    public IReadOnlyList<IInvertibleLayer> Layers => layers;
+
+    /// <summary>Anderson to relative residual 1e-6 (<see cref="ImplicitOptions.Default"/>).</summary>
+    public ImplicitOptions DefaultInverseOptions => ImplicitOptions.Default;
 
     /// <inheritdoc />
     public override Tensor forward(Tensor input)
     {
+        RowInput.Check(input, Features, nameof(input));
+        using var _ = RowInput.Trusted();
         var value = input;
-        foreach (var block in blocks)
-            value = block.call(value);
+        foreach (var layer in blocks)
+            value = layer is nn.Module<Tensor, Tensor> map ? map.call(value) : ((IInvertibleLayer)layer).ForwardWithLogDet(value).Output;
         return value;
     }
+
+    /// <inheritdoc />
+    public (Tensor Output, Tensor LogDet) ForwardWithLogDet(Tensor input) => DensityModel.ForwardWithLogDet(layers, input, Features);
 
     /// <inheritdoc />
     public Tensor Inverse(Tensor output, ImplicitOptions? options = null) => InverseWithStatistics(output, options).Input;
 
     /// <inheritdoc />
     public InverseResult InverseWithStatistics(Tensor output, ImplicitOptions? options = null)
-    {
-        var value = output;
-        var solves = new List<ImplicitSolveStatistics>();
-        for (var i = blocks.Count - 1; i >= 0; i--)
-        {
-            var result = ((IInvertibleLayer)blocks[i]).InverseWithStatistics(value, options);
-            value = result.Input;
-            solves.AddRange(result.Solves);
-        }
-        return new InverseResult(value, solves);
-    }
+        => DensityModel.Inverse(layers, output, Features, options ?? DefaultInverseOptions, nameof(output));
+
+    /// <inheritdoc />
+    public InverseResult Sample(int count, Generator? generator = null, ImplicitOptions? options = null)
+        => DensityModel.Sample(this, parameters().First(), count, generator, options);
 }

@@ -5,10 +5,10 @@ using static TorchSharp.torch;
 namespace Invertible.Torch.Lipschitz;
 
 /// <summary>
-/// LipSwish(x) = x · sigmoid(β x) / 1.1 with a learnable β = softplus(ρ) &gt; 0 (Chen et al., Residual Flows).
+/// LipSwish(x) = x · sigmoid(β x) / 1.1 with a learnable β = softplus(ρ) &gt; 0 (Chen et al., Residual Flows); the math
+/// is <see cref="LipschitzActivationMath"/>'s.
 /// </summary>
-/// <remarks>Swish has Lipschitz constant at most ≈ 1.0998 for every β &gt; 0, so dividing by 1.1 makes it 1-Lipschitz;
-/// the softplus keeps β positive whatever the optimiser does to ρ.</remarks>
+/// <remarks>The softplus keeps β positive whatever the optimiser does to ρ.</remarks>
 public sealed class LipSwish : nn.Module<Tensor, Tensor>, IElementwiseActivation
 {
     /// <summary>The divisor that makes swish 1-Lipschitz.</summary>
@@ -22,7 +22,7 @@ public sealed class LipSwish : nn.Module<Tensor, Tensor>, IElementwiseActivation
         if (!(initialBeta > 0) || double.IsInfinity(initialBeta))
             throw new ArgumentOutOfRangeException(nameof(initialBeta), initialBeta, "β must be positive and finite.");
         // Inverse softplus: ρ = log(exp(β) − 1).
-        rho = new Parameter(tensor(Math.Log(Math.Exp(initialBeta) - 1.0), dtype: dtype));
+        rho = new Parameter(tensor(System.Math.Log(System.Math.Exp(initialBeta) - 1.0), dtype: dtype));
         RegisterComponents();
     }
 
@@ -40,6 +40,9 @@ public sealed class LipSwish : nn.Module<Tensor, Tensor>, IElementwiseActivation
     }
 
     /// <inheritdoc />
+    public LipschitzActivationMath Math => LipschitzActivationMath.Of(LipschitzActivation.LipSwish);
+
+    /// <inheritdoc />
     public int ParameterCount => 1;
 
     /// <inheritdoc />
@@ -49,21 +52,15 @@ public sealed class LipSwish : nn.Module<Tensor, Tensor>, IElementwiseActivation
     }
 
     /// <inheritdoc />
-    public Tensor Apply(Tensor input, ReadOnlySpan<Tensor> parameters) => Evaluate(input, nn.functional.softplus(parameters[0]));
+    Tensor? IElementwiseActivation.Beta(ReadOnlySpan<Tensor> parameters) => nn.functional.softplus(parameters[0]);
 
     /// <inheritdoc />
-    public override Tensor forward(Tensor input) => Evaluate(input, nn.functional.softplus(rho));
+    public Tensor[] BetaBackward(ReadOnlySpan<Tensor> parameters, Tensor betaGradient)
+        => [betaGradient.mul(sigmoid(parameters[0])).reshape(parameters[0].shape)];
 
     /// <inheritdoc />
-    public Tensor Derivative(Tensor input, ReadOnlySpan<Tensor> parameters)
-    {
-        // φ'(x) = (s + β x s (1 − s)) / 1.1 with s = sigmoid(β x).
-        var beta = nn.functional.softplus(parameters[0]);
-        var t = input.mul(beta);
-        var s = sigmoid(t);
-        return s.add(t.mul(s).mul(s.neg().add(1))).div(Scale);
-    }
+    public Tensor Apply(Tensor input, ReadOnlySpan<Tensor> parameters) => Math.Value(new TensorAlgebra(input), input, nn.functional.softplus(parameters[0]));
 
-    /// <summary>x · sigmoid(β x) / 1.1 for a given β tensor.</summary>
-    public static Tensor Evaluate(Tensor input, Tensor beta) => input.mul(sigmoid(input.mul(beta))).div_(Scale);
+    /// <inheritdoc />
+    public override Tensor forward(Tensor input) => Math.Value(new TensorAlgebra(input), input, nn.functional.softplus(rho));
 }

@@ -1,3 +1,5 @@
+using Invertible.Torch.Solvers;
+
 namespace Invertible.Torch.Onnx;
 
 /// <summary>Options of the ONNX exporters. Every property has a documented default.</summary>
@@ -8,31 +10,35 @@ public sealed class OnnxExportOptions
     {
         /// <summary>Default <see cref="OnnxExportOptions.Opset"/>.</summary>
         public const int Opset = 17;
-        /// <summary>Default <see cref="OnnxExportOptions.Tolerance"/>.</summary>
-        public const double Tolerance = 1e-6;
-        /// <summary>Default <see cref="OnnxExportOptions.MaxIterations"/>.</summary>
-        public const int MaxIterations = 200;
     }
 
     /// <summary>ai.onnx opset, 17 to 26 (what ONNX Runtime 1.31 accepts). Default 17 (IR 8), the broadly compatible choice.</summary>
     public int Opset { get; init; } = Defaults.Opset;
 
     /// <summary>
-    /// Per-row relative residual ‖f(x) − x‖ / ‖f(x)‖ at which a fixed-point loop freezes a row (inverse blocks,
-    /// equilibrium solves). Default 1e-6.
+    /// Relative part of the per-row stopping rule of every fixed-point loop (inverse blocks, equilibrium solves): a row is
+    /// frozen when ‖f(x) − x‖ ≤ Tolerance · ‖f(x)‖ + <see cref="AbsoluteTolerance"/>, the rule of the TorchSharp solvers.
+    /// Default (null): the model's own forward solver tolerance.
     /// </summary>
-    public double Tolerance { get; init; } = Defaults.Tolerance;
+    public double? Tolerance { get; init; }
 
-    /// <summary>Iteration cap of every fixed-point loop. Default 200.</summary>
-    public int MaxIterations { get; init; } = Defaults.MaxIterations;
+    /// <summary>Absolute part of the stopping rule. Default (null): the model's own.</summary>
+    public double? AbsoluteTolerance { get; init; }
+
+    /// <summary>Iteration cap of every fixed-point loop. Default (null): the model's own.</summary>
+    public int? MaxIterations { get; init; }
 
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first invalid option.</summary>
     public void Validate()
     {
         if (Opset is < 17 or > 26) throw new ArgumentOutOfRangeException(nameof(Opset), Opset, "Supported opsets are 17 to 26.");
-        if (!(Tolerance >= 0) || double.IsInfinity(Tolerance)) throw new ArgumentOutOfRangeException(nameof(Tolerance), Tolerance, "Must be finite and non-negative.");
-        if (MaxIterations < 1) throw new ArgumentOutOfRangeException(nameof(MaxIterations), MaxIterations, "Must be at least 1.");
+        if (Tolerance is { } t && (!(t >= 0) || double.IsInfinity(t))) throw new ArgumentOutOfRangeException(nameof(Tolerance), t, "Must be finite and non-negative.");
+        if (AbsoluteTolerance is { } a && (!(a >= 0) || double.IsInfinity(a))) throw new ArgumentOutOfRangeException(nameof(AbsoluteTolerance), a, "Must be finite and non-negative.");
+        if (MaxIterations is < 1) throw new ArgumentOutOfRangeException(nameof(MaxIterations), MaxIterations, "Must be at least 1.");
     }
+
+    /// <summary>The loop settings: these options where set, otherwise the model's solver options.</summary>
+    internal LoopSettings Loop(FixedPointOptions model) => new(Tolerance ?? model.Tolerance, AbsoluteTolerance ?? model.AbsoluteTolerance, MaxIterations ?? model.MaxIterations);
 
     /// <summary>The IR version that goes with the opset (ONNX's release table).</summary>
     internal long IrVersion => Opset switch
@@ -44,3 +50,6 @@ public sealed class OnnxExportOptions
         _ => 12,
     };
 }
+
+/// <summary>The stopping rule and cap of the exported fixed-point loops, recorded in the model's metadata.</summary>
+internal readonly record struct LoopSettings(double Tolerance, double AbsoluteTolerance, int MaxIterations);

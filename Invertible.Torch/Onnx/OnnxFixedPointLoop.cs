@@ -3,21 +3,22 @@ using Onnx;
 namespace Invertible.Torch.Onnx;
 
 /// <summary>
-/// A fixed-point iteration x ← f(x) as an ONNX <c>Loop</c> with per-row convergence: a row whose relative residual
-/// ‖f(x) − x‖ / ‖f(x)‖ reaches the tolerance is frozen (at f(x), as the TorchSharp solvers return), so a row's result
-/// does not depend on the other rows of its batch. The loop stops when every row is frozen or at the iteration cap.
+/// A fixed-point iteration x ← f(x) as an ONNX <c>Loop</c> with the TorchSharp solvers' per-row stopping rule: a row
+/// whose ‖f(x) − x‖ ≤ tol · ‖f(x)‖ + abs is frozen (at f(x), as the solvers return), so a row's result does not depend
+/// on the other rows of its batch. The loop stops when every row is frozen or at the iteration cap.
 /// </summary>
 internal static class OnnxFixedPointLoop
 {
-    /// <summary>The loop's results: the solution [batch, n], iterations per row (int64) and the final relative residual per row.</summary>
-    public readonly record struct Result(string Solution, string Iterations, string Residual);
+    /// <summary>The loop's results per row: solution [batch, n], iterations (int64), the last relative residual
+    /// ‖f(x) − x‖ / ‖f(x)‖ and whether the row met the rule (bool).</summary>
+    public readonly record struct Result(string Solution, string Iterations, string Residual, string Converged);
 
     /// <param name="g">The enclosing graph.</param>
     /// <param name="initial">x₀, [batch, n].</param>
     /// <param name="features">n.</param>
     /// <param name="map">Emits f(x) into the loop body (it may read any value of the enclosing graphs).</param>
-    /// <param name="options">Tolerance and iteration cap.</param>
-    public static Result Emit(OnnxGraphBuilder g, string initial, int features, Func<OnnxGraphBuilder, string, string> map, OnnxExportOptions options)
+    /// <param name="loop">Stopping rule and iteration cap.</param>
+    public static Result Emit(OnnxGraphBuilder g, string initial, int features, Func<OnnxGraphBuilder, string, string> map, LoopSettings loop)
     {
         var zeros = g.ZerosPerRow(initial, features);
         var done0 = g.Cast(zeros, TensorProto.Types.DataType.Bool);
@@ -32,8 +33,11 @@ internal static class OnnxFixedPointLoop
         var residual = body.OpenInput(body.Fresh("residual"), TensorProto.Types.DataType.Float);
 
         var fx = map(body, x);
-        var relative = body.Div(body.RowNorm(body.Sub(fx, x)), body.Add(body.RowNorm(fx), body.Scalar(1e-30f, "tiny")));
-        var converged = body.Node("LessOrEqual", [relative, body.Scalar((float)options.Tolerance, "tolerance")]);
+        var absolute = body.RowNorm(body.Sub(fx, x));
+        var scale = body.RowNorm(fx);
+        var relative = body.Div(absolute, body.Add(scale, body.Scalar(1e-30f, "tiny")));
+        var bound = body.Add(body.Mul(scale, body.Scalar((float)loop.Tolerance, "tolerance")), body.Scalar((float)loop.AbsoluteTolerance, "absolute_tolerance"));
+        var converged = body.Node("LessOrEqual", [absolute, bound]);
         var active = body.Node("Not", [done]);
         var xOut = body.Node("Where", [body.Unsqueeze(done, 1), x, fx]);
         var residualOut = body.Node("Where", [done, residual, relative]);
@@ -49,8 +53,8 @@ internal static class OnnxFixedPointLoop
         body.OpenOutput(residualOut, TensorProto.Types.DataType.Float);
 
         var outputs = g.Node("Loop",
-            [g.Int64Scalar("max_iterations", options.MaxIterations), g.BoolScalar("start", true), initial, done0, iterations0, zeros],
+            [g.Int64Scalar("max_iterations", loop.MaxIterations), g.BoolScalar("start", true), initial, done0, iterations0, zeros],
             4, null, OnnxGraphBuilder.Attribute("body", body.Build()));
-        return new Result(outputs[0], outputs[2], outputs[3]);
+        return new Result(outputs[0], outputs[2], outputs[3], outputs[1]);
     }
 }

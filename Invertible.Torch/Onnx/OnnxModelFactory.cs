@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Reflection;
-using Google.Protobuf;
 using Onnx;
 
 namespace Invertible.Torch.Onnx;
@@ -8,7 +7,12 @@ namespace Invertible.Torch.Onnx;
 /// <summary>Wraps a graph into a model with the opset, IR version and the product's metadata.</summary>
 internal static class OnnxModelFactory
 {
-    public static ModelProto Create(OnnxGraphBuilder graph, OnnxExportOptions options, string kind, IReadOnlyDictionary<string, string> metadata)
+    /// <param name="graph">The finished graph.</param>
+    /// <param name="options">Opset.</param>
+    /// <param name="kind">Model kind, recorded as "invertible.kind".</param>
+    /// <param name="loop">The stopping rule of the graph's fixed-point loops, recorded in the metadata; null without loops.</param>
+    /// <param name="metadata">The meaning of every input and output.</param>
+    public static ModelProto Create(OnnxGraphBuilder graph, OnnxExportOptions options, string kind, LoopSettings? loop, IReadOnlyDictionary<string, string> metadata)
     {
         var model = new ModelProto
         {
@@ -21,27 +25,24 @@ internal static class OnnxModelFactory
             Graph = graph.Build(),
         };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = options.Opset });
-        var properties = new Dictionary<string, string>(metadata)
+        var properties = new Dictionary<string, string>(metadata) { ["invertible.kind"] = kind };
+        if (loop is { } settings)
         {
-            ["invertible.kind"] = kind,
-            ["invertible.tolerance"] = options.Tolerance.ToString("R", CultureInfo.InvariantCulture),
-            ["invertible.max_iterations"] = options.MaxIterations.ToString(CultureInfo.InvariantCulture),
-        };
+            properties["invertible.tolerance"] = settings.Tolerance.ToString("R", CultureInfo.InvariantCulture);
+            properties["invertible.absolute_tolerance"] = settings.AbsoluteTolerance.ToString("R", CultureInfo.InvariantCulture);
+            properties["invertible.max_iterations"] = settings.MaxIterations.ToString(CultureInfo.InvariantCulture);
+            properties["invertible.stopping_rule"] = "a row stops when ‖f(x) − x‖ ≤ tolerance · ‖f(x)‖ + absolute_tolerance";
+        }
         foreach (var (key, value) in properties)
             model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
         return model;
     }
-}
 
-/// <summary>Serialisation helpers for exported models.</summary>
-public static class OnnxModelExtensions
-{
-    /// <summary>The model's bytes (what ONNX Runtime and ML.NET load).</summary>
-    public static byte[] ToBytes(this ModelProto model) => model.ToByteArray();
-
-    /// <summary>Writes the model to <paramref name="path"/>.</summary>
-    public static void Save(this ModelProto model, string path) => File.WriteAllBytes(path, model.ToByteArray());
-
-    /// <summary>The model's metadata as a dictionary.</summary>
-    public static IReadOnlyDictionary<string, string> Metadata(this ModelProto model) => model.MetadataProps.ToDictionary(p => p.Key, p => p.Value);
+    /// <summary>Declares the per-row solver outputs "iterations" (int64), "residual" (float) and "converged" (bool).</summary>
+    public static void SolverOutputs(OnnxGraphBuilder g, string iterations, string residual, string converged)
+    {
+        g.Output("iterations", iterations, TensorProto.Types.DataType.Int64, [null]);
+        g.Output("residual", residual, TensorProto.Types.DataType.Float, [null]);
+        g.Output("converged", converged, TensorProto.Types.DataType.Bool, [null]);
+    }
 }

@@ -20,40 +20,13 @@ internal static class OnnxOps
         return bias is null ? product : g.Add(product, g.Initializer(stem + "_bias", bias));
     }
 
-    /// <summary>φ(z) for a 1-Lipschitz activation; <paramref name="beta"/> is LipSwish's β.</summary>
-    public static string Activation(this OnnxGraphBuilder g, string z, LipschitzActivation kind, double beta)
-    {
-        switch (kind)
-        {
-            case LipschitzActivation.Tanh:
-                return g.Node("Tanh", [z]);
-            case LipschitzActivation.Elu:
-                return g.Node("Elu", [z], null, OnnxGraphBuilder.Attribute("alpha", 1f));
-            default:
-                var s = g.Node("Sigmoid", [g.Mul(z, g.Scalar((float)beta, "beta"))]);
-                return g.Mul(g.Mul(z, s), g.Scalar((float)(1 / LipSwish.Scale), "inverse_scale"));
-        }
-    }
+    /// <summary>φ(z) for a 1-Lipschitz activation; <paramref name="beta"/> is its parameter β, if it has one.</summary>
+    public static string Activation(this OnnxGraphBuilder g, string z, LipschitzActivation kind, double? beta)
+        => LipschitzActivationMath.Of(kind).Value(new OnnxAlgebra(g), z, beta is { } b ? g.Scalar((float)b, "beta") : null);
 
     /// <summary>φ'(z) elementwise.</summary>
-    public static string ActivationDerivative(this OnnxGraphBuilder g, string z, LipschitzActivation kind, double beta)
-    {
-        var one = g.Scalar(1f, "one");
-        switch (kind)
-        {
-            case LipschitzActivation.Tanh:
-                var t = g.Node("Tanh", [z]);
-                return g.Sub(one, g.Mul(t, t));
-            case LipschitzActivation.Elu:
-                return g.Node("Where", [g.Node("Greater", [z, g.Scalar(0f, "zero")]), one, g.Node("Exp", [z])]);
-            default:
-                // (s + β z s (1 − s)) / 1.1 with s = sigmoid(β z).
-                var bz = g.Mul(z, g.Scalar((float)beta, "beta"));
-                var s = g.Node("Sigmoid", [bz]);
-                var slope = g.Mul(bz, g.Mul(s, g.Sub(one, s)));
-                return g.Mul(g.Add(s, slope), g.Scalar((float)(1 / LipSwish.Scale), "inverse_scale"));
-        }
-    }
+    public static string ActivationDerivative(this OnnxGraphBuilder g, string z, LipschitzActivation kind, double? beta)
+        => LipschitzActivationMath.Of(kind).Derivative(new OnnxAlgebra(g), z, beta is { } b ? g.Scalar((float)b, "beta") : null);
 
     /// <summary>‖row‖₂ per row of [batch, n]: [batch].</summary>
     public static string RowNorm(this OnnxGraphBuilder g, string x)

@@ -79,6 +79,7 @@ public abstract class FixedPointSolver : IFixedPointSolver
         private readonly double[] bestResidual;
         private readonly bool[] bestConverged;
         private readonly bool[] improved;
+        private readonly int[] convergedAt;
         private double[]? divergenceScale;
         private bool converged;
 
@@ -96,6 +97,7 @@ public abstract class FixedPointSolver : IFixedPointSolver
             bestResidual = Enumerable.Repeat(double.PositiveInfinity, (int)initialRows.shape[0]).ToArray();
             improved = new bool[bestResidual.Length];
             bestConverged = new bool[bestResidual.Length];
+            convergedAt = new int[bestResidual.Length];
         }
 
         /// <summary>
@@ -137,6 +139,8 @@ public abstract class FixedPointSolver : IFixedPointSolver
                 {
                     bestResidual[i] = r;
                     bestConverged[i] = absolute <= options.Tolerance * scale + options.AbsoluteTolerance;
+                    if (bestConverged[i] && convergedAt[i] == 0)
+                        convergedAt[i] = trace.Count + 1;
                     improvedCount++;
                 }
                 if (bestConverged[i])
@@ -156,7 +160,8 @@ public abstract class FixedPointSolver : IFixedPointSolver
         }
 
         internal SolverStatistics Statistics(FixedPointSolverKind solver, TimeSpan elapsed)
-            => new(solver, trace.Count, bestResidual.Max(), converged, trace.ToArray(), (double[])bestResidual.Clone(), elapsed);
+            => new(solver, trace.Count, bestResidual.Max(), converged, trace.ToArray(), (double[])bestResidual.Clone(), elapsed,
+                convergedAt.Select(at => at == 0 ? trace.Count : at).ToArray(), (bool[])bestConverged.Clone());
 
         /// <inheritdoc />
         public void Dispose() => Best.Dispose();

@@ -10,6 +10,8 @@ namespace Invertible.Torch.Solvers;
 /// <param name="ResidualTrace">Per iteration, the largest relative residual over the batch of that iteration's iterate (length <paramref name="Iterations"/>).</param>
 /// <param name="SampleResiduals">Per sample (length = batch size), the relative residual of the iterate behind the returned solution.</param>
 /// <param name="Elapsed">Wall-clock time of the solve.</param>
+/// <param name="SampleIterations">Per sample, the evaluations of f until its best iterate first met the tolerance (<paramref name="Iterations"/> for a sample that never did).</param>
+/// <param name="SampleConverged">Per sample, whether it met the tolerance.</param>
 public sealed record SolverStatistics(
     FixedPointSolverKind Solver,
     int Iterations,
@@ -17,7 +19,9 @@ public sealed record SolverStatistics(
     bool Converged,
     IReadOnlyList<double> ResidualTrace,
     IReadOnlyList<double> SampleResiduals,
-    TimeSpan Elapsed)
+    TimeSpan Elapsed,
+    IReadOnlyList<int> SampleIterations,
+    IReadOnlyList<bool> SampleConverged)
 {
     /// <summary>A one-line summary, e.g. "Anderson: converged in 12 iterations, residual 3.1e-07".</summary>
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,

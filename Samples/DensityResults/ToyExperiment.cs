@@ -41,7 +41,7 @@ internal static class ToyExperiment
         var gaussian = new GaussianBaseline(train);
         var gaussianNll = -gaussian.LogProb(test).mean().ToDouble();
         var reference = test[..2000];
-        var flowEnergy = EnergyDistance.Between(flow.Sample(2000, new Generator(13)), reference);
+        var flowEnergy = EnergyDistance.Between(flow.Sample(2000, new Generator(13)).Input, reference);
         var gaussianEnergy = EnergyDistance.Between(gaussian.Sample(2000, new Generator(13)), reference);
         return new ToyResult(set.Name, flowNll, exactNll, gaussianNll, flowEnergy, gaussianEnergy, set.Target, report.History.Count, watch.Elapsed);
     }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Invertible.Samples.Shared;
+using Invertible.Torch;
 using Invertible.Torch.Equilibrium;
 using Invertible.Torch.Training;
 using TorchSharp;
@@ -26,22 +27,23 @@ internal static class DigitsClassifier
         var trainY = tensor(train.Labels.Select(l => (long)l).ToArray());
         var testY = tensor(test.Labels.Select(l => (long)l).ToArray());
 
-        var network = new EquilibriumNetwork(Digits.Features, 10, EquilibriumTask.MulticlassClassification,
+        var network = new EquilibriumNetwork(Digits.Features, 10, SupervisedTask.MulticlassClassification,
             new EquilibriumNetworkOptions { StateFeatures = 64, InjectionFeatures = 64 });
         var forwardIterations = new List<int>();
         var backwardIterations = new List<int>();
+        var loss = SupervisedObjective.For(network);
         var report = Trainer.Fit(network, [trainX, trainY], (batch, metrics) =>
             {
-                if (network.Layer.LastResult?.Statistics.Backward is { } previous)
-                    backwardIterations.Add(previous.Iterations);
-                var loss = network.TrainingLoss(batch, metrics);
-                forwardIterations.Add(network.Layer.LastResult!.Statistics.Forward.Iterations);
-                return loss;
+                var value = loss(batch, metrics);
+                if (metrics.Last("backward iterations") is { } backward)
+                    backwardIterations.Add((int)backward);
+                forwardIterations.Add((int)metrics.Last("forward iterations")!.Value);
+                return value;
             },
             new TrainerOptions { Epochs = 60, BatchSize = 64, LearningRate = 2e-3, Schedule = LearningRateSchedule.Cosine, ValidationFraction = 0.1, EarlyStoppingPatience = 15, Seed = 3 },
             new Progress<TrainingProgress>(p => { if (p.Epoch % 5 == 0) log.Report($"    {p}"); }));
 
-        var predictions = network.Predict(testX);
+        var predictions = SupervisedObjective.Predict(network, testX);
         var correct = (int)predictions.eq(testY).sum().ToInt64();
         return new ClassifierResult((double)correct / test.Labels.Length, correct, test.Labels.Length,
             forwardIterations.Average(), forwardIterations.Max(), backwardIterations.Average(), backwardIterations.Max(), report.History.Count, watch.Elapsed);

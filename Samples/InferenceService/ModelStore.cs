@@ -6,7 +6,7 @@ namespace Invertible.Samples.InferenceService;
 
 /// <summary>
 /// The exported models of a folder: <c>{name}.forward.onnx</c> (forward map; log-likelihood when it has one) and
-/// <c>{name}.inverse.onnx</c> (inverse map with per-row iterations and residuals). Sessions are created once and
+/// <c>{name}.inverse.onnx</c> (inverse map with per-row iterations, residuals and convergence flags). Sessions are created once and
 /// shared (ONNX Runtime sessions are thread-safe for Run).
 /// </summary>
 public sealed class ModelStore : IDisposable
@@ -74,9 +74,6 @@ public sealed class ModelStore : IDisposable
                 throw new RequestException(404, $"Model '{name}' does not compute a log-likelihood.");
             return new Dictionary<string, object> { ["logLikelihood"] = scores };
         }
-        if (direction == "inverse" && outputs.TryGetValue("residual", out var residual)
-            && double.TryParse(model.Session.ModelMetadata.CustomMetadataMap.GetValueOrDefault("invertible.tolerance"), NumberStyles.Float, CultureInfo.InvariantCulture, out var tolerance))
-            outputs["converged"] = ((float[])residual).Select(r => r <= tolerance).ToArray();
         return outputs;
     }
 
@@ -124,6 +121,7 @@ public sealed class ModelStore : IDisposable
                 DenseTensor<float> t => t.ToArray(),
                 DenseTensor<long> t when t.Rank == 2 => Rows(t.ToArray(), t.Dimensions[1]),
                 DenseTensor<long> t => t.ToArray(),
+                DenseTensor<bool> t => t.ToArray(),
                 _ => throw new InvalidOperationException($"Unsupported output type for {r.Name}."),
             });
         }

@@ -24,7 +24,7 @@ internal static class DensitySection
         using var _ = no_grad();
         var flowNll = -flow.LogProb(test).mean().ToDouble();
         var gaussianNll = -new GaussianBaseline(train).LogProb(test).mean().ToDouble();
-        var samples = flow.Sample(2000, new Generator(3));
+        var samples = flow.Sample(2000, new Generator(3)).Input;
         Report.Table(["model", "test NLL (nats)", "energy distance of 2000 samples"],
         [
             ["flow", Report.Fixed(flowNll, 3), Report.Fixed(EnergyDistance.Between(samples, test), 4)],

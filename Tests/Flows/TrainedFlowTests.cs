@@ -60,7 +60,7 @@ public sealed class TrainedFlowTests
     public void Samples_MatchTheModelDensity_AndTheTrainingData_MeanAndCovariance(string name)
     {
         var (flow, data) = Trained[name];
-        var samples = flow.Sample(20000, new Generator(5));
+        var samples = flow.Sample(20000, new Generator(5)).Input;
         Assert.IsTrue(isfinite(samples).all().item<bool>(), "samples are finite");
         var scale = data.std(0).max().ToDouble();
 

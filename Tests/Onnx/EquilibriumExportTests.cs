@@ -1,4 +1,5 @@
 using Invertible.Tests.Support;
+using Invertible.Torch;
 using Invertible.Torch.Equilibrium;
 using Invertible.Torch.Onnx;
 using Invertible.Torch.Solvers;
@@ -12,29 +13,29 @@ public sealed class EquilibriumExportTests
 {
     private static readonly FixedPointOptions Tight = new() { Solver = FixedPointSolverKind.Anderson, Tolerance = 1e-7, MaxIterations = 500, ThrowOnNonConvergence = false };
 
-    private static EquilibriumNetwork Trained(EquilibriumTask task, bool monotone)
+    private static EquilibriumNetwork Trained(SupervisedTask task, bool monotone)
     {
         manual_seed(131);
         var x = randn(600, 5);
         var signal = x.mm(randn(5, 1)).squeeze(1);
         var (outputs, y) = task switch
         {
-            EquilibriumTask.MulticlassClassification => (3, signal.gt(0.5).to(ScalarType.Int64).add(signal.gt(-0.5).to(ScalarType.Int64))),
-            EquilibriumTask.BinaryClassification => (1, signal.gt(0).to(ScalarType.Float32)),
+            SupervisedTask.MulticlassClassification => (3, signal.gt(0.5).to(ScalarType.Int64).add(signal.gt(-0.5).to(ScalarType.Int64))),
+            SupervisedTask.BinaryClassification => (1, signal.gt(0).to(ScalarType.Float32)),
             _ => (2, stack([signal, signal.sin()], 1)),
         };
         var network = new EquilibriumNetwork(5, outputs, task, new EquilibriumNetworkOptions { StateFeatures = 16, InjectionFeatures = 16, Monotone = monotone });
-        Trainer.Fit(network, [x, y], network.TrainingLoss, new TrainerOptions { Epochs = 3, BatchSize = 64, LearningRate = 5e-3, ValidationFraction = 0 });
+        Trainer.Fit(network, [x, y], SupervisedObjective.For(network), new TrainerOptions { Epochs = 3, BatchSize = 64, LearningRate = 5e-3, ValidationFraction = 0 });
         network.Layer.Options = new EquilibriumOptions { Forward = Tight };
         return network;
     }
 
     [TestMethod]
-    [DataRow(EquilibriumTask.MulticlassClassification, false)]
-    [DataRow(EquilibriumTask.BinaryClassification, false)]
-    [DataRow(EquilibriumTask.Regression, false)]
-    [DataRow(EquilibriumTask.MulticlassClassification, true)]
-    public void Scores_MatchTorchSharp_AtBatch1_7_1024(EquilibriumTask task, bool monotone)
+    [DataRow(SupervisedTask.MulticlassClassification, false)]
+    [DataRow(SupervisedTask.BinaryClassification, false)]
+    [DataRow(SupervisedTask.Regression, false)]
+    [DataRow(SupervisedTask.MulticlassClassification, true)]
+    public void Scores_MatchTorchSharp_AtBatch1_7_1024(SupervisedTask task, bool monotone)
     {
         var network = Trained(task, monotone);
         var model = EquilibriumExporter.Export(network, new OnnxExportOptions { Tolerance = 1e-7, MaxIterations = 500 });
@@ -45,12 +46,12 @@ public sealed class EquilibriumExportTests
             var scores = network.forward(x);
             var outputs = OnnxRunner.Run(model, ("x", x));
             Check.TensorsClose(outputs["scores"], scores, 1e-5, $"{task}{(monotone ? " (monotone)" : "")}, batch {batch}: scores");
-            if (task == EquilibriumTask.MulticlassClassification)
+            if (task == SupervisedTask.MulticlassClassification)
             {
                 Check.TensorsClose(outputs["probabilities"], nn.functional.softmax(scores, 1), 1e-5, "probabilities");
                 Check.TensorsClose(outputs["predicted_label"].to(ScalarType.Float32), scores.argmax(1).to(ScalarType.Float32), 0, "labels");
             }
-            if (task == EquilibriumTask.BinaryClassification)
+            if (task == SupervisedTask.BinaryClassification)
                 Check.TensorsClose(outputs["probability"], sigmoid(scores.squeeze(1)), 1e-5, "probability");
             Assert.IsTrue(outputs["iterations"].min().ToInt64() >= 2, "iterations are reported");
         }

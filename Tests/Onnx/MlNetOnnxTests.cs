@@ -1,4 +1,5 @@
 using Invertible.Tests.Support;
+using Invertible.Torch;
 using Invertible.Torch.Equilibrium;
 using Invertible.Torch.Flows;
 using Invertible.Torch.Layers;
@@ -49,6 +50,8 @@ public sealed class MlNetOnnxTests
         var itemType = type is VectorDataViewType vector ? vector.ItemType : type;
         if (itemType == NumberDataViewType.Int64)
             return view.GetColumn<long[]>(name).Select(r => r.Select(v => (float)v).ToArray()).ToArray();
+        if (itemType == BooleanDataViewType.Instance)
+            return view.GetColumn<bool[]>(name).Select(r => r.Select(v => v ? 1f : 0f).ToArray()).ToArray();
         return view.GetColumn<float[]>(name).ToArray();
     }
 
@@ -72,16 +75,16 @@ public sealed class MlNetOnnxTests
         stack.eval();
         var x = randn(9, 4);
         AssertSame(ResidualStackExporter.ExportForward(stack), "x", x, ["y"]);
-        AssertSame(ResidualStackExporter.ExportInverse(stack), "y", x, ["x", "iterations", "residual"]);
+        AssertSame(ResidualStackExporter.ExportInverse(stack), "y", x, ["x", "iterations", "residual", "converged"]);
 
         var flow = new InvertibleResNetFlow(4, new InvertibleResNetFlowOptions { Blocks = 2, HiddenFeatures = 16, InvertibleLinear = true });
         flow.forward(randn(64, 4));
         flow.eval();
         AssertSame(FlowExporter.ExportForward(flow), "x", x, ["latent", "log_likelihood"]);
-        AssertSame(FlowExporter.ExportInverse(flow), "latent", x, ["x", "iterations", "residual"]);
+        AssertSame(FlowExporter.ExportInverse(flow), "latent", x, ["x", "iterations", "residual", "converged"]);
 
-        var network = new EquilibriumNetwork(4, 3, EquilibriumTask.MulticlassClassification, new EquilibriumNetworkOptions { StateFeatures = 8, InjectionFeatures = 8 });
+        var network = new EquilibriumNetwork(4, 3, SupervisedTask.MulticlassClassification, new EquilibriumNetworkOptions { StateFeatures = 8, InjectionFeatures = 8 });
         network.eval();
-        AssertSame(EquilibriumExporter.Export(network), "x", x, ["scores", "probabilities", "predicted_label", "iterations", "residual"]);
+        AssertSame(EquilibriumExporter.Export(network), "x", x, ["scores", "probabilities", "predicted_label", "iterations", "residual", "converged"]);
     }
 }

@@ -83,6 +83,7 @@ public sealed class ResidualStackExportTests
         Assert.AreEqual("residual-stack-inverse", metadata["invertible.kind"]);
         Assert.AreEqual("1E-05", metadata["invertible.tolerance"]);
         Assert.AreEqual("77", metadata["invertible.max_iterations"]);
-        StringAssert.Contains(metadata["output.residual"], "tolerance");
+        Assert.AreEqual("0", metadata["invertible.absolute_tolerance"], "the stack's own absolute tolerance (none)");
+        StringAssert.Contains(metadata["invertible.stopping_rule"], "absolute_tolerance");
     }
 }

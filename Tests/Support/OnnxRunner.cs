@@ -23,6 +23,7 @@ internal static class OnnxRunner
         {
             DenseTensor<float> f => tensor(f.ToArray(), f.Dimensions.ToArray().Select(d => (long)d).ToArray()),
             DenseTensor<long> l => tensor(l.ToArray(), l.Dimensions.ToArray().Select(d => (long)d).ToArray()),
+            DenseTensor<bool> b => tensor(b.ToArray(), b.Dimensions.ToArray().Select(d => (long)d).ToArray()),
             _ => throw new InvalidOperationException($"Unexpected output type {r.Value.GetType().Name} for {r.Name}."),
         });
     }

@@ -1,7 +1,7 @@
-namespace Invertible.Torch.Equilibrium;
+namespace Invertible.Torch;
 
-/// <summary>What an <see cref="EquilibriumNetwork"/> predicts.</summary>
-public enum EquilibriumTask
+/// <summary>What an <see cref="ISupervisedModel"/> predicts, and so its scores and loss.</summary>
+public enum SupervisedTask
 {
     /// <summary>One of K classes: K logits, softmax cross-entropy.</summary>
     MulticlassClassification,

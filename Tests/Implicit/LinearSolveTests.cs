@@ -1,9 +1,9 @@
 using Invertible.Tests.Support;
-using Invertible.Torch.Layers;
+using Invertible.Torch.Implicit;
 using Invertible.Torch.Solvers;
 using static TorchSharp.torch;
 
-namespace Invertible.Tests.Layers;
+namespace Invertible.Tests.Implicit;
 
 [TestClass]
 public sealed class LinearSolveTests

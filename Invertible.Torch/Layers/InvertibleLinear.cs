@@ -3,14 +3,14 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace Invertible.Torch.Flows;
+namespace Invertible.Torch.Layers;
 
 /// <summary>
 /// An invertible linear map y = W x with W = P L (U + diag(σ ⊙ exp(s))) (Glow's LU parameterisation): P a fixed
 /// permutation, L unit lower-triangular, U strictly upper-triangular, σ fixed signs. log|det W| = Σ s, exact and cheap;
 /// the inverse is two triangular solves.
 /// </summary>
-public sealed class InvertibleLinear : nn.Module<Tensor, (Tensor Output, Tensor LogDet)>, IFlowLayer
+public sealed class InvertibleLinear : nn.Module<Tensor, (Tensor Output, Tensor LogDet)>, IInvertibleLayer
 {
     private readonly Parameter lower, upper, logScale;
     private readonly Tensor permutation, sign, lowerMask, upperMask;
@@ -55,24 +55,27 @@ public sealed class InvertibleLinear : nn.Module<Tensor, (Tensor Output, Tensor 
         return permutation.mm(l).mm(u);
     }
 
+    /// <summary>log|det W| = Σ s, a scalar: the same for every row.</summary>
+    public Tensor LogDet() => logScale.sum();
+
     /// <inheritdoc />
-    public (Tensor Output, Tensor LogDet) Forward(Tensor input) => forward(input);
+    public (Tensor Output, Tensor LogDet) ForwardWithLogDet(Tensor input) => forward(input);
 
     /// <inheritdoc />
     public override (Tensor Output, Tensor LogDet) forward(Tensor input)
     {
         RowInput.Check(input, Features, nameof(input));
-        return (input.mm(Weight().t()), logScale.sum().expand(input.shape[0]));
+        return (input.mm(Weight().t()), LogDet().expand(input.shape[0]));
     }
 
     /// <inheritdoc />
-    public Tensor Inverse(Tensor output, ImplicitOptions? options = null)
+    public InverseResult InverseWithStatistics(Tensor output, ImplicitOptions? options = null)
     {
         RowInput.Check(output, Features, nameof(output));
         // W x = y ⇔ L U x = Pᵀ y: one unit-lower and one upper triangular solve on the columns yᵀ.
         var (l, u) = Factors();
         var columns = permutation.t().mm(output.t());
         var middle = linalg.solve_triangular(l, columns, upper: false, unitriangular: true);
-        return linalg.solve_triangular(u, middle, upper: true).t();
+        return new InverseResult(linalg.solve_triangular(u, middle, upper: true).t(), []);
     }
 }

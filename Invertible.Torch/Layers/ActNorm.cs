@@ -3,13 +3,13 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace Invertible.Torch.Flows;
+namespace Invertible.Torch.Layers;
 
 /// <summary>
 /// Activation normalisation (Kingma &amp; Dhariwal, Glow): y = (x + b) ⊙ exp(s), log|det| = Σ s, with b and s set from
 /// the first training batch so that its output has zero mean and unit variance per feature.
 /// </summary>
-public sealed class ActNorm : nn.Module<Tensor, (Tensor Output, Tensor LogDet)>, IFlowLayer
+public sealed class ActNorm : nn.Module<Tensor, (Tensor Output, Tensor LogDet)>, IInvertibleLayer
 {
     private readonly Parameter bias;
     private readonly Parameter logScale;
@@ -30,11 +30,17 @@ public sealed class ActNorm : nn.Module<Tensor, (Tensor Output, Tensor LogDet)>,
     /// <inheritdoc />
     public int Features { get; }
 
+    /// <summary>b, [features].</summary>
+    public Parameter Bias => bias;
+
+    /// <summary>s, [features]: the per-feature log-scale.</summary>
+    public Parameter LogScale => logScale;
+
     /// <summary>Whether the data-dependent initialisation has happened.</summary>
     public bool IsInitialized => initialized.item<bool>();
 
     /// <inheritdoc />
-    public (Tensor Output, Tensor LogDet) Forward(Tensor input) => forward(input);
+    public (Tensor Output, Tensor LogDet) ForwardWithLogDet(Tensor input) => forward(input);
 
     /// <inheritdoc />
     public override (Tensor Output, Tensor LogDet) forward(Tensor input)
@@ -47,14 +53,16 @@ public sealed class ActNorm : nn.Module<Tensor, (Tensor Output, Tensor LogDet)>,
     }
 
     /// <inheritdoc />
-    public Tensor Inverse(Tensor output, ImplicitOptions? options = null)
+    public InverseResult InverseWithStatistics(Tensor output, ImplicitOptions? options = null)
     {
         RowInput.Check(output, Features, nameof(output));
-        return output.mul(logScale.neg().exp()).sub(bias);
+        return new InverseResult(output.mul(logScale.neg().exp()).sub(bias), []);
     }
 
-    private void Initialize(Tensor batch)
+    /// <summary>Sets b and s so that <paramref name="batch"/> maps to zero mean and unit variance per feature.</summary>
+    public void Initialize(Tensor batch)
     {
+        RowInput.Check(batch, Features, nameof(batch));
         using var _ = no_grad();
         var mean = batch.mean([0]);
         var std = batch.shape[0] > 1 ? batch.std(0, unbiased: false) : ones_like(mean);

@@ -1,9 +1,8 @@
-using Invertible.Torch.Implicit;
 using Invertible.Torch.Solvers;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Invertible.Torch.Layers;
+namespace Invertible.Torch.Implicit;
 
 /// <summary>
 /// Differentiable linear solves x = A⁻¹ b with analytic gradients ∂L/∂b = A⁻ᵀ v and ∂L/∂A = −(A⁻ᵀ v) xᵀ.
@@ -31,7 +30,7 @@ public static class LinearSolve
             throw new ArgumentException($"b has {b.shape[vector ? ^1 : ^2]} rows; A has {a.shape[^1]}.", nameof(b));
         if (!isfinite(a).all().item<bool>()) throw new ArgumentException("A contains NaN or infinite values.", nameof(a));
         if (!isfinite(b).all().item<bool>()) throw new ArgumentException("b contains NaN or infinite values.", nameof(b));
-        return DenseSolve.apply(a, b)[0];
+        return new DenseCall().Apply(a, b);
     }
 
     /// <summary>x = A⁻¹ b for A given as <paramref name="matvec"/> on [batch, n] rows, differentiable in b and in <paramref name="parameters"/>.</summary>
@@ -46,24 +45,21 @@ public static class LinearSolve
         ArgumentNullException.ThrowIfNull(parameters);
         options ??= new KrylovOptions();
         options.Validate();
-        BackwardFailures.ThrowIfAny();
         var call = new MatrixFreeCall(matvec, options);
-        if (!is_grad_enabled() || !(b.requires_grad || parameters.Any(p => p.requires_grad)))
-            return (call.Forward(b), call.Statistics);
-        var solution = MatrixFreeSolve.apply([call, b, .. parameters])[0];
+        var solution = call.Apply([b, .. parameters]);
         return (solution, call.Statistics);
     }
 
-    private sealed class DenseSolve : autograd.MultiTensorFunction<DenseSolve>
+    /// <summary>One LU factorisation serves the forward solve and the adjoint solve.</summary>
+    private sealed class DenseCall : ImplicitFunction
     {
-        public override string Name => "LinearSolve";
+        private Tensor? lu, pivots;
+        private bool vector;
 
-        public override List<Tensor> forward(autograd.AutogradContext ctx, params object[] vars)
+        protected override Tensor Forward(Tensor[] inputs)
         {
-            var a = ((Tensor)vars[0]).detach();
-            var b = ((Tensor)vars[1]).detach();
-            var vector = b.dim() == a.dim() - 1;
-            Tensor lu, pivots;
+            var (a, b) = (inputs[0].detach(), inputs[1].detach());
+            vector = b.dim() == a.dim() - 1;
             try
             {
                 var (factor, maybePivots) = linalg.lu_factor(a);
@@ -76,36 +72,39 @@ public static class LinearSolve
             if (lu.diagonal(dim1: -2, dim2: -1).eq(0).any().item<bool>())
                 throw new ArgumentException("A is singular (a zero pivot in its LU factorisation).", "a");
             var x = linalg.lu_solve(lu, pivots, vector ? b.unsqueeze(-1) : b);
-            ctx.save_data("lu", (lu, pivots, x, vector));
-            return [vector ? x.squeeze(-1) : x];
+            return vector ? x.squeeze(-1) : x;
         }
 
-        public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> grads)
+        protected override Tensor?[] Backward(Tensor x, Tensor[] inputs, Tensor gradOutput)
         {
-            var (lu, pivots, x, vector) = ((Tensor, Tensor, Tensor, bool))ctx.get_data("lu");
-            var v = vector ? grads[0].unsqueeze(-1) : grads[0];
-            var gradB = linalg.lu_solve(lu, pivots, v, adjoint: true);
-            var gradA = gradB.matmul(x.transpose(-2, -1)).neg_();
+            using var _ = no_grad();
+            var (v, columns) = vector ? (gradOutput.unsqueeze(-1), x.unsqueeze(-1)) : (gradOutput, x);
+            var gradB = linalg.lu_solve(lu!, pivots!, v, adjoint: true);
+            var gradA = gradB.matmul(columns.transpose(-2, -1)).neg_();
             return [gradA, vector ? gradB.squeeze(-1) : gradB];
         }
     }
 
-    private sealed class MatrixFreeCall(Func<Tensor, Tensor> matvec, KrylovOptions options)
+    private sealed class MatrixFreeCall(Func<Tensor, Tensor> matvec, KrylovOptions options) : ImplicitFunction
     {
         public LinearSolveStatistics Statistics { get; } = new();
 
-        public Tensor Forward(Tensor b)
+        // The product reads the caller's tensors, so backward differentiates with respect to those, not to copies.
+        protected override Tensor Save(Tensor input) => input;
+
+        protected override Tensor Forward(Tensor[] inputs)
         {
-            var (x, stats) = KrylovSolver.Solve(matvec, b.detach(), options);
+            var (x, stats) = KrylovSolver.Solve(matvec, inputs[0].detach(), options);
             Statistics.Forward = stats;
             if (options.ThrowOnNonConvergence && !stats.Converged)
                 throw new KrylovNotConvergedException("a linear system", stats);
             return x;
         }
 
-        public Tensor?[] Backward(Tensor x, Tensor[] parameters, Tensor v)
+        protected override Tensor?[] Backward(Tensor x, Tensor[] inputs, Tensor v)
         {
             using var _ = enable_grad();
+            var parameters = inputs[1..];
             var point = x.detach().requires_grad_(true);
             var product = matvec(point);
             Tensor Transposed(Tensor w) => autograd.grad([product], [point], [w], retain_graph: true)[0];
@@ -123,37 +122,6 @@ public static class LinearSolve
                     result[1 + trainable[j]] = grads[j] is { IsInvalid: false } grad ? grad.neg() : null;
             }
             return result;
-        }
-    }
-
-    private sealed class MatrixFreeSolve : autograd.MultiTensorFunction<MatrixFreeSolve>
-    {
-        public override string Name => "MatrixFreeLinearSolve";
-
-        public override List<Tensor> forward(autograd.AutogradContext ctx, params object[] vars)
-        {
-            var call = (MatrixFreeCall)vars[0];
-            var b = (Tensor)vars[1];
-            Tensor x;
-            using (no_grad())
-                x = call.Forward(b);
-            ctx.save_data("call", call);
-            ctx.save_data("point", (x.detach(), vars.Skip(2).Cast<Tensor>().ToArray()));
-            return [x];
-        }
-
-        public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> grads)
-        {
-            var (x, parameters) = ((Tensor, Tensor[]))ctx.get_data("point");
-            try
-            {
-                return [null!, .. ((MatrixFreeCall)ctx.get_data("call")).Backward(x, parameters, grads[0]).Select(g => g!)];
-            }
-            catch (Exception failure)
-            {
-                BackwardFailures.Record(failure);
-                return [null!, zeros_like(x), .. parameters.Select(p => zeros_like(p))];
-            }
         }
     }
 }

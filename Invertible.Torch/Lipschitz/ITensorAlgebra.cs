@@ -1,0 +1,46 @@
+namespace Invertible.Torch.Lipschitz;
+
+/// <summary>
+/// The arithmetic a formula needs, over some representation of tensors: TorchSharp tensors (<see cref="TensorAlgebra"/>)
+/// or the value names of an ONNX graph. A formula written once against this interface runs in TorchSharp and is emitted
+/// into exported graphs, so the two cannot drift apart.
+/// </summary>
+/// <typeparam name="T">The representation of a tensor.</typeparam>
+public interface ITensorAlgebra<T>
+{
+    /// <summary>A scalar constant of the working type.</summary>
+    T Constant(double value);
+
+    /// <summary>a · c for a constant c.</summary>
+    T Scale(T a, double factor);
+
+    /// <summary>a + b (broadcasting).</summary>
+    T Add(T a, T b);
+
+    /// <summary>a − b (broadcasting).</summary>
+    T Sub(T a, T b);
+
+    /// <summary>a ⊙ b (broadcasting).</summary>
+    T Mul(T a, T b);
+
+    /// <summary>a / b (broadcasting).</summary>
+    T Div(T a, T b);
+
+    /// <summary>1 / (1 + e⁻ᵃ) elementwise.</summary>
+    T Sigmoid(T a);
+
+    /// <summary>tanh a elementwise.</summary>
+    T Tanh(T a);
+
+    /// <summary>ELU with α = 1: a for a &gt; 0, eᵃ − 1 otherwise.</summary>
+    T Elu(T a);
+
+    /// <summary>eᵃ elementwise.</summary>
+    T Exp(T a);
+
+    /// <summary>min(a, b) elementwise (broadcasting).</summary>
+    T Min(T a, T b);
+
+    /// <summary>Σⱼ aᵢⱼ² for each row i of a [rows, columns] tensor: [rows].</summary>
+    T RowSumOfSquares(T a);
+}

@@ -1,0 +1,44 @@
+using static TorchSharp.torch;
+
+namespace Invertible.Torch.Lipschitz;
+
+/// <summary><see cref="ITensorAlgebra{T}"/> on TorchSharp tensors (differentiable by autograd).</summary>
+/// <param name="like">Constants take this tensor's type and device.</param>
+public readonly struct TensorAlgebra(Tensor like) : ITensorAlgebra<Tensor>
+{
+    /// <inheritdoc />
+    public Tensor Constant(double value) => tensor(value, dtype: like.dtype, device: like.device);
+
+    /// <inheritdoc />
+    public Tensor Scale(Tensor a, double factor) => a.mul(factor);
+
+    /// <inheritdoc />
+    public Tensor Add(Tensor a, Tensor b) => a.add(b);
+
+    /// <inheritdoc />
+    public Tensor Sub(Tensor a, Tensor b) => a.sub(b);
+
+    /// <inheritdoc />
+    public Tensor Mul(Tensor a, Tensor b) => a.mul(b);
+
+    /// <inheritdoc />
+    public Tensor Div(Tensor a, Tensor b) => a.div(b);
+
+    /// <inheritdoc />
+    public Tensor Sigmoid(Tensor a) => a.sigmoid();
+
+    /// <inheritdoc />
+    public Tensor Tanh(Tensor a) => a.tanh();
+
+    /// <inheritdoc />
+    public Tensor Elu(Tensor a) => TorchSharp.torch.nn.functional.elu(a, 1.0);
+
+    /// <inheritdoc />
+    public Tensor Exp(Tensor a) => a.exp();
+
+    /// <inheritdoc />
+    public Tensor Min(Tensor a, Tensor b) => minimum(a, b);
+
+    /// <inheritdoc />
+    public Tensor RowSumOfSquares(Tensor a) => a.square().sum(dim: 1);
+}

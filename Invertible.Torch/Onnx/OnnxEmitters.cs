@@ -1,0 +1,15 @@
+using Invertible.Torch.Layers;
+
+namespace Invertible.Torch.Onnx;
+
+/// <summary>The emitter of each layer kind: the one place that maps a layer to the code that writes it into a graph.</summary>
+internal static class OnnxEmitters
+{
+    public static IInvertibleLayerEmitter For(IInvertibleLayer layer, OnnxGraphBuilder top, string stem) => layer switch
+    {
+        ActNorm actNorm => new ActNormEmitter(actNorm, top, stem),
+        InvertibleLinear linear => new InvertibleLinearEmitter(linear, top, stem),
+        ResidualBlockBase block => new ResidualBlockEmitter(block, top, stem),
+        _ => throw new NotSupportedException($"{stem} is a {layer.GetType().Name}, which has no ONNX emitter; exportable layers are ActNorm, InvertibleLinear and residual blocks."),
+    };
+}

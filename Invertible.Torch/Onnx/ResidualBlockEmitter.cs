@@ -1,0 +1,111 @@
+using Invertible.Torch.Layers;
+using Invertible.Torch.Lipschitz;
+using Invertible.Torch.LogDet;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Invertible.Torch.Onnx;
+
+/// <summary>
+/// An invertible residual block y = x + g(x) (<see cref="ResidualBlockBase"/>, generic or fused): g's effective weights
+/// as evaluation mode computes them; log|det(I + J_g(x))| per row as the block's <see cref="ResidualBlockBase.EvaluationLogDet"/>
+/// says — <c>Det</c> of the analytic Jacobian for <see cref="LogDetMethod.Exact"/>, the truncated series with exact traces
+/// for <see cref="LogDetMethod.ExactTraceSeries"/>, and <c>Det</c> for the stochastic estimators too, because a
+/// deployed score must be deterministic; the inverse is a fixed-point loop x ← y − g(x).
+/// </summary>
+internal sealed class ResidualBlockEmitter : IInvertibleLayerEmitter
+{
+    private readonly List<(string WeightT, string Bias, Tensor Weight)> linears = [];
+    private readonly List<(LipschitzActivationMath Math, double? Beta)> activations = [];
+    private readonly LogDetOptions logDet;
+    private readonly OnnxGraphBuilder top;
+    private readonly int features;
+
+    public ResidualBlockEmitter(ResidualBlockBase block, OnnxGraphBuilder top, string stem)
+    {
+        (this.top, features, logDet) = (top, block.Features, block.EvaluationLogDet);
+        using var _ = no_grad();
+        foreach (var layer in block.Residual.Layers)
+        {
+            switch (layer)
+            {
+                case SpectralNormLinear linear:
+                    var weight = linear.EffectiveWeight().detach();
+                    linears.Add((top.Initializer($"{stem}_w{linears.Count}_t", weight.t()), top.Initializer($"{stem}_b{linears.Count}", linear.Bias!), weight));
+                    break;
+                case IElementwiseActivation activation:
+                    activations.Add((activation.Math, activation.Beta(activation.EffectiveParameters().ToArray())?.ToDouble()));
+                    break;
+            }
+        }
+    }
+
+    public ForwardEmission EmitForward(OnnxGraphBuilder g, string x, bool withLogDet)
+        => new(g.Add(x, EmitBranch(g, x)), withLogDet ? EmitLogDet(g, x) : null);
+
+    public InverseEmission EmitInverse(OnnxGraphBuilder g, string y, LoopSettings loop)
+    {
+        var result = OnnxFixedPointLoop.Emit(g, y, features, (body, x) => body.Sub(y, EmitBranch(body, x)), loop);
+        return new InverseEmission(result.Solution, result);
+    }
+
+    /// <summary>g(x) = W_k φ(… φ(W_1 x + b_1) …) + b_k.</summary>
+    private string EmitBranch(OnnxGraphBuilder g, string x)
+    {
+        var value = x;
+        for (var i = 0; i < linears.Count; i++)
+        {
+            value = g.Add(g.MatMul(value, linears[i].WeightT), linears[i].Bias);
+            if (i < linears.Count - 1)
+                value = Activation(g, i, derivative: false, value);
+        }
+        return value;
+    }
+
+    /// <summary>J_g(x) per row: W_k D_{k−1} ⋯ D_1 W_1 with D_i = diag φ'(z_i), [batch, d, d].</summary>
+    private string EmitJacobian(OnnxGraphBuilder g, string x)
+    {
+        var value = x;
+        string? jacobian = null;
+        for (var i = 0; i < linears.Count; i++)
+        {
+            var weight = top.Initializer("jacobian_w", linears[i].Weight);
+            jacobian = jacobian is null ? weight : g.MatMul(weight, jacobian);
+            if (i == linears.Count - 1)
+                break;
+            var z = g.Add(g.MatMul(value, linears[i].WeightT), linears[i].Bias);
+            jacobian = g.Mul(g.Unsqueeze(Activation(g, i, derivative: true, z), 2), jacobian);
+            value = Activation(g, i, derivative: false, z);
+        }
+        return jacobian!;
+    }
+
+    private string Activation(OnnxGraphBuilder g, int index, bool derivative, string z)
+    {
+        var (math, beta) = activations[index];
+        var ops = new OnnxAlgebra(g);
+        var b = beta is { } value ? g.Scalar((float)value, "beta") : null;
+        return derivative ? math.Derivative(ops, z, b) : math.Value(ops, z, b);
+    }
+
+    private string EmitLogDet(OnnxGraphBuilder g, string x)
+    {
+        var jacobian = EmitJacobian(g, x);
+        if (logDet.Method != LogDetMethod.ExactTraceSeries)
+            return g.Node("Log", [g.Node("Abs", [g.Node("Det", [g.Add(jacobian, top.Initializer("identity", eye(features)))])])]);
+        // Σ_{k=1}^{n} (−1)^{k+1} tr(J^k) / k, the formula of ExactTraceSeriesLogDet.
+        var identity = top.Initializer("identity", eye(features));
+        var axes = g.Int64("trace_axes", 1, 2);
+        string? sum = null;
+        var power = jacobian;
+        for (var k = 1; k <= logDet.Terms; k++)
+        {
+            if (k > 1)
+                power = g.MatMul(power, jacobian);
+            var trace = g.Node("ReduceSum", [g.Mul(power, identity), axes], null, OnnxGraphBuilder.Attribute("keepdims", 0L));
+            var term = g.Mul(trace, g.Scalar((float)((k % 2 == 1 ? 1.0 : -1.0) / k), "series_coefficient"));
+            sum = sum is null ? term : g.Add(sum, term);
+        }
+        return sum!;
+    }
+}
