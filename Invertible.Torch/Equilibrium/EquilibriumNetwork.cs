@@ -29,6 +29,7 @@ public sealed class EquilibriumNetwork : nn.Module<Tensor, Tensor>, ISupervisedM
             throw new ArgumentOutOfRangeException(nameof(outputs), outputs, "Multiclass classification needs at least 2 classes.");
         if (task == SupervisedTask.BinaryClassification && outputs != 1)
             throw new ArgumentOutOfRangeException(nameof(outputs), outputs, "Binary classification has exactly 1 output (a logit).");
+        Options = options;
         InputFeatures = inputFeatures;
         Outputs = outputs;
         Task = task;
@@ -40,6 +41,9 @@ public sealed class EquilibriumNetwork : nn.Module<Tensor, Tensor>, ISupervisedM
         head = nn.Linear(options.StateFeatures, outputs, dtype: options.DType);
         RegisterComponents();
     }
+
+    /// <summary>The architecture the network was built with.</summary>
+    public EquilibriumNetworkOptions Options { get; }
 
     /// <summary>Features per row.</summary>
     public int InputFeatures { get; }

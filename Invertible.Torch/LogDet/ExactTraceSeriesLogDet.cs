@@ -3,8 +3,9 @@ using static TorchSharp.torch;
 namespace Invertible.Torch.LogDet;
 
 /// <summary>
-/// Σ_{k=1}^{n} (−1)^{k+1} tr(J^k) / k with exact traces of the dense Jacobian: deterministic, and the formula the
-/// ONNX export evaluates. Truncation error at most d · c^{n+1} / ((n + 1)(1 − c)) for Lip(g) ≤ c.
+/// Σ_{k=1}^{n} (−1)^{k+1} tr(J^k) / k with exact traces of the dense Jacobian: deterministic, and exported to ONNX as
+/// the same series when a block evaluates with it. Truncation error at most d · ‖J‖^{n+1} / ((n + 1)(1 − ‖J‖)), with
+/// ‖J‖ ≤ Lip(g) ≤ c.
 /// </summary>
 public sealed class ExactTraceSeriesLogDet(int terms) : ILogDetEstimator
 {

@@ -5,7 +5,7 @@ public enum LogDetMethod
 {
     /// <summary>Per-row Jacobian (analytic where the layer provides it, else autograd) and <c>slogdet</c>. Exact; cost grows as d³.</summary>
     Exact,
-    /// <summary>Truncated power series with exact traces of the dense Jacobian: deterministic, what ONNX export computes.</summary>
+    /// <summary>Truncated power series with exact traces of the dense Jacobian: deterministic (exported to ONNX as the same series).</summary>
     ExactTraceSeries,
     /// <summary>Truncated power series with Hutchinson trace estimates (i-ResNet): biased by the truncation.</summary>
     PowerSeries,

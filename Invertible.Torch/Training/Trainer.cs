@@ -10,36 +10,44 @@ namespace Invertible.Torch.Training;
 public delegate Tensor MinibatchLoss(IReadOnlyList<Tensor> batch, TrainingMetrics metrics);
 
 /// <summary>
-/// The one training loop of the product: Adam on minibatches, seeded split and shuffling, gradient clipping, a
-/// learning-rate schedule, early stopping on a validation split (restoring the best weights), per-epoch progress and
-/// cancellation.
+/// The one training loop of the product: Adam on minibatches from an <see cref="IBatchSource"/>, seeded shuffling,
+/// gradient clipping, a learning-rate schedule, early stopping on a validation source (restoring the best weights),
+/// per-epoch progress and cancellation.
 /// </summary>
 public static class Trainer
 {
-    /// <summary>Trains <paramref name="model"/> on rows of <paramref name="data"/> (all tensors share dimension 0).</summary>
+    /// <summary>
+    /// Trains <paramref name="model"/> on rows of <paramref name="data"/> (all tensors share dimension 0), holding out
+    /// <see cref="TrainerOptions.ValidationFraction"/> of them (seeded) for validation.
+    /// </summary>
+    /// <exception cref="ArgumentException">The data holds NaN or ±∞ (the message names the tensor, row and column).</exception>
     /// <exception cref="OperationCanceledException">Cancelled; the model then holds the best weights seen so far.</exception>
     /// <exception cref="InvalidOperationException">The loss became NaN or infinite.</exception>
     public static TrainingReport Fit(nn.Module model, IReadOnlyList<Tensor> data, MinibatchLoss loss, TrainerOptions? options = null,
         IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);
+        options ??= new TrainerOptions();
+        options.Validate();
+        var source = new TensorBatchSource(data);
+        for (var i = 0; i < data.Count; i++)
+            if (data[i].is_floating_point())
+                RowInput.CheckFinite(data[i], $"data[{i}]");
+        var (training, validation) = source.Split(options.ValidationFraction, options.Seed);
+        return Fit(model, training, validation, loss, options, progress, cancellationToken);
+    }
+
+    /// <summary>Trains <paramref name="model"/> on batches of <paramref name="training"/>, validating on <paramref name="validation"/> (if any) after every epoch.</summary>
+    /// <exception cref="OperationCanceledException">Cancelled; the model then holds the best weights seen so far.</exception>
+    /// <exception cref="InvalidOperationException">The loss became NaN or infinite (the message says whether the batch held non-finite values).</exception>
+    public static TrainingReport Fit(nn.Module model, IBatchSource training, IBatchSource? validation, MinibatchLoss loss, TrainerOptions? options = null,
+        IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(training);
         ArgumentNullException.ThrowIfNull(loss);
         options ??= new TrainerOptions();
         options.Validate();
-        if (data.Count == 0) throw new ArgumentException("No data tensors.", nameof(data));
-        var rows = data[0].shape[0];
-        if (data.Any(t => t.shape[0] != rows))
-            throw new ArgumentException($"All data tensors need the same number of rows; got {string.Join(", ", data.Select(t => t.shape[0]))}.", nameof(data));
-        var validationRows = (long)Math.Ceiling(options.ValidationFraction * rows);
-        if (rows - validationRows < 1)
-            throw new ArgumentException($"{rows} rows leave none for training after the validation split of {options.ValidationFraction}.", nameof(data));
-
-        var generator = new Generator(options.Seed);
-        var order = randperm(rows, generator: generator);
-        var validation = validationRows > 0 ? data.Select(t => t.index_select(0, order[..(int)validationRows])).ToArray() : null;
-        var training = data.Select(t => t.index_select(0, order[(int)validationRows..])).ToArray();
-        var trainingRows = training[0].shape[0];
 
         var parameters = model.parameters().Where(p => p.requires_grad).ToList();
         var optimizer = optim.Adam(parameters, options.LearningRate, weight_decay: options.WeightDecay);
@@ -52,6 +60,12 @@ public static class Trainer
 
         try
         {
+            if (validation is not null && options.ValidateBeforeTraining)
+            {
+                best = (0, Evaluate(model, validation, loss, options.BatchSize));
+                if (options.RestoreBestWeights)
+                    bestState = Snapshot(model, bestState);
+            }
             for (var epoch = 1; epoch <= options.Epochs; epoch++)
             {
                 var learningRate = options.LearningRateAt(epoch - 1);
@@ -60,36 +74,37 @@ public static class Trainer
 
                 model.train();
                 double lossSum = 0;
-                var permutation = randperm(trainingRows, generator: generator);
-                for (long start = 0; start < trainingRows; start += options.BatchSize)
+                long rows = 0;
+                foreach (var batch in training.Batches(options.BatchSize, shuffle: true, EpochSeed(options.Seed, epoch)))
                 {
                     cancellationToken.ThrowIfCancellationRequested();
                     using var scope = NewDisposeScope();
-                    var indices = permutation[(int)start..(int)Math.Min(start + options.BatchSize, trainingRows)];
-                    var batch = training.Select(t => t.index_select(0, indices)).ToArray();
                     optimizer.zero_grad();
                     var value = loss(batch, metrics);
                     var scalar = value.ToDouble();
                     if (!double.IsFinite(scalar))
-                        throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
-                            $"Training diverged in epoch {epoch}: the loss is {scalar}. Lower the learning rate or enable gradient clipping."));
+                        throw Diverged(epoch, scalar, batch);
                     value.backward();
                     BackwardFailures.ThrowIfAny();
                     if (options.GradientClipNorm is { } clip)
                         nn.utils.clip_grad_norm_(parameters, clip);
                     optimizer.step();
-                    lossSum += scalar * indices.shape[0];
+                    var count = batch[0].shape[0];
+                    lossSum += scalar * count;
+                    rows += count;
                 }
+                if (rows == 0)
+                    throw new ArgumentException("The training source produced no rows.", nameof(training));
 
                 double? validationLoss = validation is null ? null : Evaluate(model, validation, loss, options.BatchSize);
-                var isBest = validationLoss is { } v ? v < best.Loss : true;
+                var isBest = validationLoss is not { } v || v < best.Loss;
                 if (isBest)
                 {
                     best = (epoch, validationLoss ?? double.NaN);
                     if (validation is not null && options.RestoreBestWeights)
                         bestState = Snapshot(model, bestState);
                 }
-                var report = new TrainingProgress(epoch, options.Epochs, lossSum / trainingRows, validationLoss, learningRate,
+                var report = new TrainingProgress(epoch, options.Epochs, lossSum / rows, validationLoss, learningRate,
                     metrics.AveragesAndReset(), watch.Elapsed, isBest);
                 history.Add(report);
                 progress?.Report(report);
@@ -110,22 +125,49 @@ public static class Trainer
         return new TrainingReport(history, best.Epoch, validation is null ? null : best.Loss, stoppedEarly, watch.Elapsed);
     }
 
-    /// <summary>Mean loss over rows in evaluation mode, without gradients.</summary>
+    /// <summary>Mean loss over the rows of <paramref name="data"/> in evaluation mode, without gradients.</summary>
     public static double Evaluate(nn.Module model, IReadOnlyList<Tensor> data, MinibatchLoss loss, int batchSize = TrainerOptions.Defaults.BatchSize)
+        => Evaluate(model, new TensorBatchSource(data), loss, batchSize);
+
+    /// <summary>Mean loss over the rows of <paramref name="data"/> in evaluation mode, without gradients.</summary>
+    public static double Evaluate(nn.Module model, IBatchSource data, MinibatchLoss loss, int batchSize = TrainerOptions.Defaults.BatchSize)
     {
         model.eval();
         using var _ = no_grad();
-        var rows = data[0].shape[0];
         var metrics = new TrainingMetrics();
         double sum = 0;
-        for (long start = 0; start < rows; start += batchSize)
+        long rows = 0;
+        foreach (var batch in data.Batches(batchSize, shuffle: false, 0))
         {
             using var scope = NewDisposeScope();
-            var end = Math.Min(start + batchSize, rows);
-            var batch = data.Select(t => t[(int)start..(int)end]).ToArray();
-            sum += loss(batch, metrics).ToDouble() * (end - start);
+            var count = batch[0].shape[0];
+            sum += loss(batch, metrics).ToDouble() * count;
+            rows += count;
         }
-        return sum / rows;
+        return rows == 0 ? throw new ArgumentException("The evaluation source produced no rows.", nameof(data)) : sum / rows;
+    }
+
+    private static ulong EpochSeed(ulong seed, int epoch) => unchecked(seed * 0x9E3779B97F4A7C15UL + (ulong)epoch);
+
+    /// <summary>A non-finite loss: blame the data when the batch holds non-finite values, the optimisation otherwise.</summary>
+    private static Exception Diverged(int epoch, double loss, IReadOnlyList<Tensor> batch)
+    {
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (!batch[i].is_floating_point())
+                continue;
+            try
+            {
+                RowInput.CheckFinite(batch[i], $"batch tensor {i}");
+            }
+            catch (ArgumentException bad)
+            {
+                return new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                    $"The loss is {loss} in epoch {epoch} because the data holds non-finite values: {bad.Message} Remove or impute them."), bad);
+            }
+        }
+        return new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+            $"Training diverged in epoch {epoch}: the loss is {loss}. Lower the learning rate or enable gradient clipping."));
     }
 
     private static Dictionary<string, Tensor> Snapshot(nn.Module model, Dictionary<string, Tensor>? previous)

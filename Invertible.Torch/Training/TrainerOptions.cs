@@ -59,6 +59,12 @@ public sealed class TrainerOptions
     /// <summary>Stop after this many epochs without a better validation loss (0 disables). Default 10.</summary>
     public int EarlyStoppingPatience { get; init; } = Defaults.EarlyStoppingPatience;
 
+    /// <summary>
+    /// Also validate the model before the first epoch: it is the best (epoch 0) unless an epoch beats it, so a model that
+    /// starts from a good baseline never ends worse than that baseline on validation. Default false.
+    /// </summary>
+    public bool ValidateBeforeTraining { get; init; }
+
     /// <summary>At the end, load the weights of the best validation epoch. Default true.</summary>
     public bool RestoreBestWeights { get; init; } = true;
 

@@ -24,6 +24,14 @@ internal static class Check
         return a.to(ScalarType.Float64).sub(b.to(ScalarType.Float64)).abs().max().ToDouble();
     }
 
+    /// <summary>Same shape, type and values, bit for bit (NaN-free tensors).</summary>
+    public static void Identical(Tensor actual, Tensor expected, string what)
+    {
+        Assert.IsTrue(actual.shape.SequenceEqual(expected.shape) && actual.dtype == expected.dtype, $"{what}: shape or type differs");
+        using var _ = no_grad();
+        Assert.IsTrue(actual.eq(expected).all().item<bool>(), $"{what}: values differ (max |diff| {MaxAbsDiff(actual, expected):G3})");
+    }
+
     public static void TensorsClose(Tensor actual, Tensor expected, double tolerance, string what)
         => AtMost(MaxAbsDiff(actual, expected), tolerance, what + " (max |diff|)");
 }
