@@ -72,6 +72,71 @@ public sealed class InvertibleResNetFlow : nn.Module<Tensor, (Tensor Latent, Ten
         }
     }
 
+    /// <summary>
+    /// Makes the flow exactly the Gaussian N(μ, Σ') with Σ' = Σ + λ · mean(diag Σ) · I: the first ActNorm standardises
+    /// with μ and diag Σ', the first InvertibleLinear decorrelates with L⁻¹ where L Lᵀ is the Cholesky factorisation of
+    /// the correlation matrix of Σ', every other ActNorm and InvertibleLinear is the identity, and every residual
+    /// block's g is zero. Training then adds to the Gaussian only what the data support.
+    /// </summary>
+    /// <param name="mean">μ, [features].</param>
+    /// <param name="covariance">Σ, [features, features], symmetric positive semi-definite.</param>
+    /// <param name="regularization">λ ≥ 0, relative to the mean variance; keeps Σ' positive definite when features are
+    /// constant or collinear. Default 1e-3.</param>
+    /// <exception cref="InvalidOperationException">The flow has no ActNorm or no InvertibleLinear layers.</exception>
+    public void InitializeGaussian(Tensor mean, Tensor covariance, double regularization = 1e-3)
+    {
+        if (!Options.ActNorm || !Options.InvertibleLinear)
+            throw new InvalidOperationException("A Gaussian start needs ActNorm and InvertibleLinear layers (set both options).");
+        if (!mean.shape.SequenceEqual([Features]) || !covariance.shape.SequenceEqual([Features, Features]))
+            throw new ArgumentException($"Expected a mean of shape [{Features}] and a covariance of shape [{Features}, {Features}].");
+        if (!(regularization >= 0) || double.IsInfinity(regularization))
+            throw new ArgumentOutOfRangeException(nameof(regularization), regularization, "Must be finite and non-negative.");
+        RowInput.CheckFinite(mean, nameof(mean));
+        RowInput.CheckFinite(covariance, nameof(covariance));
+        using var _ = no_grad();
+        var sigma = covariance.to(ScalarType.Float64);
+        sigma = sigma.add(sigma.t()).div(2);
+        var floor = Math.Max(sigma.diagonal().mean().ToDouble(), 1e-12) * regularization;
+        sigma = sigma.add(eye(Features, dtype: ScalarType.Float64).mul(floor));
+        var std = sigma.diagonal().sqrt();
+        var correlation = sigma.div(std.outer(std));
+        var (cholesky, info) = linalg.cholesky_ex(correlation);
+        if (info.ToInt32() != 0)
+            throw new ArgumentException("The covariance is not positive semi-definite.", nameof(covariance));
+
+        var firstActNorm = true;
+        var firstLinear = true;
+        foreach (var layer in invertible)
+        {
+            switch (layer)
+            {
+                case ActNorm actNorm:
+                    actNorm.Initialize(firstActNorm ? mean.to(ScalarType.Float64).neg() : zeros(Features, dtype: ScalarType.Float64),
+                        firstActNorm ? std.log().neg() : zeros(Features, dtype: ScalarType.Float64));
+                    firstActNorm = false;
+                    break;
+                case InvertibleLinear linear:
+                    linear.Initialize(firstLinear ? linalg.inv(cholesky) : eye(Features, dtype: ScalarType.Float64));
+                    firstLinear = false;
+                    break;
+                case ResidualBlockBase block:
+                    block.Residual.ZeroOutput();
+                    break;
+            }
+        }
+    }
+
+    /// <summary>The Gaussian start (<see cref="InitializeGaussian(Tensor, Tensor, double)"/>) fitted to the rows of <paramref name="data"/>.</summary>
+    public void InitializeGaussian(Tensor data, double regularization = 1e-3)
+    {
+        RowInput.Check(data, Features, nameof(data));
+        using var _ = no_grad();
+        var rows = data.to(ScalarType.Float64);
+        var mean = rows.mean([0]);
+        var centred = rows.sub(mean);
+        InitializeGaussian(mean, centred.t().mm(centred).div(rows.shape[0]), regularization);
+    }
+
     /// <summary>Latent z = F(x) and log|det J_F(x)| per row.</summary>
     public override (Tensor Latent, Tensor LogDet) forward(Tensor input) => ForwardWithLogDet(input);
 

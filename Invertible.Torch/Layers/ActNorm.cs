@@ -59,6 +59,21 @@ public sealed class ActNorm : nn.Module<Tensor, (Tensor Output, Tensor LogDet)>,
         return new InverseResult(output.mul(logScale.neg().exp()).sub(bias), []);
     }
 
+    /// <summary>Sets y = (x + b) ⊙ exp(s) and marks the layer initialised (no data-dependent initialisation follows).</summary>
+    public void Initialize(Tensor bias, Tensor logScale)
+    {
+        ArgumentNullException.ThrowIfNull(bias);
+        ArgumentNullException.ThrowIfNull(logScale);
+        if (!bias.shape.SequenceEqual([Features]) || !logScale.shape.SequenceEqual([Features]))
+            throw new ArgumentException($"Expected bias and log-scale of shape [{Features}], got [{string.Join(", ", bias.shape)}] and [{string.Join(", ", logScale.shape)}].");
+        RowInput.CheckFinite(bias, nameof(bias));
+        RowInput.CheckFinite(logScale, nameof(logScale));
+        using var _ = no_grad();
+        this.bias.copy_(bias);
+        this.logScale.copy_(logScale);
+        initialized.fill_(true);
+    }
+
     /// <summary>Sets b and s so that <paramref name="batch"/> maps to zero mean and unit variance per feature.</summary>
     public void Initialize(Tensor batch)
     {

@@ -118,6 +118,15 @@ public sealed class ContractiveMlp : nn.Module<Tensor, Tensor>, IJacobianLayer, 
         return (value, jacobian!);
     }
 
+    /// <summary>Makes g ≡ 0 by zeroing the last linear layer: the block becomes the identity, and training grows g from there.</summary>
+    public void ZeroOutput()
+    {
+        var last = LinearLayers.Last();
+        using var _ = no_grad();
+        last.Weight.zero_();
+        last.Bias?.zero_();
+    }
+
     /// <summary>Product of the linear layers' exact spectral norms (activations are 1-Lipschitz).</summary>
     public double LipschitzBound() => LinearLayers.Aggregate(1.0, (bound, layer) => bound * layer.LipschitzBound());
 }

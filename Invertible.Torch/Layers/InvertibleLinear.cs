@@ -20,17 +20,15 @@ public sealed class InvertibleLinear : nn.Module<Tensor, (Tensor Output, Tensor 
     {
         if (features < 1) throw new ArgumentOutOfRangeException(nameof(features), features, "Must be at least 1.");
         Features = features;
-        using var _ = no_grad();
-        var (q, _) = linalg.qr(randn([features, features], dtype: ScalarType.Float64, generator: generator));
-        var (p, l, u) = linalg.lu(q);
-        var diagonal = u.diagonal();
-        permutation = p.to(dtype);
-        sign = diagonal.sign().to(dtype);
         lowerMask = ones(features, features, dtype: dtype).tril(-1);
         upperMask = ones(features, features, dtype: dtype).triu(1);
-        lower = new Parameter(l.to(dtype).mul(lowerMask));
-        upper = new Parameter(u.to(dtype).mul(upperMask));
-        logScale = new Parameter(diagonal.abs().log().to(dtype));
+        permutation = eye(features, dtype: dtype);
+        sign = ones(features, dtype: dtype);
+        lower = new Parameter(zeros(features, features, dtype: dtype));
+        upper = new Parameter(zeros(features, features, dtype: dtype));
+        logScale = new Parameter(zeros(features, dtype: dtype));
+        using (no_grad())
+            Initialize(linalg.qr(randn([features, features], dtype: ScalarType.Float64, generator: generator)).Q);
         register_buffer("permutation", permutation);
         register_buffer("sign", sign);
         register_buffer("lower_mask", lowerMask);
@@ -53,6 +51,26 @@ public sealed class InvertibleLinear : nn.Module<Tensor, (Tensor Output, Tensor 
     {
         var (l, u) = Factors();
         return permutation.mm(l).mm(u);
+    }
+
+    /// <summary>Sets W = <paramref name="weight"/> (any invertible [features, features] matrix) through its LU factorisation.</summary>
+    /// <exception cref="ArgumentException">The matrix has the wrong shape, non-finite entries or is singular.</exception>
+    public void Initialize(Tensor weight)
+    {
+        ArgumentNullException.ThrowIfNull(weight);
+        if (weight.dim() != 2 || weight.shape[0] != Features || weight.shape[1] != Features)
+            throw new ArgumentException($"Expected a [{Features}, {Features}] matrix, got [{string.Join(", ", weight.shape)}].", nameof(weight));
+        RowInput.CheckFinite(weight, nameof(weight));
+        using var _ = no_grad();
+        var (p, l, u) = linalg.lu(weight.detach().to(ScalarType.Float64));
+        var diagonal = u.diagonal();
+        if (diagonal.abs().min().ToDouble() == 0)
+            throw new ArgumentException("The matrix is singular.", nameof(weight));
+        permutation.copy_(p);
+        sign.copy_(diagonal.sign());
+        lower.copy_(l.tril(-1));
+        upper.copy_(u.triu(1));
+        logScale.copy_(diagonal.abs().log());
     }
 
     /// <summary>log|det W| = Σ s, a scalar: the same for every row.</summary>

@@ -71,18 +71,70 @@ public sealed class FlowLayerTests
         Check.AtMost(Check.MaxAbsDiff(reconstructed, x), 1e-5, "‖F⁻¹(F(x)) − x‖∞");
     }
 
+    /// <summary>A float64 flow whose every layer is far from the identity: random LU factors, initialised ActNorms, random blocks.</summary>
+    private static InvertibleResNetFlow RandomFlow(int features)
+    {
+        var flow = new InvertibleResNetFlow(features, new InvertibleResNetFlowOptions { Blocks = 2, HiddenFeatures = 8, InvertibleLinear = true, DType = ScalarType.Float64 });
+        foreach (var layer in flow.Layers)
+        {
+            if (layer is InvertibleLinear linear)
+                linear.Initialize(randn(features, features, dtype: ScalarType.Float64).mul(1.5));
+            if (layer is ActNorm actNorm)
+                actNorm.Initialize(randn(features, dtype: ScalarType.Float64), randn(features, dtype: ScalarType.Float64).mul(0.5));
+        }
+        flow.eval();
+        return flow;
+    }
+
     [TestMethod]
-    public void Flow_LogProb_IsBaseDensityPlusLogDet()
+    public void InvertibleLinear_LogDet_MatchesSlogdet_OfRandomLuFactors()
+    {
+        manual_seed(65);
+        var layer = new InvertibleLinear(6, ScalarType.Float64);
+        var weight = randn(6, 6, dtype: ScalarType.Float64).mul(2);
+        layer.Initialize(weight);
+        Check.TensorsClose(layer.Weight(), weight, 1e-12, "W assembled from its LU factors");
+        var expected = linalg.slogdet(weight).Item2.ToDouble();
+        Assert.IsTrue(Math.Abs(expected) > 1, $"a log-determinant far from the identity's 0 ({expected})");
+        var (_, logDet) = layer.ForwardWithLogDet(randn(3, 6, dtype: ScalarType.Float64));
+        Check.TensorsClose(logDet, full(3, expected, dtype: ScalarType.Float64), 1e-12, "log|det W| per row");
+    }
+
+    [TestMethod]
+    public void Flow_LogProb_IsBaseDensityPlusLogDet_AndLogDetIsThatOfTheFullJacobian()
     {
         manual_seed(64);
-        var flow = new InvertibleResNetFlow(3, new InvertibleResNetFlowOptions { Blocks = 2, HiddenFeatures = 8, DType = ScalarType.Float64 });
-        flow.eval();
+        var flow = RandomFlow(3);
         var x = randn(5, 3, dtype: ScalarType.Float64);
         var (z, logDet) = flow.forward(x);
         var expected = z.square().sum(dim: 1).mul(-0.5).sub(1.5 * Math.Log(2 * Math.PI)).add(logDet);
         Check.TensorsClose(flow.LogProb(x), expected, 1e-12, "log p(x)");
-        var jacobianLogDet = linalg.slogdet(Autograd.Jacobian(v => flow.forward(v.unsqueeze(0)).Latent.squeeze(0), x[0])).Item2.ToDouble();
-        Check.Close(logDet[0].ToDouble(), jacobianLogDet, 1e-10, "flow log|det| vs autograd Jacobian");
+        for (var row = 0; row < 5; row++)
+        {
+            var jacobianLogDet = linalg.slogdet(Autograd.Jacobian(v => flow.forward(v.unsqueeze(0)).Latent.squeeze(0), x[row])).Item2.ToDouble();
+            Check.Close(logDet[row].ToDouble(), jacobianLogDet, 1e-10, $"row {row}: flow log|det| vs the autograd Jacobian's");
+        }
+    }
+
+    [TestMethod]
+    public void GaussianStart_IsExactlyTheRegularisedGaussian()
+    {
+        manual_seed(66);
+        var mixing = randn(4, 4, dtype: ScalarType.Float64);
+        var data = randn(500, 4, dtype: ScalarType.Float64).mm(mixing).add(tensor(new[] { 1.0, -2, 3, 0 }, dtype: ScalarType.Float64));
+        var flow = RandomFlow(4);
+        flow.InitializeGaussian(data, regularization: 0.01);
+
+        var mean = data.mean([0]);
+        var centred = data.sub(mean);
+        var covariance = centred.t().mm(centred).div(500);
+        covariance = covariance.add(eye(4, dtype: ScalarType.Float64).mul(0.01 * covariance.diagonal().mean().ToDouble()));
+        var x = randn(20, 4, dtype: ScalarType.Float64).mul(2);
+        var difference = x.sub(mean);
+        var mahalanobis = difference.mm(linalg.inv(covariance)).mul(difference).sum(dim: 1);
+        var expected = mahalanobis.mul(-0.5).sub(0.5 * linalg.slogdet(covariance.mul(2 * Math.PI)).Item2.ToDouble());
+        using var _ = no_grad();
+        Check.TensorsClose(flow.LogProb(x), expected, 1e-9, "log p(x) of the Gaussian start vs log N(x; μ, Σ')");
     }
 
     [TestMethod]
