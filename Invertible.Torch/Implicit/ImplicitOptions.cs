@@ -3,7 +3,7 @@ using Invertible.Torch.Solvers;
 namespace Invertible.Torch.Implicit;
 
 /// <summary>Solver options of an implicit layer: the forward solve and the adjoint solve of its backward pass.</summary>
-public sealed class ImplicitOptions
+public sealed record ImplicitOptions
 {
     /// <summary>Options of the forward fixed-point solve. Default <see cref="FixedPointOptions.Default"/>.</summary>
     public FixedPointOptions Forward { get; init; } = FixedPointOptions.Default;

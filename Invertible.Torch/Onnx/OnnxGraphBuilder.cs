@@ -45,6 +45,13 @@ public sealed class OnnxGraphBuilder
         return name;
     }
 
+    /// <summary>Declares a float input of the given shape (null: the symbolic batch dimension).</summary>
+    public string Input(string name, long?[] shape)
+    {
+        graph.Input.Add(ValueInfo(name, TensorProto.Types.DataType.Float, shape));
+        return name;
+    }
+
     /// <summary>Declares an input of a loop body (no shape).</summary>
     internal string ScalarInput(string name, TensorProto.Types.DataType type)
     {

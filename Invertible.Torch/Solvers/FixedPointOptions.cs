@@ -6,7 +6,7 @@ namespace Invertible.Torch.Solvers;
 /// the solve has converged when every sample's best iterate has ‖f(x) − x‖ ≤ <see cref="Tolerance"/> · ‖f(x)‖ +
 /// <see cref="AbsoluteTolerance"/>.
 /// </remarks>
-public sealed class FixedPointOptions
+public sealed record FixedPointOptions
 {
     /// <summary>Default values.</summary>
     public static class Defaults

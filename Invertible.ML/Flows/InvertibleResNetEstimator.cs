@@ -1,0 +1,111 @@
+using System.Globalization;
+using Invertible.ML.Data;
+using Invertible.ML.Hosting;
+using Invertible.Torch.Flows;
+using Invertible.Torch.Implicit;
+using Invertible.Torch.LogDet;
+using Invertible.Torch.Solvers;
+using Invertible.Torch.Training;
+using Microsoft.ML;
+using Microsoft.ML.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Invertible.ML.Flows;
+
+/// <summary>
+/// Trains an invertible residual flow on a float-vector column by maximum likelihood (create it with
+/// <c>mlContext.Transforms.InvertibleResNet(…)</c>). The result maps rows to latent codes and log-likelihoods, and back.
+/// </summary>
+/// <remarks>
+/// <c>Fit</c> reads the data as a stream: one pass for the training rows' mean and covariance (the flow's Gaussian start;
+/// rows holding NaN or ±∞ are rejected here, by row and slot), then minibatches through a bounded shuffle buffer each
+/// epoch, with a seeded share of the rows held out for early stopping on their likelihood.
+/// </remarks>
+public sealed class InvertibleResNetEstimator : IEstimator<InvertibleResNetTransformer>
+{
+    private readonly IHostEnvironment environment;
+    private readonly InvertibleResNetOptions options;
+
+    /// <summary>Creates the estimator on <paramref name="mlContext"/> (seed and log).</summary>
+    public InvertibleResNetEstimator(MLContext mlContext, InvertibleResNetOptions? options = null)
+        : this((IHostEnvironment)(mlContext ?? throw new ArgumentNullException(nameof(mlContext))), options)
+    {
+    }
+
+    internal InvertibleResNetEstimator(IHostEnvironment environment, InvertibleResNetOptions? options)
+    {
+        this.environment = environment;
+        this.options = options ?? new InvertibleResNetOptions();
+        this.options.Validate();
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="ArgumentException">The feature column is missing, not a float vector, or of unknown size.</exception>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        FeatureColumn.Check(inputSchema, options.FeatureColumnName);
+        return SchemaShapes.With(inputSchema, [
+            SchemaShapes.Of(new(options.OutputColumnName, Mapping.OutputKind.FloatVector, 1)),
+            SchemaShapes.Of(new(options.LogLikelihoodColumnName, Mapping.OutputKind.Float))]);
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="ArgumentException">Bad feature column, no rows, or a row holding NaN or ±∞ (named by row and slot).</exception>
+    /// <exception cref="OperationCanceledException">Cancelled through <see cref="InvertibleResNetOptions.CancellationToken"/>.</exception>
+    public InvertibleResNetTransformer Fit(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var width = FeatureColumn.Width(input.Schema, options.FeatureColumnName);
+        var host = new TrainingHost(environment, "InvertibleResNet");
+        var seed = host.Seed(options.Seed);
+        var device = Devices.Resolve(options.Device);
+        var split = new RowSplit(options.ValidationFraction, seed);
+        var statistics = DataStatistics.Compute(input, options.FeatureColumnName, width, split);
+        if (statistics.TrainingRows == 0)
+            throw new ArgumentException($"The input has no rows to train on (column '{options.FeatureColumnName}'; {statistics.ValidationRows} held out for validation).", nameof(input));
+
+        var flowOptions = FlowOptions(width, statistics.TrainingRows);
+        var generator = new Generator((ulong)seed);
+        var flow = new InvertibleResNetFlow(width, flowOptions, generator);
+        flow.InitializeGaussian(statistics.Mean, statistics.Covariance);
+        flow.to(device);
+        flow.Generator = generator;
+        host.Info(string.Create(CultureInfo.InvariantCulture,
+            $"InvertibleResNet: {statistics.TrainingRows} training rows, {statistics.ValidationRows} validation rows, {width} features; {flowOptions.Blocks} blocks of {flowOptions.HiddenFeatures} hidden units; starting from the fitted Gaussian."));
+
+        var training = new DataViewBatchSource(input, options.FeatureColumnName, width, null, split.Training, device);
+        var validation = statistics.ValidationRows > 0 ? new DataViewBatchSource(input, options.FeatureColumnName, width, null, split.Validation, device) : null;
+        var report = Trainer.Fit(flow, training, validation, (batch, _) => flow.LogProb(batch[0]).mean().neg(), new TrainerOptions
+        {
+            Epochs = options.Epochs, BatchSize = options.BatchSize, LearningRate = options.LearningRate, WeightDecay = options.WeightDecay,
+            Schedule = LearningRateSchedule.Cosine, EarlyStoppingPatience = options.EarlyStoppingPatience, ValidateBeforeTraining = true,
+            ValidationFraction = 0, Seed = (ulong)seed,
+        }, host.Progress("InvertibleResNet", options.ProgressCallback), options.CancellationToken);
+        host.Info(string.Create(CultureInfo.InvariantCulture,
+            $"InvertibleResNet: best epoch {report.BestEpoch} of {report.History.Count} (0 = the Gaussian start), validation NLL {report.BestValidationLoss:F4} nats, {report.Elapsed.TotalSeconds:F1} s."));
+        return new InvertibleResNetTransformer(environment, flow, options.FeatureColumnName, options.OutputColumnName, options.LogLikelihoodColumnName, report);
+    }
+
+    /// <summary>The architecture, with the defaults that depend on the data filled in.</summary>
+    private InvertibleResNetFlowOptions FlowOptions(int features, long rows) => new()
+    {
+        Blocks = options.Blocks ?? (rows < 1000 ? 2 : rows < 10000 ? 4 : 6),
+        HiddenFeatures = options.HiddenSize ?? Math.Clamp(2 * features, 16, 128),
+        Depth = options.HiddenLayers + 1,
+        Coefficient = options.LipschitzCoefficient,
+        Activation = options.Activation,
+        ActNorm = true,
+        InvertibleLinear = true,
+        TrainingLogDet = options.LogDetEstimator is { } method
+            ? new LogDetOptions { Method = method }
+            : features <= InvertibleResNetOptions.Defaults.ExactLogDetMaxFeatures ? LogDetOptions.Exact : new LogDetOptions { Method = LogDetMethod.RussianRoulette },
+        Inverse = new ImplicitOptions
+        {
+            Forward = new FixedPointOptions
+            {
+                Solver = options.Solver, Tolerance = options.SolverTolerance, MaxIterations = options.SolverMaxIterations, AbsoluteTolerance = 1e-6,
+            },
+        },
+    };
+}

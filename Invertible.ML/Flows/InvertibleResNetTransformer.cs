@@ -1,0 +1,138 @@
+using System.Text.Json.Nodes;
+using Invertible.ML.Mapping;
+using Invertible.ML.Persistence;
+using Invertible.Torch;
+using Invertible.Torch.Flows;
+using Invertible.Torch.Onnx;
+using Invertible.Torch.Training;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Invertible.ML.Flows;
+
+/// <summary>
+/// A trained invertible residual flow as an ML.NET transformer: <see cref="BatchedTransformer.Transform"/> adds the latent
+/// code z = F(x) and the exact log-likelihood log p(x) = log N(z; 0, I) + log|det J_F(x)| per row;
+/// <see cref="Inverse"/> maps latent codes back to data; <see cref="Sample"/> draws new rows; <see cref="ExportOnnx"/>
+/// writes both directions as ONNX.
+/// </summary>
+public sealed class InvertibleResNetTransformer : BatchedTransformer
+{
+    private readonly ForwardFunction function;
+
+    internal InvertibleResNetTransformer(IHostEnvironment environment, InvertibleResNetFlow model, string featureColumnName,
+        string outputColumnName, string logLikelihoodColumnName, TrainingReport? report)
+        : base(environment, featureColumnName)
+    {
+        Model = model;
+        OutputColumnName = outputColumnName;
+        LogLikelihoodColumnName = logLikelihoodColumnName;
+        TrainingReport = report;
+        function = new ForwardFunction(model, [
+            new OutputColumn(outputColumnName, OutputKind.FloatVector, model.Features),
+            new OutputColumn(logLikelihoodColumnName, OutputKind.Float)]);
+    }
+
+    /// <summary>The trained flow (TorchSharp).</summary>
+    public InvertibleResNetFlow Model { get; }
+
+    /// <summary>The latent column.</summary>
+    public string OutputColumnName { get; }
+
+    /// <summary>The log-likelihood column.</summary>
+    public string LogLikelihoodColumnName { get; }
+
+    /// <summary>What training did (epochs, losses, best epoch), or null for a transformer loaded from disk.</summary>
+    public TrainingReport? TrainingReport { get; }
+
+    internal override IBatchFunction Function => function;
+
+    /// <summary>
+    /// The inverse map as a transformer: reads latent codes from <paramref name="inputColumnName"/> and adds the data rows
+    /// x = F⁻¹(z) as <paramref name="outputColumnName"/>, with per-row solver iterations ("{output}Iterations", Int32) and
+    /// convergence ("{output}Converged", Boolean). It shares this transformer's model.
+    /// </summary>
+    public InvertibleResNetInverseTransformer Inverse(string outputColumnName = "Reconstructed", string inputColumnName = InvertibleResNetOptions.Defaults.OutputColumnName)
+        => new(Environment, Model, inputColumnName, outputColumnName, ownsModel: false);
+
+    /// <summary>
+    /// <paramref name="count"/> rows drawn from the model (z ~ N(0, I), x = F⁻¹(z)) in a column named like the input
+    /// column. Seeded by <paramref name="seed"/>, or by the <c>MLContext</c>'s seed when null.
+    /// </summary>
+    /// <exception cref="Invertible.Torch.Solvers.SolverNotConvergedException">An inverse solve missed its tolerance.</exception>
+    public IDataView Sample(int count, int? seed = null)
+    {
+        if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), count, "Must be at least 1.");
+        var generator = new TorchSharp.torch.Generator((ulong)(seed ?? Environment.Register(nameof(Sample)).Rand.Next()));
+        Tensor samples;
+        using (no_grad())
+            samples = Model.Sample(count, generator).Input;
+        var values = TensorRows.Floats(samples);
+        var rows = Enumerable.Range(0, count).Select(i => new SampleRow { Values = values[(i * InputWidth)..((i + 1) * InputWidth)] });
+        var schema = SchemaDefinition.Create(typeof(SampleRow));
+        schema[0].ColumnName = InputColumnName;
+        schema[0].ColumnType = new VectorDataViewType(NumberDataViewType.Single, InputWidth);
+        return new MLContext().Data.LoadFromEnumerable(rows.ToList(), schema);
+    }
+
+    /// <summary>
+    /// Writes the forward graph ("x" → "latent", "log_likelihood") to <paramref name="forwardPath"/> and, when given, the
+    /// inverse graph ("latent" → "x", "iterations", "residual", "converged") to <paramref name="inversePath"/>; both files
+    /// are written atomically. They run in ONNX Runtime alone.
+    /// </summary>
+    public void ExportOnnx(string forwardPath, string? inversePath = null, OnnxExportOptions? options = null)
+    {
+        FlowExporter.ExportForward(Model, options).Save(forwardPath);
+        if (inversePath is not null)
+            FlowExporter.ExportInverse(Model, options).Save(inversePath);
+    }
+
+    internal override PersistedForm Persist() => new(
+        FlowExporter.ExportForward(Model), "x",
+        new Dictionary<string, string> { ["latent"] = OutputColumnName, ["log_likelihood"] = LogLikelihoodColumnName },
+        new JsonObject
+        {
+            ["kind"] = Kind, ["featureColumn"] = InputColumnName, ["outputColumn"] = OutputColumnName, ["logLikelihoodColumn"] = LogLikelihoodColumnName,
+        },
+        CheckpointBytes(Model));
+
+    /// <summary>The kind in a saved description.</summary>
+    internal const string Kind = "InvertibleResNet";
+
+    internal static InvertibleResNetTransformer Restore(IHostEnvironment environment, JsonObject description, InvertibleResNetFlow model)
+        => new(environment, model, (string)description["featureColumn"]!, (string)description["outputColumn"]!, (string)description["logLikelihoodColumn"]!, null);
+
+    internal static byte[] CheckpointBytes(nn.Module model)
+    {
+        using var stream = new MemoryStream();
+        Checkpoint.Save(model, stream);
+        return stream.ToArray();
+    }
+
+    private protected override void DisposeModel() => Model.Dispose();
+
+    private sealed class ForwardFunction(InvertibleResNetFlow model, IReadOnlyList<OutputColumn> columns) : IBatchFunction
+    {
+        private readonly Device device = model.parameters().First().device;
+
+        public int InputWidth => model.Features;
+
+        public IReadOnlyList<OutputColumn> Columns => columns;
+
+        public object[] Compute(ReadOnlySpan<float> input, int rows)
+        {
+            using var scope = NewDisposeScope();
+            using var _ = no_grad();
+            var (latent, logDet) = model.ForwardWithLogDet(TensorRows.From(input, rows, device));
+            return [TensorRows.Floats(latent), TensorRows.Floats(StandardNormal.LogProb(latent).add(logDet))];
+        }
+    }
+
+    private sealed class SampleRow
+    {
+        public float[] Values { get; set; } = [];
+    }
+}
