@@ -1,5 +1,8 @@
 using Invertible.ML.Flows;
 using Invertible.ML.Hosting;
+using Invertible.ML.Persistence;
+
+using Microsoft.ML.Data;
 
 namespace Microsoft.ML;
 
@@ -25,4 +28,22 @@ public static class InvertibleCatalog
     /// <summary>An invertible residual flow with every option (<see cref="InvertibleResNetOptions"/>).</summary>
     public static InvertibleResNetEstimator InvertibleResNet(this TransformsCatalog catalog, InvertibleResNetOptions options)
         => new(CatalogEnvironment.Of(catalog), options);
+
+    /// <summary>
+    /// Loads a model saved with <c>mlContext.Model.Save</c> and restores the Invertible.ML transformers in it whole —
+    /// inverse, sampling, ONNX export and further training included — where a plain <c>Load</c> returns their ONNX
+    /// forward scoring. Every zip entry is checked against its CRC-32 and every checkpoint against its SHA-256 first.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The file is truncated or corrupted, or cannot be loaded.</exception>
+    public static ITransformer LoadInvertible(this ModelOperationsCatalog catalog, string filePath, out DataViewSchema inputSchema)
+        => InvertibleModelLoader.Load(catalog, CatalogEnvironment.Of(catalog), File.ReadAllBytes(filePath), out inputSchema);
+
+    /// <summary>Like <see cref="LoadInvertible(ModelOperationsCatalog, string, out DataViewSchema)"/>, from a stream.</summary>
+    public static ITransformer LoadInvertible(this ModelOperationsCatalog catalog, Stream stream, out DataViewSchema inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        using var buffer = new MemoryStream();
+        stream.CopyTo(buffer);
+        return InvertibleModelLoader.Load(catalog, CatalogEnvironment.Of(catalog), buffer.ToArray(), out inputSchema);
+    }
 }

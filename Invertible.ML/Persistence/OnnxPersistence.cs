@@ -31,12 +31,24 @@ internal static class OnnxPersistence
         graph.MetadataProps.Add(new StringStringEntryProto { Key = DescriptionKey, Value = form.Description.ToJsonString() });
 
         var context = new MLContext();
-        IEstimator<ITransformer> pipeline = context.Transforms.CopyColumns(RowInput, transformer.InputColumnName)
-            .Append(context.Transforms.ApplyOnnxModel(form.Outputs.Values.ToArray(), [RowInput], new MemoryStream(graph.ToBytes())));
+        var steps = new List<IEstimator<ITransformer>>
+        {
+            context.Transforms.CopyColumns(RowInput, transformer.InputColumnName),
+            context.Transforms.ApplyOnnxModel(form.Outputs.Values.ToArray(), [RowInput], new MemoryStream(graph.ToBytes())),
+        };
         if (form.After is { } after)
-            pipeline = pipeline.Append(after(context));
-        pipeline = pipeline.Append(context.Transforms.DropColumns([RowInput, .. form.Temporary ?? []]));
-        return pipeline.Fit(EmptyInput(context, transformer.InputColumnName, transformer.InputWidth));
+            steps.Add(after(context));
+        steps.Add(context.Transforms.DropColumns([RowInput, .. form.Temporary ?? []]));
+        // Fitted one by one into a flat chain, so the graph always sits at index 1 (what the loader expects).
+        var data = EmptyInput(context, transformer.InputColumnName, transformer.InputWidth);
+        var fitted = new List<ITransformer>();
+        foreach (var step in steps)
+        {
+            var fit = step.Fit(data);
+            fitted.Add(fit);
+            data = fit.Transform(data);
+        }
+        return new TransformerChain<ITransformer>([.. fitted]);
     }
 
     /// <summary>A data view with no rows and one known-size float-vector column: enough to fit schema-only estimators.</summary>
