@@ -21,7 +21,8 @@ namespace Invertible.Torch;
 /// tensors' raw bytes, and a SHA-256 of everything before it. Loading checks the hash first, so a truncated or corrupted
 /// file fails with a <see cref="CheckpointException"/> before anything is parsed; models are rebuilt from a fixed table
 /// of kinds and plain options, so loading never runs code named by the file.</para>
-/// <para>Kinds: <see cref="InvertibleResNetFlow"/>, <see cref="EquilibriumNetwork"/>, and those registered with
+/// <para>Kinds: <see cref="InvertibleResNetFlow"/>, <see cref="EquilibriumNetwork"/>, <see cref="InvertibleResNetClassifier"/>,
+/// and those registered with
 /// <see cref="Register{TModel}"/>.</para>
 /// </remarks>
 public static class Checkpoint
@@ -49,6 +50,14 @@ public static class Checkpoint
             },
             arguments => new EquilibriumNetwork(Read<int>(arguments, "inputFeatures"), Read<int>(arguments, "outputs"),
                 Read<SupervisedTask>(arguments, "task"), Read<EquilibriumNetworkOptions>(arguments, "options")));
+        Register<InvertibleResNetClassifier>("InvertibleResNetClassifier", 1,
+            model => new JsonObject
+            {
+                ["inputFeatures"] = model.InputFeatures, ["outputs"] = model.Outputs,
+                ["task"] = JsonSerializer.SerializeToNode(model.Task, Json), ["options"] = JsonSerializer.SerializeToNode(model.Options, Json),
+            },
+            arguments => new InvertibleResNetClassifier(Read<int>(arguments, "inputFeatures"), Read<int>(arguments, "outputs"),
+                Read<SupervisedTask>(arguments, "task"), Read<InvertibleResNetClassifierOptions>(arguments, "options")));
     }
 
     /// <summary>
@@ -117,6 +126,14 @@ public static class Checkpoint
         foreach (var blob in blobs)
             Write(blob);
         stream.Write(hash.GetHashAndReset());
+    }
+
+    /// <summary>The checkpoint of <paramref name="model"/> as bytes.</summary>
+    public static byte[] ToBytes(nn.Module model)
+    {
+        using var stream = new MemoryStream();
+        Save(model, stream);
+        return stream.ToArray();
     }
 
     /// <summary>Reads the model saved at <paramref name="path"/>.</summary>

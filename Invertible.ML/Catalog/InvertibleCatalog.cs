@@ -1,6 +1,8 @@
 using Invertible.ML.Flows;
 using Invertible.ML.Hosting;
 using Invertible.ML.Persistence;
+using Invertible.ML.Trainers;
+using Invertible.Torch;
 
 using Microsoft.ML.Data;
 
@@ -27,6 +29,51 @@ public static class InvertibleCatalog
 
     /// <summary>An invertible residual flow with every option (<see cref="InvertibleResNetOptions"/>).</summary>
     public static InvertibleResNetEstimator InvertibleResNet(this TransformsCatalog catalog, InvertibleResNetOptions options)
+        => new(CatalogEnvironment.Of(catalog), options);
+
+    /// <summary>
+    /// A deep-equilibrium multiclass classifier: <c>Score</c> (class probabilities) and <c>PredictedLabel</c> (the label's
+    /// key type). The label must be a key (<c>MapValueToKey</c>).
+    /// </summary>
+    public static DeepEquilibriumTrainer DeepEquilibrium(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+        string labelColumnName = "Label", string featureColumnName = "Features")
+        => catalog.DeepEquilibrium(new DeepEquilibriumOptions { LabelColumnName = labelColumnName, FeatureColumnName = featureColumnName });
+
+    /// <summary>A deep-equilibrium multiclass classifier with every option (<see cref="DeepEquilibriumOptions"/>).</summary>
+    public static DeepEquilibriumTrainer DeepEquilibrium(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog, DeepEquilibriumOptions options)
+        => new(CatalogEnvironment.Of(catalog), SupervisedTask.MulticlassClassification, options);
+
+    /// <summary>
+    /// A deep-equilibrium binary classifier: <c>Score</c> (the logit), <c>Probability</c> and <c>PredictedLabel</c>. The
+    /// label must be Boolean.
+    /// </summary>
+    public static DeepEquilibriumTrainer DeepEquilibrium(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog,
+        string labelColumnName = "Label", string featureColumnName = "Features")
+        => catalog.DeepEquilibrium(new DeepEquilibriumOptions { LabelColumnName = labelColumnName, FeatureColumnName = featureColumnName });
+
+    /// <summary>A deep-equilibrium binary classifier with every option (<see cref="DeepEquilibriumOptions"/>).</summary>
+    public static DeepEquilibriumTrainer DeepEquilibrium(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog, DeepEquilibriumOptions options)
+        => new(CatalogEnvironment.Of(catalog), SupervisedTask.BinaryClassification, options);
+
+    /// <summary>A deep-equilibrium regression: <c>Score</c>. The label must be Single.</summary>
+    public static DeepEquilibriumTrainer DeepEquilibrium(this RegressionCatalog.RegressionTrainers catalog,
+        string labelColumnName = "Label", string featureColumnName = "Features")
+        => catalog.DeepEquilibrium(new DeepEquilibriumOptions { LabelColumnName = labelColumnName, FeatureColumnName = featureColumnName });
+
+    /// <summary>A deep-equilibrium regression with every option (<see cref="DeepEquilibriumOptions"/>).</summary>
+    public static DeepEquilibriumTrainer DeepEquilibrium(this RegressionCatalog.RegressionTrainers catalog, DeepEquilibriumOptions options)
+        => new(CatalogEnvironment.Of(catalog), SupervisedTask.Regression, options);
+
+    /// <summary>
+    /// A multiclass classifier on an invertible residual feature map with a linear head: <c>Score</c> (class
+    /// probabilities) and <c>PredictedLabel</c> (the label's key type).
+    /// </summary>
+    public static InvertibleResNetTrainer InvertibleResNet(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+        string labelColumnName = "Label", string featureColumnName = "Features")
+        => catalog.InvertibleResNet(new InvertibleResNetTrainerOptions { LabelColumnName = labelColumnName, FeatureColumnName = featureColumnName });
+
+    /// <summary>The i-ResNet multiclass classifier with every option (<see cref="InvertibleResNetTrainerOptions"/>).</summary>
+    public static InvertibleResNetTrainer InvertibleResNet(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog, InvertibleResNetTrainerOptions options)
         => new(CatalogEnvironment.Of(catalog), options);
 
     /// <summary>

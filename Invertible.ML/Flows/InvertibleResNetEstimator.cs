@@ -52,7 +52,7 @@ public sealed class InvertibleResNetEstimator : IEstimator<InvertibleResNetTrans
 
     /// <inheritdoc />
     /// <exception cref="ArgumentException">Bad feature column, no rows, or a row holding NaN or ±∞ (named by row and slot).</exception>
-    /// <exception cref="OperationCanceledException">Cancelled through <see cref="InvertibleResNetOptions.CancellationToken"/>.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled through <see cref="TrainingOptions.CancellationToken"/>.</exception>
     public InvertibleResNetTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
@@ -76,12 +76,8 @@ public sealed class InvertibleResNetEstimator : IEstimator<InvertibleResNetTrans
 
         var training = new DataViewBatchSource(input, options.FeatureColumnName, width, null, split.Training, device);
         var validation = statistics.ValidationRows > 0 ? new DataViewBatchSource(input, options.FeatureColumnName, width, null, split.Validation, device) : null;
-        var report = Trainer.Fit(flow, training, validation, (batch, _) => flow.LogProb(batch[0]).mean().neg(), new TrainerOptions
-        {
-            Epochs = options.Epochs, BatchSize = options.BatchSize, LearningRate = options.LearningRate, WeightDecay = options.WeightDecay,
-            Schedule = LearningRateSchedule.Cosine, EarlyStoppingPatience = options.EarlyStoppingPatience, ValidateBeforeTraining = true,
-            ValidationFraction = 0, Seed = (ulong)seed,
-        }, host.Progress("InvertibleResNet", options.ProgressCallback), options.CancellationToken);
+        var report = Trainer.Fit(flow, training, validation, (batch, _) => flow.LogProb(batch[0]).mean().neg(), options.ToTrainerOptions(seed),
+            host.Progress("InvertibleResNet", options.ProgressCallback), options.CancellationToken);
         host.Info(string.Create(CultureInfo.InvariantCulture,
             $"InvertibleResNet: best epoch {report.BestEpoch} of {report.History.Count} (0 = the Gaussian start), validation NLL {report.BestValidationLoss:F4} nats, {report.Elapsed.TotalSeconds:F1} s."));
         return new InvertibleResNetTransformer(environment, flow, options.FeatureColumnName, options.OutputColumnName, options.LogLikelihoodColumnName, report);

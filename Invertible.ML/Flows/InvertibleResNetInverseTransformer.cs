@@ -51,7 +51,7 @@ public sealed class InvertibleResNetInverseTransformer : BatchedTransformer
         FlowExporter.ExportInverse(Model), "latent",
         new Dictionary<string, string> { ["x"] = OutputColumnName, ["iterations"] = IterationsColumnName, ["converged"] = ConvergedColumnName },
         new JsonObject { ["kind"] = Kind, ["inputColumn"] = InputColumnName, ["outputColumn"] = OutputColumnName },
-        InvertibleResNetTransformer.CheckpointBytes(Model));
+        Checkpoint.ToBytes(Model));
 
     internal const string Kind = "InvertibleResNetInverse";
 

@@ -16,8 +16,14 @@ namespace Invertible.ML.Flows;
 /// branches at zero) and training adds only what the held-out rows' likelihood supports: the Gaussian is also epoch 0
 /// of early stopping, so the result never does worse than it on validation.
 /// </remarks>
-public sealed class InvertibleResNetOptions
+public class InvertibleResNetOptions : TrainingOptions
 {
+    /// <summary>Creates the options with their defaults.</summary>
+    public InvertibleResNetOptions()
+        : base(Defaults.Epochs, Defaults.BatchSize, Defaults.LearningRate, Defaults.WeightDecay, Defaults.ValidationFraction, Defaults.EarlyStoppingPatience)
+    {
+    }
+
     /// <summary>Default values.</summary>
     public static class Defaults
     {
@@ -41,20 +47,18 @@ public sealed class InvertibleResNetOptions
         public const double SolverTolerance = 1e-6;
         /// <summary>Default <see cref="SolverMaxIterations"/>.</summary>
         public const int SolverMaxIterations = 500;
-        /// <summary>Default <see cref="Epochs"/>.</summary>
+        /// <summary>Default <see cref="TrainingOptions.Epochs"/>: at most 200 passes.</summary>
         public const int Epochs = 200;
-        /// <summary>Default <see cref="BatchSize"/>.</summary>
+        /// <summary>Default <see cref="TrainingOptions.BatchSize"/>.</summary>
         public const int BatchSize = 128;
-        /// <summary>Default <see cref="LearningRate"/>.</summary>
+        /// <summary>Default <see cref="TrainingOptions.LearningRate"/>.</summary>
         public const double LearningRate = 2e-3;
-        /// <summary>Default <see cref="WeightDecay"/>.</summary>
+        /// <summary>Default <see cref="TrainingOptions.WeightDecay"/>.</summary>
         public const double WeightDecay = 1e-4;
-        /// <summary>Default <see cref="ValidationFraction"/>.</summary>
+        /// <summary>Default <see cref="TrainingOptions.ValidationFraction"/>.</summary>
         public const double ValidationFraction = 0.2;
-        /// <summary>Default <see cref="EarlyStoppingPatience"/>.</summary>
+        /// <summary>Default <see cref="TrainingOptions.EarlyStoppingPatience"/>.</summary>
         public const int EarlyStoppingPatience = 20;
-        /// <summary>Default <see cref="Device"/>.</summary>
-        public const string Device = "cpu";
     }
 
     /// <summary>The input column: a known-size vector of Single. Default "Features".</summary>
@@ -96,38 +100,8 @@ public sealed class InvertibleResNetOptions
     /// <summary>Iteration cap of the inverse per block. Default 500.</summary>
     public int SolverMaxIterations = Defaults.SolverMaxIterations;
 
-    /// <summary>Maximum passes over the training rows (early stopping usually ends sooner). Default 200.</summary>
-    public int Epochs = Defaults.Epochs;
-
-    /// <summary>Rows per optimisation step. Default 128.</summary>
-    public int BatchSize = Defaults.BatchSize;
-
-    /// <summary>Adam's learning rate (decayed by a cosine schedule). Default 2e-3.</summary>
-    public double LearningRate = Defaults.LearningRate;
-
-    /// <summary>Adam's (L2) weight decay. Default 1e-4.</summary>
-    public double WeightDecay = Defaults.WeightDecay;
-
-    /// <summary>Fraction of rows held out (by a seeded hash of the row index) for early stopping. Default 0.2.</summary>
-    public double ValidationFraction = Defaults.ValidationFraction;
-
-    /// <summary>Stop after this many epochs without a better validation likelihood. Default 20.</summary>
-    public int EarlyStoppingPatience = Defaults.EarlyStoppingPatience;
-
-    /// <summary>Seed of the initialisation, split and shuffling. Default (null): drawn from the <c>MLContext</c>'s seed.</summary>
-    public int? Seed;
-
-    /// <summary>Called after every epoch (also written to <c>mlContext.Log</c>). Default null.</summary>
-    public Action<TrainingProgress>? ProgressCallback;
-
-    /// <summary>Cancels training; <c>Fit</c> then throws <see cref="OperationCanceledException"/>. Default none.</summary>
-    public CancellationToken CancellationToken;
-
-    /// <summary>The libtorch device: "cpu", or "cuda"/"cuda:N" where the process's libtorch has CUDA. Default "cpu".</summary>
-    public string Device = Defaults.Device;
-
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
-    public void Validate()
+    public virtual void Validate()
     {
         Check.ColumnName(FeatureColumnName, nameof(FeatureColumnName));
         Check.ColumnName(OutputColumnName, nameof(OutputColumnName));
@@ -144,7 +118,6 @@ public sealed class InvertibleResNetOptions
         Check.Defined(Solver, nameof(Solver));
         Check.Tolerance(SolverTolerance, nameof(SolverTolerance));
         Check.Positive(SolverMaxIterations, nameof(SolverMaxIterations));
-        Check.Training(Epochs, BatchSize, LearningRate, WeightDecay, ValidationFraction, EarlyStoppingPatience);
-        Check.DeviceName(Device, nameof(Device));
+        ValidateTraining();
     }
 }

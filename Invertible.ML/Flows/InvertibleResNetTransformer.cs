@@ -97,20 +97,13 @@ public sealed class InvertibleResNetTransformer : BatchedTransformer
         {
             ["kind"] = Kind, ["featureColumn"] = InputColumnName, ["outputColumn"] = OutputColumnName, ["logLikelihoodColumn"] = LogLikelihoodColumnName,
         },
-        CheckpointBytes(Model));
+        Checkpoint.ToBytes(Model));
 
     /// <summary>The kind in a saved description.</summary>
     internal const string Kind = "InvertibleResNet";
 
     internal static InvertibleResNetTransformer Restore(IHostEnvironment environment, JsonObject description, InvertibleResNetFlow model)
         => new(environment, model, (string)description["featureColumn"]!, (string)description["outputColumn"]!, (string)description["logLikelihoodColumn"]!, null);
-
-    internal static byte[] CheckpointBytes(nn.Module model)
-    {
-        using var stream = new MemoryStream();
-        Checkpoint.Save(model, stream);
-        return stream.ToArray();
-    }
 
     private protected override void DisposeModel() => Model.Dispose();
 

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Invertible.ML.Flows;
 using Invertible.ML.Mapping;
+using Invertible.ML.Trainers;
 using Invertible.Torch;
 using Invertible.Torch.Flows;
 using Microsoft.ML;
@@ -23,6 +24,7 @@ internal static partial class InvertibleModelLoader
     {
         [InvertibleResNetTransformer.Kind] = (environment, description, model) => InvertibleResNetTransformer.Restore(environment, description, (InvertibleResNetFlow)model),
         [InvertibleResNetInverseTransformer.Kind] = (environment, description, model) => InvertibleResNetInverseTransformer.Restore(environment, description, (InvertibleResNetFlow)model),
+        [InvertiblePredictionTransformer.Kind] = InvertiblePredictionTransformer.Restore,
     };
 
     /// <summary>Registers how to rebuild a transformer kind.</summary>

@@ -6,20 +6,23 @@ namespace Invertible.Torch.Equilibrium;
 
 /// <summary>
 /// Input projection → equilibrium layer → linear head, for multiclass or binary classification or regression:
-/// scores = H z* + c with z* = f(z*, P x + p).
+/// scores = H z* + c (+ S x + s with a linear skip path) with z* = f(z*, P x + p).
 /// </summary>
-public sealed class EquilibriumNetwork : nn.Module<Tensor, Tensor>, ISupervisedModel
+public sealed class EquilibriumNetwork : nn.Module<Tensor, Tensor>, ILinearStart
 {
     private readonly Linear projection;
     private readonly EquilibriumLayer equilibrium;
     private readonly Linear head;
+    private readonly Linear? skip;
 
     /// <summary>Creates the network.</summary>
     /// <param name="inputFeatures">Features per row.</param>
     /// <param name="outputs">Classes (multiclass), 1 (binary), or target values per row (regression).</param>
     /// <param name="task">What is predicted.</param>
     /// <param name="options">Architecture.</param>
-    public EquilibriumNetwork(int inputFeatures, int outputs, SupervisedTask task, EquilibriumNetworkOptions? options = null) : base(nameof(EquilibriumNetwork))
+    /// <param name="generator">Random source of the initial weights (null: the global one).</param>
+    public EquilibriumNetwork(int inputFeatures, int outputs, SupervisedTask task, EquilibriumNetworkOptions? options = null, Generator? generator = null)
+        : base(nameof(EquilibriumNetwork))
     {
         options ??= new EquilibriumNetworkOptions();
         options.Validate();
@@ -35,10 +38,14 @@ public sealed class EquilibriumNetwork : nn.Module<Tensor, Tensor>, ISupervisedM
         Task = task;
         projection = nn.Linear(inputFeatures, options.InjectionFeatures, dtype: options.DType);
         IEquilibriumFunction cell = options.Monotone
-            ? new MonotoneCell(options.StateFeatures, options.InjectionFeatures, dtype: options.DType)
-            : new EquilibriumCell(options.StateFeatures, options.InjectionFeatures, options.Coefficient, options.Activation, options.DType);
+            ? new MonotoneCell(options.StateFeatures, options.InjectionFeatures, dtype: options.DType, generator: generator)
+            : new EquilibriumCell(options.StateFeatures, options.InjectionFeatures, options.Coefficient, options.Activation, options.DType, generator: generator);
         equilibrium = new EquilibriumLayer(cell, options.Equilibrium);
         head = nn.Linear(options.StateFeatures, outputs, dtype: options.DType);
+        skip = options.LinearSkip ? nn.Linear(inputFeatures, outputs, dtype: options.DType) : null;
+        foreach (var layer in new[] { projection, head, skip })
+            if (layer is not null)
+                Initialization.Linear(layer, generator);
         RegisterComponents();
     }
 
@@ -57,6 +64,25 @@ public sealed class EquilibriumNetwork : nn.Module<Tensor, Tensor>, ISupervisedM
     /// <summary>The input projection x ↦ P x + p.</summary>
     public Linear Projection => projection;
 
+    /// <summary>The linear path x ↦ S x + s added to the scores (<see cref="EquilibriumNetworkOptions.LinearSkip"/>), or null.</summary>
+    public Linear? Skip => skip;
+
+    /// <summary>
+    /// Makes the network the linear model x ↦ W x + b exactly: the skip path takes (W, b) and the head is zeroed, so
+    /// training starts from a fitted linear model and adds to it only what the equilibrium features earn.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The network has no linear skip path.</exception>
+    public void InitializeLinear(Tensor weight, Tensor bias)
+    {
+        if (skip is null)
+            throw new InvalidOperationException("The network has no linear skip path (set EquilibriumNetworkOptions.LinearSkip).");
+        using var _ = no_grad();
+        skip.weight!.copy_(weight);
+        skip.bias!.copy_(bias);
+        head.weight!.zero_();
+        head.bias!.zero_();
+    }
+
     /// <summary>The output head z ↦ H z + c.</summary>
     public Linear Head => head;
 
@@ -72,6 +98,7 @@ public sealed class EquilibriumNetwork : nn.Module<Tensor, Tensor>, ISupervisedM
         RowInput.Check(input, InputFeatures, nameof(input));
         using var _ = RowInput.Trusted();
         var result = equilibrium.Solve(projection.call(input));
-        return new SupervisedOutput(head.call(result.State), result.Statistics, result.JacobianPenalty);
+        var scores = head.call(result.State);
+        return new SupervisedOutput(skip is null ? scores : scores.add(skip.call(input)), result.Statistics, result.JacobianPenalty);
     }
 }

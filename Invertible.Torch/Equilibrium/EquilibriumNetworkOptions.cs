@@ -21,6 +21,12 @@ public sealed class EquilibriumNetworkOptions
     /// <summary>Contractive cell: activation. Default tanh.</summary>
     public LipschitzActivation Activation { get; init; } = LipschitzActivation.Tanh;
 
+    /// <summary>
+    /// A linear path from the input to the scores beside the equilibrium features, so the network contains the linear
+    /// model (see <see cref="EquilibriumNetwork.InitializeLinear"/>). Default false.
+    /// </summary>
+    public bool LinearSkip { get; init; }
+
     /// <summary>Solver and gradient options of the equilibrium layer.</summary>
     public EquilibriumOptions Equilibrium { get; init; } = new();
 

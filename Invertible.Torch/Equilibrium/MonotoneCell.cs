@@ -32,6 +32,7 @@ public sealed class MonotoneCell : nn.Module<Tensor, Tensor, Tensor>, IEquilibri
         a = new Parameter(randn([stateFeatures, stateFeatures], dtype: dtype, generator: generator).mul_(0.5 * scale));
         b = new Parameter(randn([stateFeatures, stateFeatures], dtype: dtype, generator: generator).mul_(0.5 * scale));
         injection = nn.Linear(inputFeatures, stateFeatures, dtype: dtype);
+        Initialization.Linear(injection, generator);
         RegisterComponents();
     }
 

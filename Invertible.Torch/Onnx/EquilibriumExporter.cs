@@ -32,10 +32,13 @@ public static class EquilibriumExporter
         };
         var function = network.Layer.Function;
         var cell = EquilibriumCellEmitters.For(function, g);
-        var injection = cell.EmitInjection(g, g.Linear(g.Input("x", network.InputFeatures), network.Projection.weight!, network.Projection.bias, "projection"));
+        var x = g.Input("x", network.InputFeatures);
+        var injection = cell.EmitInjection(g, g.Linear(x, network.Projection.weight!, network.Projection.bias, "projection"));
         var start = g.ZerosLike(injection, function.StateFeatures, function.StateFeatures);
         var solve = OnnxFixedPointLoop.Emit(g, start, function.StateFeatures, (body, z) => cell.EmitMap(body, z, injection), loop);
         var scores = g.Linear(solve.Solution, network.Head.weight!, network.Head.bias, "head");
+        if (network.Skip is { } skip)
+            scores = g.Add(scores, g.Linear(x, skip.weight!, skip.bias, "skip"));
         SupervisedGraph.EmitOutputs(g, scores, network.Task, network.Outputs, metadata);
         OnnxModelFactory.SolverOutputs(g, solve.Iterations, solve.Residual, solve.Converged);
         return OnnxModelFactory.Create(g, options, "equilibrium-" + network.Task.ToString().ToLowerInvariant(), loop, metadata);

@@ -24,8 +24,11 @@ internal static class SupervisedGraph
                 metadata["output.predicted_label"] = "index of the largest score";
                 break;
             case SupervisedTask.BinaryClassification:
-                g.Output("probability", g.Node("Sigmoid", [g.Node("Squeeze", [scores, g.Int64("axes", 1)])]), TensorProto.Types.DataType.Float, [null]);
+                var logit = g.Node("Squeeze", [scores, g.Int64("axes", 1)]);
+                g.Output("probability", g.Node("Sigmoid", [logit]), TensorProto.Types.DataType.Float, [null]);
+                g.Output("predicted_label", g.Node("Greater", [logit, g.Scalar(0f, "zero")]), TensorProto.Types.DataType.Bool, [null]);
                 metadata["output.probability"] = "probability of the positive class";
+                metadata["output.predicted_label"] = "whether the probability exceeds 0.5 (the logit exceeds 0)";
                 break;
         }
     }

@@ -1,0 +1,100 @@
+using Invertible.ML.Hosting;
+using Invertible.Torch.Equilibrium;
+using Invertible.Torch.Lipschitz;
+using Invertible.Torch.Solvers;
+
+namespace Invertible.ML.Trainers;
+
+/// <summary>
+/// Options of the deep-equilibrium trainers (multiclass, binary, regression): scores = H z* + S x + c with the
+/// equilibrium z* = φ(W z* + U P x + b), ‖W‖ ≤ c &lt; 1. Every field has a documented default chosen to work without tuning
+/// on small tabular data (standardised features).
+/// </summary>
+/// <remarks>
+/// Training starts from the linear model fitted first (the linear path S x + c, the equilibrium head at zero), which is
+/// also epoch 0 of early stopping: the result is never worse than that linear model on the held-out rows.
+/// </remarks>
+public sealed class DeepEquilibriumOptions : TrainingOptions
+{
+    /// <summary>Default values.</summary>
+    public static class Defaults
+    {
+        /// <summary>Default <see cref="StateSize"/>.</summary>
+        public const int StateSize = 64;
+        /// <summary>Default <see cref="LipschitzCoefficient"/>.</summary>
+        public const double LipschitzCoefficient = 0.9;
+        /// <summary>Default <see cref="Activation"/>.</summary>
+        public const LipschitzActivation Activation = LipschitzActivation.Tanh;
+        /// <summary>Default <see cref="Gradient"/>.</summary>
+        public const EquilibriumBackward Gradient = EquilibriumBackward.Implicit;
+        /// <summary>Default <see cref="Solver"/>.</summary>
+        public const FixedPointSolverKind Solver = FixedPointSolverKind.Anderson;
+        /// <summary>Default <see cref="SolverTolerance"/>.</summary>
+        public const double SolverTolerance = 1e-5;
+        /// <summary>Default <see cref="SolverMaxIterations"/>.</summary>
+        public const int SolverMaxIterations = 100;
+        /// <summary>Default <see cref="TrainingOptions.Epochs"/>.</summary>
+        public const int Epochs = 100;
+        /// <summary>Default <see cref="TrainingOptions.BatchSize"/>.</summary>
+        public const int BatchSize = 64;
+        /// <summary>Default <see cref="TrainingOptions.LearningRate"/>.</summary>
+        public const double LearningRate = 2e-3;
+        /// <summary>Default <see cref="TrainingOptions.WeightDecay"/>.</summary>
+        public const double WeightDecay = 1e-4;
+        /// <summary>Default <see cref="TrainingOptions.ValidationFraction"/>.</summary>
+        public const double ValidationFraction = 0.15;
+        /// <summary>Default <see cref="TrainingOptions.EarlyStoppingPatience"/>.</summary>
+        public const int EarlyStoppingPatience = 15;
+    }
+
+    /// <summary>Creates the options with their defaults.</summary>
+    public DeepEquilibriumOptions()
+        : base(Defaults.Epochs, Defaults.BatchSize, Defaults.LearningRate, Defaults.WeightDecay, Defaults.ValidationFraction, Defaults.EarlyStoppingPatience)
+    {
+    }
+
+    /// <summary>The label column: a key (multiclass), Boolean (binary) or Single (regression). Default "Label".</summary>
+    public string LabelColumnName = "Label";
+
+    /// <summary>The feature column: a known-size vector of Single. Default "Features".</summary>
+    public string FeatureColumnName = "Features";
+
+    /// <summary>Width of the equilibrium state z (and of the projected input). Default 64.</summary>
+    public int StateSize = Defaults.StateSize;
+
+    /// <summary>Bound c on ‖W‖, in (0, 1): f is a contraction, so z* exists and is unique. Default 0.9.</summary>
+    public double LipschitzCoefficient = Defaults.LipschitzCoefficient;
+
+    /// <summary>The cell's 1-Lipschitz activation φ. Default tanh.</summary>
+    public LipschitzActivation Activation = Defaults.Activation;
+
+    /// <summary>Use the monotone-operator cell instead of the contractive one. Default false.</summary>
+    public bool Monotone;
+
+    /// <summary>How gradients pass through the equilibrium. Default implicit differentiation.</summary>
+    public EquilibriumBackward Gradient = Defaults.Gradient;
+
+    /// <summary>Fixed-point solver of the equilibrium (and of the adjoint). Default Anderson.</summary>
+    public FixedPointSolverKind Solver = Defaults.Solver;
+
+    /// <summary>Relative residual at which the solves stop. Default 1e-5.</summary>
+    public double SolverTolerance = Defaults.SolverTolerance;
+
+    /// <summary>Iteration cap of the solves. Default 100.</summary>
+    public int SolverMaxIterations = Defaults.SolverMaxIterations;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
+    public void Validate()
+    {
+        Check.ColumnName(LabelColumnName, nameof(LabelColumnName));
+        Check.ColumnName(FeatureColumnName, nameof(FeatureColumnName));
+        Check.Positive(StateSize, nameof(StateSize));
+        Check.Coefficient(LipschitzCoefficient, nameof(LipschitzCoefficient));
+        Check.Defined(Activation, nameof(Activation));
+        Check.Defined(Gradient, nameof(Gradient));
+        Check.Defined(Solver, nameof(Solver));
+        Check.Tolerance(SolverTolerance, nameof(SolverTolerance));
+        Check.Positive(SolverMaxIterations, nameof(SolverMaxIterations));
+        ValidateTraining();
+    }
+}

@@ -1,0 +1,54 @@
+using Invertible.Torch;
+using Invertible.Torch.Equilibrium;
+using Invertible.Torch.Solvers;
+using Microsoft.ML;
+using Microsoft.ML.Runtime;
+
+namespace Invertible.ML.Trainers;
+
+/// <summary>
+/// Trains a deep-equilibrium network for multiclass or binary classification or regression (create it with
+/// <c>mlContext.&lt;Task&gt;.Trainers.DeepEquilibrium(…)</c>).
+/// </summary>
+public sealed class DeepEquilibriumTrainer : IEstimator<InvertiblePredictionTransformer>
+{
+    private readonly IHostEnvironment environment;
+    private readonly DeepEquilibriumOptions options;
+
+    /// <summary>Creates the trainer on <paramref name="mlContext"/> (seed and log).</summary>
+    public DeepEquilibriumTrainer(MLContext mlContext, SupervisedTask task, DeepEquilibriumOptions? options = null)
+        : this((IHostEnvironment)(mlContext ?? throw new ArgumentNullException(nameof(mlContext))), task, options)
+    {
+    }
+
+    internal DeepEquilibriumTrainer(IHostEnvironment environment, SupervisedTask task, DeepEquilibriumOptions? options)
+    {
+        if (!Enum.IsDefined(task)) throw new ArgumentOutOfRangeException(nameof(task), task, "Unknown task.");
+        this.environment = environment;
+        Task = task;
+        this.options = options ?? new DeepEquilibriumOptions();
+        this.options.Validate();
+    }
+
+    /// <summary>What is predicted.</summary>
+    public SupervisedTask Task { get; }
+
+    /// <inheritdoc />
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+        => SupervisedFit.OutputSchema(inputSchema, Task, options.FeatureColumnName, options.LabelColumnName);
+
+    /// <inheritdoc />
+    /// <exception cref="ArgumentException">Bad feature or label column, no rows, or a row holding NaN or ±∞ or a missing label.</exception>
+    public InvertiblePredictionTransformer Fit(IDataView input)
+        => SupervisedFit.Fit(environment, "DeepEquilibrium", input, Task, options.FeatureColumnName, options.LabelColumnName, options,
+            (inputs, outputs, _, generator) =>
+            {
+                var solve = new FixedPointOptions { Solver = options.Solver, Tolerance = options.SolverTolerance, MaxIterations = options.SolverMaxIterations };
+                return new EquilibriumNetwork(inputs, outputs, Task, new EquilibriumNetworkOptions
+                {
+                    StateFeatures = options.StateSize, InjectionFeatures = options.StateSize, Monotone = options.Monotone,
+                    Coefficient = options.LipschitzCoefficient, Activation = options.Activation, LinearSkip = true,
+                    Equilibrium = new EquilibriumOptions { Forward = solve, Adjoint = solve, Backward = options.Gradient },
+                }, generator);
+            });
+}

@@ -1,0 +1,44 @@
+using Invertible.Torch;
+using Invertible.Torch.Flows;
+using Microsoft.ML;
+using Microsoft.ML.Runtime;
+
+namespace Invertible.ML.Trainers;
+
+/// <summary>
+/// Trains a multiclass classifier on an invertible residual feature map with a linear head (create it with
+/// <c>mlContext.MulticlassClassification.Trainers.InvertibleResNet(…)</c>).
+/// </summary>
+public sealed class InvertibleResNetTrainer : IEstimator<InvertiblePredictionTransformer>
+{
+    private readonly IHostEnvironment environment;
+    private readonly InvertibleResNetTrainerOptions options;
+
+    /// <summary>Creates the trainer on <paramref name="mlContext"/> (seed and log).</summary>
+    public InvertibleResNetTrainer(MLContext mlContext, InvertibleResNetTrainerOptions? options = null)
+        : this((IHostEnvironment)(mlContext ?? throw new ArgumentNullException(nameof(mlContext))), options)
+    {
+    }
+
+    internal InvertibleResNetTrainer(IHostEnvironment environment, InvertibleResNetTrainerOptions? options)
+    {
+        this.environment = environment;
+        this.options = options ?? new InvertibleResNetTrainerOptions();
+        this.options.Validate();
+    }
+
+    /// <inheritdoc />
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+        => SupervisedFit.OutputSchema(inputSchema, SupervisedTask.MulticlassClassification, options.FeatureColumnName, options.LabelColumnName);
+
+    /// <inheritdoc />
+    /// <exception cref="ArgumentException">Bad feature or label column, no rows, or a row holding NaN or ±∞ or a missing label.</exception>
+    public InvertiblePredictionTransformer Fit(IDataView input)
+        => SupervisedFit.Fit(environment, "InvertibleResNetTrainer", input, SupervisedTask.MulticlassClassification, options.FeatureColumnName,
+            options.LabelColumnName, options, (inputs, outputs, _, generator) => new InvertibleResNetClassifier(inputs, outputs, SupervisedTask.MulticlassClassification,
+                new InvertibleResNetClassifierOptions
+                {
+                    Blocks = options.Blocks, HiddenFeatures = options.HiddenSize ?? Math.Clamp(4 * inputs, 32, 256), Depth = options.HiddenLayers + 1,
+                    Coefficient = options.LipschitzCoefficient, Activation = options.Activation,
+                }, generator));
+}

@@ -1,0 +1,78 @@
+using Invertible.ML.Hosting;
+using Invertible.Torch.Lipschitz;
+
+namespace Invertible.ML.Trainers;
+
+/// <summary>
+/// Options of the i-ResNet multiclass trainer: scores = H F(x) + c with F an invertible residual feature map. Every field
+/// has a documented default chosen to work without tuning on small tabular data (standardised features).
+/// </summary>
+/// <remarks>Training starts from the linear model fitted first (F the identity, H its weights), which is also epoch 0 of
+/// early stopping: the result is never worse than that linear model on the held-out rows.</remarks>
+public sealed class InvertibleResNetTrainerOptions : TrainingOptions
+{
+    /// <summary>Default values.</summary>
+    public static class Defaults
+    {
+        /// <summary>Default <see cref="Blocks"/>.</summary>
+        public const int Blocks = 4;
+        /// <summary>Default <see cref="HiddenLayers"/>.</summary>
+        public const int HiddenLayers = 1;
+        /// <summary>Default <see cref="LipschitzCoefficient"/>.</summary>
+        public const double LipschitzCoefficient = 0.9;
+        /// <summary>Default <see cref="Activation"/>.</summary>
+        public const LipschitzActivation Activation = LipschitzActivation.LipSwish;
+        /// <summary>Default <see cref="TrainingOptions.Epochs"/>.</summary>
+        public const int Epochs = 100;
+        /// <summary>Default <see cref="TrainingOptions.BatchSize"/>.</summary>
+        public const int BatchSize = 64;
+        /// <summary>Default <see cref="TrainingOptions.LearningRate"/>.</summary>
+        public const double LearningRate = 2e-3;
+        /// <summary>Default <see cref="TrainingOptions.WeightDecay"/>.</summary>
+        public const double WeightDecay = 1e-4;
+        /// <summary>Default <see cref="TrainingOptions.ValidationFraction"/>.</summary>
+        public const double ValidationFraction = 0.15;
+        /// <summary>Default <see cref="TrainingOptions.EarlyStoppingPatience"/>.</summary>
+        public const int EarlyStoppingPatience = 15;
+    }
+
+    /// <summary>Creates the options with their defaults.</summary>
+    public InvertibleResNetTrainerOptions()
+        : base(Defaults.Epochs, Defaults.BatchSize, Defaults.LearningRate, Defaults.WeightDecay, Defaults.ValidationFraction, Defaults.EarlyStoppingPatience)
+    {
+    }
+
+    /// <summary>The label column: a key. Default "Label".</summary>
+    public string LabelColumnName = "Label";
+
+    /// <summary>The feature column: a known-size vector of Single. Default "Features".</summary>
+    public string FeatureColumnName = "Features";
+
+    /// <summary>Residual blocks of the feature map. Default 4.</summary>
+    public int Blocks = Defaults.Blocks;
+
+    /// <summary>Hidden width of each block. Default (null): 4 × features, at least 32 and at most 256.</summary>
+    public int? HiddenSize;
+
+    /// <summary>Hidden layers per residual branch. Default 1.</summary>
+    public int HiddenLayers = Defaults.HiddenLayers;
+
+    /// <summary>Spectral-norm bound c per linear layer, in (0, 1). Default 0.9.</summary>
+    public double LipschitzCoefficient = Defaults.LipschitzCoefficient;
+
+    /// <summary>1-Lipschitz activation of the branches. Default LipSwish.</summary>
+    public LipschitzActivation Activation = Defaults.Activation;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
+    public void Validate()
+    {
+        Check.ColumnName(LabelColumnName, nameof(LabelColumnName));
+        Check.ColumnName(FeatureColumnName, nameof(FeatureColumnName));
+        Check.Positive(Blocks, nameof(Blocks));
+        Check.Positive(HiddenSize, nameof(HiddenSize));
+        Check.Positive(HiddenLayers, nameof(HiddenLayers));
+        Check.Coefficient(LipschitzCoefficient, nameof(LipschitzCoefficient));
+        Check.Defined(Activation, nameof(Activation));
+        ValidateTraining();
+    }
+}

@@ -1,0 +1,59 @@
+using Invertible.ML.Hosting;
+using Invertible.Torch.Training;
+
+namespace Invertible.ML;
+
+/// <summary>
+/// The training fields every Invertible.ML estimator shares. Each options class sets its own defaults (listed in its
+/// <c>Defaults</c> class); all of them stop early on a seeded held-out share of the rows and keep the best epoch.
+/// </summary>
+public abstract class TrainingOptions
+{
+    private protected TrainingOptions(int epochs, int batchSize, double learningRate, double weightDecay, double validationFraction, int patience)
+        => (Epochs, BatchSize, LearningRate, WeightDecay, ValidationFraction, EarlyStoppingPatience) = (epochs, batchSize, learningRate, weightDecay, validationFraction, patience);
+
+    /// <summary>Maximum passes over the training rows (early stopping usually ends sooner).</summary>
+    public int Epochs;
+
+    /// <summary>Rows per optimisation step.</summary>
+    public int BatchSize;
+
+    /// <summary>Adam's learning rate (decayed by a cosine schedule).</summary>
+    public double LearningRate;
+
+    /// <summary>Adam's (L2) weight decay.</summary>
+    public double WeightDecay;
+
+    /// <summary>Fraction of rows held out (by a seeded hash of the row index) for early stopping.</summary>
+    public double ValidationFraction;
+
+    /// <summary>Stop after this many epochs without a better validation loss (0: never stop early).</summary>
+    public int EarlyStoppingPatience;
+
+    /// <summary>Seed of the initialisation, split and shuffling. Default (null): drawn from the <c>MLContext</c>'s seed.</summary>
+    public int? Seed;
+
+    /// <summary>Called after every epoch (also written to <c>mlContext.Log</c>). Default null.</summary>
+    public Action<TrainingProgress>? ProgressCallback;
+
+    /// <summary>Cancels training; <c>Fit</c> then throws <see cref="OperationCanceledException"/>. Default none.</summary>
+    public CancellationToken CancellationToken;
+
+    /// <summary>The libtorch device: "cpu", or "cuda"/"cuda:N" where the process's libtorch has CUDA. Default "cpu".</summary>
+    public string Device = "cpu";
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid training option.</summary>
+    private protected void ValidateTraining()
+    {
+        Check.Training(Epochs, BatchSize, LearningRate, WeightDecay, ValidationFraction, EarlyStoppingPatience);
+        Check.DeviceName(Device, nameof(Device));
+    }
+
+    /// <summary>The training loop's options for these fields.</summary>
+    internal TrainerOptions ToTrainerOptions(int seed, double? learningRate = null, bool validateBeforeTraining = true) => new()
+    {
+        Epochs = Epochs, BatchSize = BatchSize, LearningRate = learningRate ?? LearningRate, WeightDecay = WeightDecay,
+        Schedule = LearningRateSchedule.Cosine, EarlyStoppingPatience = EarlyStoppingPatience, ValidateBeforeTraining = validateBeforeTraining,
+        ValidationFraction = 0, Seed = (ulong)seed,
+    };
+}

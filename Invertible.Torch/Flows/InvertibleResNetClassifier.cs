@@ -1,0 +1,91 @@
+using Invertible.Torch.Layers;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Invertible.Torch.Flows;
+
+/// <summary>
+/// A supervised model on an invertible feature map: scores = H F(x) + c, with F an ActNorm followed by invertible
+/// residual blocks (a <see cref="ResidualStack"/>, so F loses no information about x and F⁻¹ recovers x from its
+/// features).
+/// </summary>
+public sealed class InvertibleResNetClassifier : nn.Module<Tensor, Tensor>, ILinearStart
+{
+    private readonly ResidualStack features;
+    private readonly Linear head;
+
+    /// <summary>Creates the model.</summary>
+    /// <param name="inputFeatures">Features per row.</param>
+    /// <param name="outputs">Classes (multiclass), 1 (binary), or target values per row (regression).</param>
+    /// <param name="task">What is predicted.</param>
+    /// <param name="options">Architecture.</param>
+    /// <param name="generator">Random source of the initial weights (null: the global one).</param>
+    public InvertibleResNetClassifier(int inputFeatures, int outputs, SupervisedTask task, InvertibleResNetClassifierOptions? options = null, Generator? generator = null)
+        : base(nameof(InvertibleResNetClassifier))
+    {
+        options ??= new InvertibleResNetClassifierOptions();
+        options.Validate();
+        if (inputFeatures < 1) throw new ArgumentOutOfRangeException(nameof(inputFeatures), inputFeatures, "Must be at least 1.");
+        if (outputs < 1) throw new ArgumentOutOfRangeException(nameof(outputs), outputs, "Must be at least 1.");
+        if (task == SupervisedTask.MulticlassClassification && outputs < 2)
+            throw new ArgumentOutOfRangeException(nameof(outputs), outputs, "Multiclass classification needs at least 2 classes.");
+        if (task == SupervisedTask.BinaryClassification && outputs != 1)
+            throw new ArgumentOutOfRangeException(nameof(outputs), outputs, "Binary classification has exactly 1 output (a logit).");
+        (Options, InputFeatures, Outputs, Task) = (options, inputFeatures, outputs, task);
+        var blockOptions = new ResidualBlockOptions
+        {
+            HiddenFeatures = options.HiddenFeatures, Depth = options.Depth, Coefficient = options.Coefficient,
+            Activation = options.Activation, PowerIterations = options.PowerIterations, DType = options.DType,
+        };
+        var layers = new List<nn.Module> { new ActNorm(inputFeatures, options.DType) };
+        for (var i = 0; i < options.Blocks; i++)
+            layers.Add(new ResidualBlock(inputFeatures, blockOptions, generator));
+        features = new ResidualStack(layers);
+        head = nn.Linear(inputFeatures, outputs, dtype: options.DType);
+        Initialization.Linear(head, generator);
+        RegisterComponents();
+    }
+
+    /// <summary>The architecture the model was built with.</summary>
+    public InvertibleResNetClassifierOptions Options { get; }
+
+    /// <inheritdoc />
+    public int InputFeatures { get; }
+
+    /// <inheritdoc />
+    public int Outputs { get; }
+
+    /// <inheritdoc />
+    public SupervisedTask Task { get; }
+
+    /// <summary>The invertible feature map F.</summary>
+    public ResidualStack FeatureMap => features;
+
+    /// <summary>The head z ↦ H z + c.</summary>
+    public Linear Head => head;
+
+    /// <summary>
+    /// Makes the model the linear model x ↦ W x + b exactly: F becomes the identity (ActNorm initialised to it, every
+    /// residual branch zero) and the head takes (W, b); training then adds what the invertible features earn.
+    /// </summary>
+    public void InitializeLinear(Tensor weight, Tensor bias)
+    {
+        using var _ = no_grad();
+        foreach (var layer in features.Layers)
+        {
+            if (layer is ActNorm actNorm)
+                actNorm.Initialize(zeros(InputFeatures), zeros(InputFeatures));
+            if (layer is ResidualBlockBase block)
+                block.Residual.ZeroOutput();
+        }
+        head.weight!.copy_(weight);
+        head.bias!.copy_(bias);
+    }
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor input) => Evaluate(input).Scores;
+
+    /// <inheritdoc />
+    public SupervisedOutput Evaluate(Tensor input) => new(head.call(features.call(input)));
+}

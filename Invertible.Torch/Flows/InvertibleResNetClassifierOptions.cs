@@ -1,0 +1,38 @@
+using Invertible.Torch.Lipschitz;
+using static TorchSharp.torch;
+
+namespace Invertible.Torch.Flows;
+
+/// <summary>Architecture of an <see cref="InvertibleResNetClassifier"/>. Every property has a documented default.</summary>
+public sealed class InvertibleResNetClassifierOptions
+{
+    /// <summary>Residual blocks of the invertible feature map. Default 4.</summary>
+    public int Blocks { get; init; } = 4;
+
+    /// <summary>Hidden width of each block's branch. Default 128.</summary>
+    public int HiddenFeatures { get; init; } = 128;
+
+    /// <summary>Linear layers per branch. Default 2.</summary>
+    public int Depth { get; init; } = 2;
+
+    /// <summary>Spectral-norm bound per linear layer, in (0, 1). Default 0.9.</summary>
+    public double Coefficient { get; init; } = 0.9;
+
+    /// <summary>Activation of the branches. Default LipSwish.</summary>
+    public LipschitzActivation Activation { get; init; } = LipschitzActivation.LipSwish;
+
+    /// <summary>Power iterations per training step in each linear layer. Default 5.</summary>
+    public int PowerIterations { get; init; } = 5;
+
+    /// <summary>Parameter type. Default float32.</summary>
+    public ScalarType DType { get; init; } = ScalarType.Float32;
+
+    internal void Validate()
+    {
+        if (Blocks < 1) throw new ArgumentOutOfRangeException(nameof(Blocks), Blocks, "Must be at least 1.");
+        if (HiddenFeatures < 1) throw new ArgumentOutOfRangeException(nameof(HiddenFeatures), HiddenFeatures, "Must be at least 1.");
+        if (Depth < 1) throw new ArgumentOutOfRangeException(nameof(Depth), Depth, "Must be at least 1.");
+        if (!(Coefficient > 0 && Coefficient < 1)) throw new ArgumentOutOfRangeException(nameof(Coefficient), Coefficient, "Must lie in (0, 1).");
+        if (PowerIterations < 1) throw new ArgumentOutOfRangeException(nameof(PowerIterations), PowerIterations, "Must be at least 1.");
+    }
+}

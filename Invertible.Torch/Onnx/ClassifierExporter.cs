@@ -1,0 +1,27 @@
+using Invertible.Torch.Flows;
+using Onnx;
+using static TorchSharp.torch;
+
+namespace Invertible.Torch.Onnx;
+
+/// <summary>Exports an <see cref="InvertibleResNetClassifier"/>: the invertible feature map's forward, then the head.</summary>
+public static class ClassifierExporter
+{
+    /// <summary>
+    /// Graph: input "x" [batch, features] → "scores" [batch, outputs]; multiclass adds "probabilities" and
+    /// "predicted_label" (int64), binary adds "probability" and "predicted_label" (bool).
+    /// </summary>
+    public static ModelProto Export(InvertibleResNetClassifier model, OnnxExportOptions? options = null)
+    {
+        (options ??= new OnnxExportOptions()).Validate();
+        ArgumentNullException.ThrowIfNull(model);
+        using var mode = OnnxExportGuard.EvaluationMode(model);
+        using var _ = no_grad();
+        var g = new OnnxGraphBuilder("invertible_resnet_classifier", options.Opset);
+        var (features, _) = new InvertibleGraph(g, model.FeatureMap).EmitForward(g, g.Input("x", model.InputFeatures), withLogDet: false);
+        var scores = g.Linear(features, model.Head.weight!, model.Head.bias, "head");
+        var metadata = new Dictionary<string, string> { ["input.x"] = "feature rows [batch, features]" };
+        SupervisedGraph.EmitOutputs(g, scores, model.Task, model.Outputs, metadata);
+        return OnnxModelFactory.Create(g, options, "invertible-resnet-" + model.Task.ToString().ToLowerInvariant(), null, metadata);
+    }
+}
