@@ -77,6 +77,19 @@ public static class InvertibleCatalog
         => new(CatalogEnvironment.Of(catalog), options);
 
     /// <summary>
+    /// An anomaly detector: an invertible residual flow trained on (mostly normal) rows; <c>Score</c> = −log p(x) and
+    /// <c>PredictedLabel</c> = Score above the threshold that flags <paramref name="falsePositiveRate"/> of held-out
+    /// training rows.
+    /// </summary>
+    public static InvertibleResNetAnomalyTrainer InvertibleResNet(this AnomalyDetectionCatalog.AnomalyDetectionTrainers catalog,
+        string featureColumnName = "Features", double falsePositiveRate = InvertibleResNetAnomalyOptions.DefaultFalsePositiveRate)
+        => catalog.InvertibleResNet(new InvertibleResNetAnomalyOptions { FeatureColumnName = featureColumnName, FalsePositiveRate = falsePositiveRate });
+
+    /// <summary>The i-ResNet anomaly detector with every option (<see cref="InvertibleResNetAnomalyOptions"/>).</summary>
+    public static InvertibleResNetAnomalyTrainer InvertibleResNet(this AnomalyDetectionCatalog.AnomalyDetectionTrainers catalog, InvertibleResNetAnomalyOptions options)
+        => new(CatalogEnvironment.Of(catalog), options);
+
+    /// <summary>
     /// Loads a model saved with <c>mlContext.Model.Save</c> and restores the Invertible.ML transformers in it whole —
     /// inverse, sampling, ONNX export and further training included — where a plain <c>Load</c> returns their ONNX
     /// forward scoring. Every zip entry is checked against its CRC-32 and every checkpoint against its SHA-256 first.

@@ -55,6 +55,13 @@ public sealed class InvertibleResNetEstimator : IEstimator<InvertibleResNetTrans
     /// <exception cref="OperationCanceledException">Cancelled through <see cref="TrainingOptions.CancellationToken"/>.</exception>
     public InvertibleResNetTransformer Fit(IDataView input)
     {
+        var (flow, report, _) = Train(input);
+        return new InvertibleResNetTransformer(environment, flow, options.FeatureColumnName, options.OutputColumnName, options.LogLikelihoodColumnName, report);
+    }
+
+    /// <summary>Trains the flow; also returns the row split, whose validation part the anomaly detector calibrates on.</summary>
+    internal (InvertibleResNetFlow Flow, TrainingReport Report, RowSplit Split) Train(IDataView input)
+    {
         ArgumentNullException.ThrowIfNull(input);
         var width = FeatureColumn.Width(input.Schema, options.FeatureColumnName);
         var host = new TrainingHost(environment, "InvertibleResNet");
@@ -80,7 +87,7 @@ public sealed class InvertibleResNetEstimator : IEstimator<InvertibleResNetTrans
             host.Progress("InvertibleResNet", options.ProgressCallback), options.CancellationToken);
         host.Info(string.Create(CultureInfo.InvariantCulture,
             $"InvertibleResNet: best epoch {report.BestEpoch} of {report.History.Count} (0 = the Gaussian start), validation NLL {report.BestValidationLoss:F4} nats, {report.Elapsed.TotalSeconds:F1} s."));
-        return new InvertibleResNetTransformer(environment, flow, options.FeatureColumnName, options.OutputColumnName, options.LogLikelihoodColumnName, report);
+        return (flow, report, split);
     }
 
     /// <summary>The architecture, with the defaults that depend on the data filled in.</summary>

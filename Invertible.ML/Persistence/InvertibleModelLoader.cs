@@ -25,6 +25,7 @@ internal static partial class InvertibleModelLoader
         [InvertibleResNetTransformer.Kind] = (environment, description, model) => InvertibleResNetTransformer.Restore(environment, description, (InvertibleResNetFlow)model),
         [InvertibleResNetInverseTransformer.Kind] = (environment, description, model) => InvertibleResNetInverseTransformer.Restore(environment, description, (InvertibleResNetFlow)model),
         [InvertiblePredictionTransformer.Kind] = InvertiblePredictionTransformer.Restore,
+        [InvertibleAnomalyTransformer.Kind] = InvertibleAnomalyTransformer.Restore,
     };
 
     /// <summary>Registers how to rebuild a transformer kind.</summary>

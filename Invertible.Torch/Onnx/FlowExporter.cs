@@ -36,6 +36,31 @@ public static class FlowExporter
     }
 
     /// <summary>
+    /// Anomaly-scoring graph: input "x" [batch, d] → "score" = −log p(x) [batch] (nats; larger is more anomalous) and
+    /// "is_anomaly" = score &gt; <paramref name="threshold"/> (bool [batch]).
+    /// </summary>
+    public static ModelProto ExportAnomalyScore(IInvertibleDensityModel model, double threshold, OnnxExportOptions? options = null)
+    {
+        (options ??= new OnnxExportOptions()).Validate();
+        ArgumentNullException.ThrowIfNull(model);
+        using var mode = OnnxExportGuard.EvaluationMode(model);
+        using var _ = no_grad();
+        var d = model.Features;
+        var g = new OnnxGraphBuilder("flow_anomaly_score", options.Opset);
+        var (latent, logDet) = new InvertibleGraph(g, model).EmitForward(g, g.Input("x", d), withLogDet: true);
+        var score = g.Node("Neg", [g.Add(StandardNormal.LogProb(new OnnxAlgebra(g), latent, d), logDet!)]);
+        g.Output("score", score, TensorProto.Types.DataType.Float, [null]);
+        g.Output("is_anomaly", g.Node("Greater", [score, g.Scalar((float)threshold, "threshold")]), TensorProto.Types.DataType.Bool, [null]);
+        return OnnxModelFactory.Create(g, options, "flow-anomaly", null, new Dictionary<string, string>
+        {
+            ["input.x"] = "data rows [batch, features]",
+            ["output.score"] = "−log p(x) in nats per row: larger is more anomalous",
+            ["output.is_anomaly"] = "whether the score exceeds the threshold",
+            ["threshold"] = threshold.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+        });
+    }
+
+    /// <summary>
     /// Inverse graph: input "latent" → "x" = F⁻¹(z), and per row "iterations" (summed over the blocks), "residual" (the
     /// worst block's final relative residual) and "converged" (every block met the stopping rule).
     /// </summary>

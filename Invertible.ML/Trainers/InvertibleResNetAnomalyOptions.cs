@@ -1,0 +1,28 @@
+using Invertible.ML.Flows;
+
+namespace Invertible.ML.Trainers;
+
+/// <summary>
+/// Options of the i-ResNet anomaly detector: the flow of <see cref="InvertibleResNetOptions"/> (whose latent and
+/// log-likelihood column names are not used: the detector adds <c>Score</c> and <c>PredictedLabel</c>) and the
+/// false-positive rate that sets the decision threshold.
+/// </summary>
+public sealed class InvertibleResNetAnomalyOptions : InvertibleResNetOptions
+{
+    /// <summary>Default <see cref="FalsePositiveRate"/>.</summary>
+    public const double DefaultFalsePositiveRate = 0.05;
+
+    /// <summary>
+    /// The share of normal rows flagged as anomalies: the threshold on <c>Score</c> = −log p(x) is this upper quantile of
+    /// the held-out training rows' scores (of all training rows without a validation share). Default 0.05.
+    /// </summary>
+    public double FalsePositiveRate = DefaultFalsePositiveRate;
+
+    /// <inheritdoc />
+    public override void Validate()
+    {
+        base.Validate();
+        if (!(FalsePositiveRate > 0 && FalsePositiveRate < 1))
+            throw new ArgumentOutOfRangeException(nameof(FalsePositiveRate), FalsePositiveRate, "Must lie in (0, 1).");
+    }
+}
