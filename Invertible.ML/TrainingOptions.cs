@@ -30,6 +30,13 @@ public abstract class TrainingOptions
     /// <summary>Stop after this many epochs without a better validation loss (0: never stop early).</summary>
     public int EarlyStoppingPatience;
 
+    /// <summary>
+    /// Standard deviation of Gaussian noise added to every training batch, relative to the features' root-mean-square
+    /// standard deviation: the model then fits the data smoothed at that scale, which regularises small data as a
+    /// kernel bandwidth does. 0 disables it; null lets the estimator choose (see its options class).
+    /// </summary>
+    public double? TrainingNoise;
+
     /// <summary>Seed of the initialisation, split and shuffling. Default (null): drawn from the <c>MLContext</c>'s seed.</summary>
     public int? Seed;
 
@@ -46,6 +53,8 @@ public abstract class TrainingOptions
     private protected void ValidateTraining()
     {
         Check.Training(Epochs, BatchSize, LearningRate, WeightDecay, ValidationFraction, EarlyStoppingPatience);
+        if (TrainingNoise is { } noise && (!(noise >= 0) || double.IsInfinity(noise)))
+            throw new ArgumentOutOfRangeException(nameof(TrainingNoise), noise, "Must be finite and non-negative.");
         Check.DeviceName(Device, nameof(Device));
     }
 

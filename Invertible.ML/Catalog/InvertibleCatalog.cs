@@ -106,4 +106,21 @@ public static class InvertibleCatalog
         stream.CopyTo(buffer);
         return InvertibleModelLoader.Load(catalog, CatalogEnvironment.Of(catalog), buffer.ToArray(), out inputSchema);
     }
+
+    /// <summary>
+    /// Exports a fitted pipeline holding Invertible.ML transformers as one ONNX graph, atomically to
+    /// <paramref name="path"/>: the supported way, since <c>mlContext.Model.ConvertToOnnx</c> cannot see inside them
+    /// (and fails on such pipelines). Supported steps: affine normalizers written in place (NormalizeMeanVariance,
+    /// NormalizeMinMax, …) and Invertible.ML transformers; inputs are the input columns read ([batch, d] float), outputs
+    /// every column an Invertible.ML transformer adds (a multiclass PredictedLabel as a 0-based class index, its key
+    /// values in the metadata).
+    /// </summary>
+    /// <exception cref="NotSupportedException">A step cannot be exported (the message names it).</exception>
+    public static void ExportInvertibleOnnx(this ModelOperationsCatalog catalog, ITransformer model, DataViewSchema inputSchema, string path,
+        Invertible.Torch.Onnx.OnnxExportOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        Invertible.Torch.Onnx.OnnxModelExtensions.Save(PipelineExporter.Export(model, inputSchema, options), path);
+    }
 }

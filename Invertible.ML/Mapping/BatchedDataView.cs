@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using Invertible.ML.Persistence;
 using Microsoft.ML.Data;
 
 namespace Invertible.ML.Mapping;
@@ -22,7 +23,10 @@ internal sealed class BatchedDataView : IDataView
     public BatchedDataView(IDataView input, IBatchFunction function, string featureColumn, DataViewSchema schema, int batchSize)
     {
         (this.input, this.function, this.featureColumn, this.batchSize) = (input, function, featureColumn, batchSize);
-        Schema = schema;
+        var builder = new DataViewSchema.Builder();
+        builder.AddColumns(schema);
+        builder.AddColumn(ConvertToOnnxSentinel.ColumnName, ConvertToOnnxSentinel.Instance);
+        Schema = builder.ToSchema();
     }
 
     public bool CanShuffle => false;
@@ -35,7 +39,7 @@ internal sealed class BatchedDataView : IDataView
     {
         var needed = columnsNeeded.Select(c => c.Index).ToHashSet();
         var passed = input.Schema.Where(c => needed.Contains(c.Index)).ToList();
-        var computed = needed.Any(i => i >= input.Schema.Count);
+        var computed = needed.Any(i => i >= input.Schema.Count && i < Schema.Count - 1);
         var lookahead = computed ? input.GetRowCursor([input.Schema[featureColumn]]) : null;
         return new Cursor(this, input.GetRowCursor(passed), lookahead, needed);
     }
@@ -81,6 +85,8 @@ internal sealed class BatchedDataView : IDataView
             var inputCount = view.input.Schema.Count;
             if (column.Index < inputCount)
                 return main.GetGetter<TValue>(view.input.Schema[column.Index]);
+            if (column.Index == view.Schema.Count - 1)
+                return (ValueGetter<TValue>)(Delegate)(ValueGetter<ConvertToOnnxSentinel.UseMlContextModelExportInvertibleOnnxInstead>)((ref ConvertToOnnxSentinel.UseMlContextModelExportInvertibleOnnxInstead value) => value = default);
             if (lookahead is null || !active.Contains(column.Index))
                 throw new InvalidOperationException($"Column '{column.Name}' was not requested from this cursor.");
             var index = column.Index - inputCount;

@@ -18,7 +18,7 @@ public abstract class BatchedTransformer : ITransformer, IDisposable
     public const int TransformBatchSize = 1024;
 
     private readonly Lazy<ITransformer> persisted;
-    private readonly Lazy<OnnxExportGuard> guard;
+    private readonly Lazy<ITransformer> dropSentinel;
     private bool disposed;
 
     private protected BatchedTransformer(IHostEnvironment environment, string inputColumnName)
@@ -26,7 +26,9 @@ public abstract class BatchedTransformer : ITransformer, IDisposable
         Environment = environment ?? throw new ArgumentNullException(nameof(environment));
         InputColumnName = inputColumnName ?? throw new ArgumentNullException(nameof(inputColumnName));
         persisted = new Lazy<ITransformer>(() => OnnxPersistence.Build(this));
-        guard = new Lazy<OnnxExportGuard>(() => new OnnxExportGuard(this));
+        dropSentinel = new Lazy<ITransformer>(() => new MLContext().Transforms.DropColumns(ConvertToOnnxSentinel.ColumnName)
+            .Fit(new BatchedDataView(OnnxPersistence.EmptyInput(new MLContext(), InputColumnName, InputWidth), Function, InputColumnName,
+                GetOutputSchema(OnnxPersistence.EmptyInput(new MLContext(), InputColumnName, InputWidth).Schema), TransformBatchSize)));
     }
 
     /// <summary>The column the transformer reads.</summary>
@@ -64,8 +66,8 @@ public abstract class BatchedTransformer : ITransformer, IDisposable
     {
         ArgumentNullException.ThrowIfNull(input);
         ObjectDisposedException.ThrowIf(disposed, this);
-        var view = new BatchedDataView(input, Function, InputColumnName, GetOutputSchema(input.Schema), TransformBatchSize);
-        return guard.Value.Protect(view);
+        // ML.NET's DropColumns removes the sentinel column that keeps ConvertToOnnx from exporting a wrong graph.
+        return dropSentinel.Value.Transform(new BatchedDataView(input, Function, InputColumnName, GetOutputSchema(input.Schema), TransformBatchSize));
     }
 
     /// <inheritdoc />

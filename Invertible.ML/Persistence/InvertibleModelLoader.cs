@@ -76,14 +76,30 @@ internal static partial class InvertibleModelLoader
         var metadata = graph.MetadataProps.ToDictionary(p => p.Key, p => p.Value);
         if (!metadata.TryGetValue(OnnxPersistence.DescriptionKey, out var text))
             return null;
-        var description = JsonNode.Parse(text)!.AsObject();
+        JsonObject description;
+        try
+        {
+            description = JsonNode.Parse(text)!.AsObject();
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException)
+        {
+            throw new InvalidDataException($"A saved Invertible.ML transformer's description is damaged: {e.Message}", e);
+        }
         var kind = (string?)description["kind"] ?? "";
         Func<IHostEnvironment, JsonObject, nn.Module, BatchedTransformer>? restore;
         lock (Kinds)
             Kinds.TryGetValue(kind, out restore);
         if (restore is null)
             throw new InvalidDataException($"The model holds an Invertible.ML transformer of unknown kind '{kind}'.");
-        var checkpoint = Checkpoint.Load(Convert.FromBase64String(metadata[OnnxPersistence.CheckpointKey]));
+        nn.Module checkpoint;
+        try
+        {
+            checkpoint = Checkpoint.Load(Convert.FromBase64String(metadata.GetValueOrDefault(OnnxPersistence.CheckpointKey) ?? ""));
+        }
+        catch (Exception e) when (e is CheckpointException or FormatException)
+        {
+            throw new InvalidDataException($"A saved Invertible.ML transformer's checkpoint is damaged: {e.Message}", e);
+        }
         return restore(environment, description, checkpoint);
     }
 

@@ -70,7 +70,11 @@ internal static class SupervisedFit
         using (no_grad())
             ((ILinearStart)model).InitializeLinear(linear.weight!.detach().cpu(), linear.bias!.detach().cpu());
         model.to(device);
-        var report = Trainer.Fit(model, training, validation, SupervisedObjective.For((ISupervisedModel)model), options.ToTrainerOptions(seed),
+        var objective = SupervisedObjective.For((ISupervisedModel)model);
+        var noise = (options.TrainingNoise ?? 0) * Math.Sqrt(statistics.Training.Covariance.diagonal().mean().ToDouble());
+        Tensor Loss(IReadOnlyList<Tensor> batch, TrainingMetrics metrics)
+            => objective(model.training && noise > 0 ? [batch[0].add(randn(batch[0].shape, generator: generator, device: batch[0].device).mul(noise)), batch[1]] : batch, metrics);
+        var report = Trainer.Fit(model, training, validation, Loss, options.ToTrainerOptions(seed),
             host.Progress(name, options.ProgressCallback), options.CancellationToken);
         host.Info(string.Create(CultureInfo.InvariantCulture,
             $"{name}: best epoch {report.BestEpoch} of {report.History.Count} (0 = the linear start), validation loss {report.BestValidationLoss:F4}, {report.Elapsed.TotalSeconds:F1} s."));

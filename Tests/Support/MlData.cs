@@ -21,7 +21,7 @@ internal static class MlData
     public static IDataView From(MLContext context, Tensor rows, string column = "Features")
     {
         var width = (int)rows.shape[1];
-        var values = rows.to(ScalarType.Float32).contiguous().data<float>().ToArray();
+        var values = rows.shape[0] == 0 ? [] : rows.to(ScalarType.Float32).contiguous().data<float>().ToArray();
         var list = Enumerable.Range(0, (int)rows.shape[0]).Select(i => new Row { Features = values[(i * width)..((i + 1) * width)] }).ToList();
         var schema = SchemaDefinition.Create(typeof(Row));
         schema[0].ColumnName = column;
