@@ -15,7 +15,7 @@ internal static class CoreSection
     public static void Run()
     {
         manual_seed(2024);
-        Report.Heading("1. Invertible residual stack (4 blocks, d = 16, hidden 64, Lip(g) ≤ 0.9), float32");
+        Report.Heading("3. TorchSharp level: an invertible residual stack (4 blocks, d = 16, hidden 64, Lip(g) ≤ 0.9), float32");
         var stack = ResidualStack.Create(16, 4, new ResidualBlockOptions { HiddenFeatures = 64, Coefficient = 0.9 });
         stack.eval();
         var x = randn(512, 16);
@@ -38,7 +38,7 @@ internal static class CoreSection
             Report.Table(["solver", "max |x − F⁻¹(F(x))|", "evaluations of g", "worst residual", "ms"], rows);
         }
 
-        Report.Heading("2. A hard block (W₂ = W₁ᵀ, σ = 0.97): evaluations of g to reach 1e-6, float64");
+        Report.Heading("4. A hard block (W₂ = W₁ᵀ, σ = 0.97): evaluations of g to reach 1e-6, float64");
         var hard = AlignedBlock.Create(16, 0.97, ScalarType.Float64);
         var target = hard.forward(randn(256, 16, dtype: ScalarType.Float64)).detach();
         Report.Table(["solver", "evaluations", "residual"], Enum.GetValues<FixedPointSolverKind>().Select(kind =>
@@ -47,7 +47,7 @@ internal static class CoreSection
             return new[] { kind.ToString(), solve.Iterations.ToString(), Report.Sci(solve.RelativeResidual) };
         }));
 
-        Report.Heading("3. Gradient of the inverse: implicit (adjoint solve with VJPs) vs 300 unrolled iterations, float64");
+        Report.Heading("5. Gradient of the inverse: implicit (adjoint solve with VJPs) vs 300 unrolled iterations, float64");
         var block = new ResidualBlock(8, new ResidualBlockOptions { HiddenFeatures = 32, Coefficient = 0.9, DType = ScalarType.Float64 });
         block.eval();
         var output = randn(32, 8, dtype: ScalarType.Float64).requires_grad_(true);
