@@ -15,6 +15,12 @@ switch (args.FirstOrDefault())
     case "memory":
         PeakMemory.Print(args.Skip(1).ToArray());
         break;
+    case "streaming-memory":
+        StreamingFitMemory.Print();
+        break;
+    case StreamingFitMemory.ChildCommand:
+        StreamingFitMemory.RunChild(args.Skip(1).ToArray());
+        break;
     case PeakMemory.ChildCommand:
         PeakMemory.RunChild(args.Skip(1).ToArray());
         break;
