@@ -38,7 +38,7 @@ public sealed class InvertibleResNetTrainer : IEstimator<InvertiblePredictionTra
             options.LabelColumnName, options, (inputs, outputs, _, generator) => new InvertibleResNetClassifier(inputs, outputs, SupervisedTask.MulticlassClassification,
                 new InvertibleResNetClassifierOptions
                 {
-                    Blocks = options.Blocks, HiddenFeatures = options.HiddenSize ?? Math.Clamp(4 * inputs, 32, 256), Depth = options.HiddenLayers + 1,
+                    Blocks = options.Blocks, Width = options.Width ?? Math.Max(2 * inputs, 32), HiddenFeatures = options.HiddenSize ?? Math.Clamp(4 * inputs, 32, 256), Depth = options.HiddenLayers + 1,
                     Coefficient = options.LipschitzCoefficient, Activation = options.Activation,
                 }, generator));
 }

@@ -51,6 +51,10 @@ public sealed class InvertibleResNetTrainerOptions : TrainingOptions
     /// <summary>Residual blocks of the feature map. Default 4.</summary>
     public int Blocks = Defaults.Blocks;
 
+    /// <summary>Width of the invertible feature map: the features are padded with zeros up to it. Default (null): twice
+    /// the features, at least 32.</summary>
+    public int? Width;
+
     /// <summary>Hidden width of each block. Default (null): 4 × features, at least 32 and at most 256.</summary>
     public int? HiddenSize;
 
@@ -69,6 +73,7 @@ public sealed class InvertibleResNetTrainerOptions : TrainingOptions
         Check.ColumnName(LabelColumnName, nameof(LabelColumnName));
         Check.ColumnName(FeatureColumnName, nameof(FeatureColumnName));
         Check.Positive(Blocks, nameof(Blocks));
+        Check.Positive(Width, nameof(Width));
         Check.Positive(HiddenSize, nameof(HiddenSize));
         Check.Positive(HiddenLayers, nameof(HiddenLayers));
         Check.Coefficient(LipschitzCoefficient, nameof(LipschitzCoefficient));

@@ -6,9 +6,9 @@ using static TorchSharp.torch;
 namespace Invertible.Torch.Flows;
 
 /// <summary>
-/// A supervised model on an invertible feature map: scores = H F(x) + c, with F an ActNorm followed by invertible
+/// A supervised model on an invertible feature map: scores = H F([x, 0]) + c, with F an ActNorm followed by invertible
 /// residual blocks (a <see cref="ResidualStack"/>, so F loses no information about x and F⁻¹ recovers x from its
-/// features).
+/// features) on the input padded with zeros to <see cref="InvertibleResNetClassifierOptions.Width"/>.
 /// </summary>
 public sealed class InvertibleResNetClassifier : nn.Module<Tensor, Tensor>, ILinearStart
 {
@@ -33,16 +33,17 @@ public sealed class InvertibleResNetClassifier : nn.Module<Tensor, Tensor>, ILin
         if (task == SupervisedTask.BinaryClassification && outputs != 1)
             throw new ArgumentOutOfRangeException(nameof(outputs), outputs, "Binary classification has exactly 1 output (a logit).");
         (Options, InputFeatures, Outputs, Task) = (options, inputFeatures, outputs, task);
+        Width = Math.Max(options.Width ?? inputFeatures, inputFeatures);
         var blockOptions = new ResidualBlockOptions
         {
             HiddenFeatures = options.HiddenFeatures, Depth = options.Depth, Coefficient = options.Coefficient,
             Activation = options.Activation, PowerIterations = options.PowerIterations, DType = options.DType,
         };
-        var layers = new List<nn.Module> { new ActNorm(inputFeatures, options.DType) };
+        var layers = new List<nn.Module> { new ActNorm(Width, options.DType) };
         for (var i = 0; i < options.Blocks; i++)
-            layers.Add(new ResidualBlock(inputFeatures, blockOptions, generator));
+            layers.Add(new ResidualBlock(Width, blockOptions, generator));
         features = new ResidualStack(layers);
-        head = nn.Linear(inputFeatures, outputs, dtype: options.DType);
+        head = nn.Linear(Width, outputs, dtype: options.DType);
         Initialization.Linear(head, generator);
         RegisterComponents();
     }
@@ -58,6 +59,9 @@ public sealed class InvertibleResNetClassifier : nn.Module<Tensor, Tensor>, ILin
 
     /// <inheritdoc />
     public SupervisedTask Task { get; }
+
+    /// <summary>Width of the feature map (the input padded with zeros).</summary>
+    public int Width { get; }
 
     /// <summary>The invertible feature map F.</summary>
     public ResidualStack FeatureMap => features;
@@ -75,11 +79,12 @@ public sealed class InvertibleResNetClassifier : nn.Module<Tensor, Tensor>, ILin
         foreach (var layer in features.Layers)
         {
             if (layer is ActNorm actNorm)
-                actNorm.Initialize(zeros(InputFeatures), zeros(InputFeatures));
+                actNorm.Initialize(zeros(Width), zeros(Width));
             if (layer is ResidualBlockBase block)
                 block.Residual.ZeroOutput();
         }
-        head.weight!.copy_(weight);
+        head.weight!.zero_();
+        head.weight[.., ..InputFeatures].copy_(weight);
         head.bias!.copy_(bias);
     }
 
@@ -87,5 +92,10 @@ public sealed class InvertibleResNetClassifier : nn.Module<Tensor, Tensor>, ILin
     public override Tensor forward(Tensor input) => Evaluate(input).Scores;
 
     /// <inheritdoc />
-    public SupervisedOutput Evaluate(Tensor input) => new(head.call(features.call(input)));
+    public SupervisedOutput Evaluate(Tensor input)
+    {
+        RowInput.Check(input, InputFeatures, nameof(input));
+        var padded = Width == InputFeatures ? input : nn.functional.pad(input, [0, Width - InputFeatures]);
+        return new(head.call(features.call(padded)));
+    }
 }

@@ -9,6 +9,12 @@ public sealed class InvertibleResNetClassifierOptions
     /// <summary>Residual blocks of the invertible feature map. Default 4.</summary>
     public int Blocks { get; init; } = 4;
 
+    /// <summary>
+    /// Width of the feature map: the input is padded with zeros up to it (i-ResNet's augmentation), so the invertible map
+    /// has room beyond the input's own dimension. Default (null): the input's width, no padding.
+    /// </summary>
+    public int? Width { get; init; }
+
     /// <summary>Hidden width of each block's branch. Default 128.</summary>
     public int HiddenFeatures { get; init; } = 128;
 
@@ -29,6 +35,7 @@ public sealed class InvertibleResNetClassifierOptions
 
     internal void Validate()
     {
+        if (Width is < 1) throw new ArgumentOutOfRangeException(nameof(Width), Width, "Must be at least 1.");
         if (Blocks < 1) throw new ArgumentOutOfRangeException(nameof(Blocks), Blocks, "Must be at least 1.");
         if (HiddenFeatures < 1) throw new ArgumentOutOfRangeException(nameof(HiddenFeatures), HiddenFeatures, "Must be at least 1.");
         if (Depth < 1) throw new ArgumentOutOfRangeException(nameof(Depth), Depth, "Must be at least 1.");

@@ -18,7 +18,10 @@ public static class ClassifierExporter
         using var mode = OnnxExportGuard.EvaluationMode(model);
         using var _ = no_grad();
         var g = new OnnxGraphBuilder("invertible_resnet_classifier", options.Opset);
-        var (features, _) = new InvertibleGraph(g, model.FeatureMap).EmitForward(g, g.Input("x", model.InputFeatures), withLogDet: false);
+        var x = g.Input("x", model.InputFeatures);
+        // Zero padding as a product with [I 0]: no shape arithmetic in the graph.
+        var padded = model.Width == model.InputFeatures ? x : g.MatMul(x, g.Initializer("padding", eye(model.InputFeatures, model.Width)));
+        var (features, _) = new InvertibleGraph(g, model.FeatureMap).EmitForward(g, padded, withLogDet: false);
         var scores = g.Linear(features, model.Head.weight!, model.Head.bias, "head");
         var metadata = new Dictionary<string, string> { ["input.x"] = "feature rows [batch, features]" };
         SupervisedGraph.EmitOutputs(g, scores, model.Task, model.Outputs, metadata);

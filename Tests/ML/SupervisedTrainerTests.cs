@@ -41,4 +41,87 @@ public sealed class SupervisedTrainerTests
         var truth = test.GetColumn<string>("Label").ToArray();
         Check.Less(0.85, predicted.Zip(truth).Count(p => p.First == p.Second) / (double)truth.Length, "accuracy of the mapped-back labels");
     }
+
+    private sealed class BinaryRow
+    {
+        [VectorType(4)]
+        public float[] Features { get; set; } = [];
+        public bool Label { get; set; }
+        public float Target { get; set; }
+        public float A { get; set; }
+    }
+
+    private static IDataView Binary(MLContext context, int rows, int seed)
+    {
+        var random = new Random(seed);
+        return context.Data.LoadFromEnumerable(Enumerable.Range(0, rows).Select(_ =>
+        {
+            var f = Enumerable.Range(0, 4).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray();
+            var signal = f[0] * f[1] + Math.Sin(2 * f[2]);
+            return new BinaryRow { Features = f, A = f[3] * 10, Label = signal + 0.2 * (random.NextDouble() - 0.5) > 0, Target = (float)(signal + 0.1 * random.NextDouble()) };
+        }).ToList());
+    }
+
+    [TestMethod]
+    public void BinaryDeepEquilibrium_EvaluatesWithScoreProbabilityAndPredictedLabel_AfterConcatenate()
+    {
+        var context = new MLContext(4);
+        var (train, test) = (Binary(context, 600, 1), Binary(context, 300, 2));
+        var model = context.Transforms.Concatenate("Features", "Features", "A")
+            .Append(context.Transforms.NormalizeMeanVariance("Features"))
+            .Append(context.BinaryClassification.Trainers.DeepEquilibrium(new DeepEquilibriumOptions { Epochs = 40, StateSize = 32 }))
+            .Fit(train);
+        var scored = model.Transform(test);
+        var metrics = context.BinaryClassification.Evaluate(scored);
+        var linear = context.BinaryClassification.Evaluate(context.Transforms.Concatenate("Features", "Features", "A").Append(context.Transforms.NormalizeMeanVariance("Features"))
+            .Append(context.BinaryClassification.Trainers.LbfgsLogisticRegression()).Fit(train).Transform(test));
+        Check.Less(linear.Accuracy + 0.05, metrics.Accuracy, $"accuracy well above a linear model's ({linear.Accuracy:F3}) on a nonlinear boundary");
+        var probability = scored.GetColumn<float>("Probability").ToArray();
+        var score = scored.GetColumn<float>("Score").ToArray();
+        var predicted = scored.GetColumn<bool>("PredictedLabel").ToArray();
+        for (var i = 0; i < score.Length; i++)
+        {
+            Check.Close(probability[i], 1 / (1 + Math.Exp(-score[i])), 1e-5, $"row {i}: probability is sigmoid(score)");
+            Assert.AreEqual(score[i] > 0, predicted[i], $"row {i}: predicted label is score > 0");
+        }
+    }
+
+    [TestMethod]
+    public void RegressionDeepEquilibrium_BeatsTheLinearModel()
+    {
+        var context = new MLContext(5);
+        var (train, test) = (Binary(context, 600, 3), Binary(context, 300, 4));
+        var pipeline = context.Transforms.NormalizeMeanVariance("Features");
+        var options = new DeepEquilibriumOptions { LabelColumnName = "Target", Epochs = 60, StateSize = 32 };
+        var ours = context.Regression.Evaluate(pipeline.Append(context.Regression.Trainers.DeepEquilibrium(options)).Fit(train).Transform(test), "Target");
+        var linear = context.Regression.Evaluate(pipeline.Append(context.Regression.Trainers.Sdca("Target")).Fit(train).Transform(test), "Target");
+        Check.Less(ours.RootMeanSquaredError, 0.7 * linear.RootMeanSquaredError, $"RMSE vs SDCA's {linear.RootMeanSquaredError:F3}");
+    }
+
+    [TestMethod]
+    public void MulticlassInvertibleResNet_InAPipeline_Evaluates()
+    {
+        var context = new MLContext(6);
+        var (train, test) = ThreeClasses(context);
+        var model = context.Transforms.Conversion.MapValueToKey("Label")
+            .Append(context.Transforms.NormalizeMeanVariance("Features"))
+            .Append(context.MulticlassClassification.Trainers.InvertibleResNet(new InvertibleResNetTrainerOptions { Epochs = 30, Blocks = 2, HiddenSize = 32, LearningRate = 1e-2 }))
+            .Fit(train);
+        var metrics = context.MulticlassClassification.Evaluate(model.Transform(test));
+        var report = ((InvertiblePredictionTransformer)model.LastTransformer).TrainingReport!;
+        Check.Less(0.85, metrics.MicroAccuracy, $"test accuracy (best epoch {report.BestEpoch}: {string.Join(" ", report.History.Select(h => $"{h.TrainLoss:F3}/{h.ValidationLoss:F3}"))})");
+    }
+
+    [TestMethod]
+    public void BadLabels_AreNamed()
+    {
+        var context = new MLContext(1);
+        var (train, _) = ThreeClasses(context, 100);
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => context.MulticlassClassification.Trainers.DeepEquilibrium().Fit(train)).Message,
+            "must be a key type");
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => context.BinaryClassification.Trainers.DeepEquilibrium(labelColumnName: "Missing").Fit(train)).Message,
+            "'Missing' was not found");
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => context.Regression.Trainers.DeepEquilibrium().Fit(train)).Message,
+            "must be Single");
+    }
 }
