@@ -86,19 +86,9 @@ public sealed class InvertibleResNetEstimator : IEstimator<InvertibleResNetTrans
         var validation = statistics.ValidationRows > 0 ? new DataViewBatchSource(input, options.FeatureColumnName, width, null, split.Validation, device) : null;
         var scale = Math.Sqrt(statistics.Training.Covariance.diagonal().mean().ToDouble());
         var relativeNoise = options.TrainingNoise ?? DefaultNoise(regularization);
-        long seen = 0;
-        double Noise()
-        {
-            var progress = Math.Min(1.0, (double)seen / (statistics.TrainingRows * (double)options.Epochs));
-            return scale * (options.FinalTrainingNoise is { } final ? relativeNoise * Math.Pow(final / relativeNoise, progress) : relativeNoise);
-        }
+        var noise = scale * relativeNoise;
         Tensor Loss(IReadOnlyList<Tensor> batch, TrainingMetrics metrics)
         {
-            if (flow.training)
-                seen += batch[0].shape[0];
-            var noise = Noise();
-            if (flow.training)
-                metrics.Add("noise", noise);
             var x = flow.training && noise > 0 ? batch[0].add(randn(batch[0].shape, generator: generator, device: batch[0].device).mul(noise)) : batch[0];
             return flow.LogProb(x).mean().neg();
         }

@@ -14,7 +14,9 @@ namespace Invertible.ML.Flows;
 /// <remarks>
 /// The flow starts as the full-covariance Gaussian fitted to the training rows (a whitening ActNorm + LU layer, residual
 /// branches at zero) and training adds only what the held-out rows' likelihood supports: the Gaussian is also epoch 0
-/// of early stopping, so the result never does worse than it on validation.
+/// of early stopping, so the result never does worse than it on validation. Small data are regularised by the Gaussian's
+/// covariance regularisation λ, chosen on the held-out rows, and by training noise (<see cref="TrainingOptions.TrainingNoise"/>,
+/// default √(λ/2) of the features' RMS standard deviation).
 /// </remarks>
 public class InvertibleResNetOptions : TrainingOptions
 {
@@ -52,7 +54,7 @@ public class InvertibleResNetOptions : TrainingOptions
         /// <summary>Default <see cref="TrainingOptions.BatchSize"/>.</summary>
         public const int BatchSize = 128;
         /// <summary>Default <see cref="TrainingOptions.LearningRate"/>.</summary>
-        public const double LearningRate = 2e-3;
+        public const double LearningRate = 5e-3;
         /// <summary>Default <see cref="TrainingOptions.WeightDecay"/>.</summary>
         public const double WeightDecay = 1e-4;
         /// <summary>Default <see cref="TrainingOptions.ValidationFraction"/>.</summary>
@@ -91,8 +93,6 @@ public class InvertibleResNetOptions : TrainingOptions
     /// </summary>
     public LogDetMethod? LogDetEstimator;
 
-    /// <summary>Experimental: anneal the training noise geometrically from <see cref="TrainingOptions.TrainingNoise"/> to this over the epochs (null: constant).</summary>
-    public double? FinalTrainingNoise;
 
     /// <summary>Covariance regularisation λ of the Gaussian start (Σ + λ · mean variance · I). Default (null): chosen by
     /// the held-out rows' likelihood.</summary>

@@ -26,20 +26,23 @@ public sealed class InvertibleResNetTrainerOptions : TrainingOptions
         public const int Epochs = 100;
         /// <summary>Default <see cref="TrainingOptions.BatchSize"/>.</summary>
         public const int BatchSize = 64;
-        /// <summary>Default <see cref="TrainingOptions.LearningRate"/>.</summary>
-        public const double LearningRate = 2e-3;
+        /// <summary>Default <see cref="TrainingOptions.LearningRate"/>: the Lipschitz-bounded blocks move slowly from their zero start.</summary>
+        public const double LearningRate = 1e-2;
         /// <summary>Default <see cref="TrainingOptions.WeightDecay"/>.</summary>
         public const double WeightDecay = 1e-4;
         /// <summary>Default <see cref="TrainingOptions.ValidationFraction"/>.</summary>
         public const double ValidationFraction = 0.15;
         /// <summary>Default <see cref="TrainingOptions.EarlyStoppingPatience"/>.</summary>
         public const int EarlyStoppingPatience = 15;
+        /// <summary>Default <see cref="TrainingOptions.TrainingNoise"/>, relative to the features' RMS standard deviation.</summary>
+        public const double TrainingNoise = 0.5;
     }
 
     /// <summary>Creates the options with their defaults.</summary>
     public InvertibleResNetTrainerOptions()
         : base(Defaults.Epochs, Defaults.BatchSize, Defaults.LearningRate, Defaults.WeightDecay, Defaults.ValidationFraction, Defaults.EarlyStoppingPatience)
     {
+        TrainingNoise = Defaults.TrainingNoise;
     }
 
     /// <summary>The label column: a key. Default "Label".</summary>

@@ -4,7 +4,7 @@ using Microsoft.ML.Data;
 
 namespace Invertible.Samples.MlNetResults;
 
-/// <summary>The digits as ML.NET data: "Features" (64 pixels) and "Label" (the digit as text).</summary>
+/// <summary>The digits as ML.NET data: "Features" (64 pixels, times <c>scale</c>) and "Label" (the digit as text).</summary>
 internal static class DigitsData
 {
     public sealed class Row
@@ -18,10 +18,10 @@ internal static class DigitsData
         public float IsAnomaly { get; set; }
     }
 
-    public static IDataView View(MLContext context, Digits digits, Func<int, bool>? anomaly = null)
+    public static IDataView View(MLContext context, Digits digits, Func<int, bool>? anomaly = null, float scale = 1)
         => context.Data.LoadFromEnumerable(digits.Pixels.Select((p, i) => new Row
         {
-            Features = p, Label = digits.Labels[i].ToString(System.Globalization.CultureInfo.InvariantCulture),
+            Features = p.Select(v => v * scale).ToArray(), Label = digits.Labels[i].ToString(System.Globalization.CultureInfo.InvariantCulture),
             IsAnomaly = anomaly?.Invoke(digits.Labels[i]) == true ? 1 : 0,
         }).ToList());
 

@@ -6,8 +6,8 @@ using Invertible.Samples.MlNetResults;
 using Invertible.Samples.Shared;
 using Microsoft.ML;
 
-// The README's ML.NET results: on the digits, mean over 5 seeded stratified 80/20 splits, our trainers beside ML.NET's
-// own in the same run. Usage: dotnet run -c Release --project Samples/MlNetResults [-- classify|anomaly] [seeds]
+// The README's ML.NET results: on the digits, mean over 5 seeded stratified 80/20 splits, our trainers (default options)
+// beside ML.NET's own in the same run, all on the same features. Usage: dotnet run -c Release --project Samples/MlNetResults [-- classify|anomaly] [seeds]
 var what = args.Length > 0 ? args[0] : "all";
 var seeds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5;
 var digits = Digits.Load();
@@ -32,11 +32,11 @@ if (what is "all" or "classify")
         {
             var context = new MLContext(seed);
             var (train, test) = digits.StratifiedSplit(0.2, seed);
-            var pipeline = context.Transforms.Conversion.MapValueToKey("Label")
-                .Append(context.Transforms.NormalizeMeanVariance("Features"))
-                .Append(create(context));
-            var model = pipeline.Fit(DigitsData.View(context, train));
-            accuracies.Add(context.MulticlassClassification.Evaluate(model.Transform(DigitsData.View(context, test))).MicroAccuracy);
+            // Pixels share one unit, so they are scaled to [0, 1] together rather than standardised one by one (which
+            // magnifies rarely used border pixels: 3-NN accuracy 0.991 scaled vs 0.977 standardised).
+            var pipeline = context.Transforms.Conversion.MapValueToKey("Label").Append(create(context));
+            var model = pipeline.Fit(DigitsData.View(context, train, scale: 1f / 16));
+            accuracies.Add(context.MulticlassClassification.Evaluate(model.Transform(DigitsData.View(context, test, scale: 1f / 16))).MicroAccuracy);
         }
         Console.WriteLine($"  {name,-26} {accuracies.Average():F4} ± {Std(accuracies):F4}  [{string.Join(", ", accuracies.Select(a => a.ToString("F3")))}]  {watch.Elapsed.TotalSeconds / seeds:F1} s per fit");
     }
