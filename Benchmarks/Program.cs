@@ -15,6 +15,12 @@ switch (args.FirstOrDefault())
     case "memory":
         PeakMemory.Print(args.Skip(1).ToArray());
         break;
+    case "native-memory":
+        NativeMemoryGrowth.Print(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10_000);
+        break;
+    case NativeMemoryGrowth.ChildCommand:
+        NativeMemoryGrowth.RunChild(args.Skip(1).ToArray());
+        break;
     case "streaming-memory":
         StreamingFitMemory.Print();
         break;
