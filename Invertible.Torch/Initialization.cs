@@ -14,8 +14,16 @@ public static class Initialization
             return;
         using var _ = no_grad();
         var bound = 1.0 / Math.Sqrt(layer.weight!.shape[1]);
-        nn.init.uniform_(layer.weight, -bound, bound, generator);
+        Uniform(layer.weight, bound, generator);
         if (layer.bias is not null)
-            nn.init.uniform_(layer.bias, -bound, bound, generator);
+            Uniform(layer.bias, bound, generator);
+    }
+
+    // TorchSharp 0.107's nn.init.uniform_ ignores its generator argument (it draws from the global source), so seeded
+    // draws go through rand, which honours it.
+    private static void Uniform(Tensor parameter, double bound, Generator generator)
+    {
+        using var draw = rand(parameter.shape, dtype: parameter.dtype, generator: generator);
+        parameter.copy_(draw.mul_(2 * bound).sub_(bound));
     }
 }

@@ -87,7 +87,7 @@ internal sealed class DataStatistics
             if (filled == 0)
                 return;
             using var scope = NewDisposeScope();
-            var rows = tensor(block.AsSpan(0, filled * width).ToArray(), [filled, width]).to(ScalarType.Float64);
+            var rows = TensorRows.From(block.AsSpan(0, filled * width), filled, CPU).to(ScalarType.Float64);
             sum.add_(rows.sum(dim: 0));
             products.add_(rows.t().mm(rows));
             filled = 0;

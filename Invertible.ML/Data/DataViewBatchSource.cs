@@ -125,7 +125,7 @@ internal sealed class DataViewBatchSource : IBatchSource
 
     private Tensor[] ToTensors(float[] batch, int rows)
     {
-        var values = tensor(batch.AsSpan(0, rows * RowWidth).ToArray(), [rows, RowWidth], device: device);
+        var values = TensorRows.From(batch.AsSpan(0, rows * RowWidth), rows, device);
         var features = values.narrow(1, 0, width).contiguous();
         if (label is null)
             return [features];

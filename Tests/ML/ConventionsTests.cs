@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Invertible.ML.Flows;
 using Invertible.ML.Hosting;
+using Invertible.ML.Trainers;
 using Invertible.Tests.Support;
 using Invertible.Torch.Data;
 using Invertible.Torch.Training;
@@ -26,6 +27,27 @@ public sealed class ConventionsTests
             var context = new MLContext(seed);
             var data = Moons(context);
             return context.Transforms.InvertibleResNet(Quick()).Fit(data).Transform(data).GetColumn<float>("LogLikelihood").ToArray();
+        }
+        CollectionAssert.AreEqual(Fit(5), Fit(5), "MLContext(seed: 5) twice");
+        CollectionAssert.AreNotEqual(Fit(5), Fit(6), "another seed");
+    }
+
+    [TestMethod]
+    [DataRow("DeepEquilibrium")]
+    [DataRow("InvertibleResNet")]
+    public void SupervisedTrainers_SameSeed_GiveIdenticalScores(string trainer)
+    {
+        float[] Fit(int seed)
+        {
+            var context = new MLContext(seed);
+            var x = ToyDensities.TwoMoons(300, new TorchSharp.torch.Generator(4));
+            var labels = Enumerable.Range(0, 300).Select(i => x[i, 1].ToSingle() > 0.25f ? "up" : "down").ToArray();
+            var data = MlData.From(context, x, labels);
+            IEstimator<ITransformer> estimator = trainer == "DeepEquilibrium"
+                ? context.MulticlassClassification.Trainers.DeepEquilibrium(new DeepEquilibriumOptions { Epochs = 2, StateSize = 8 })
+                : context.MulticlassClassification.Trainers.InvertibleResNet(new InvertibleResNetTrainerOptions { Epochs = 2, Blocks = 1, HiddenSize = 8 });
+            var model = context.Transforms.Conversion.MapValueToKey("Label").Append(estimator).Fit(data);
+            return model.Transform(data).GetColumn<float[]>("Score").SelectMany(s => s).ToArray();
         }
         CollectionAssert.AreEqual(Fit(5), Fit(5), "MLContext(seed: 5) twice");
         CollectionAssert.AreNotEqual(Fit(5), Fit(6), "another seed");

@@ -30,7 +30,7 @@ public sealed class SupervisedTrainerTests
         var (train, test) = ThreeClasses(context);
         var pipeline = context.Transforms.Conversion.MapValueToKey("Label")
             .Append(context.Transforms.NormalizeMeanVariance("Features"))
-            .Append(context.MulticlassClassification.Trainers.DeepEquilibrium(new DeepEquilibriumOptions { Epochs = 30, StateSize = 32 }))
+            .Append(context.MulticlassClassification.Trainers.DeepEquilibrium(new DeepEquilibriumOptions { Epochs = 30, StateSize = 32, LearningRate = 1e-2, TrainingNoise = 0 }))
             .Append(context.Transforms.Conversion.MapKeyToValue("PredictedText", "PredictedLabel"));
         var model = pipeline.Fit(train);
         var scored = model.Transform(test);
