@@ -1,6 +1,7 @@
 using Invertible.Tests.Support;
 using Invertible.Torch.Equilibrium;
 using Invertible.Torch.Implicit;
+using Invertible.Torch.Lipschitz;
 using Invertible.Torch.Solvers;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -82,6 +83,66 @@ public sealed class EquilibriumLayerTests
             var tensors = new[] { x }.Concat(layer.parameters().Where(p => p.requires_grad)).ToArray();
             FiniteDifferences.CheckDirectionalDerivatives(tensors, grads, () => Loss(layer.Solve(x.detach()).State, weights).ToDouble(), 1e-3, 1e-8, name);
         }
+    }
+
+    /// <summary>
+    /// A hard cell: the effective W = 0.9 A Aᵀ / ‖A Aᵀ‖ is symmetric positive semi-definite with top eigenvalue 0.9 = c, so
+    /// near the origin J_f ≈ W (times the activation's slope) contracts at nearly the bound. The raw weight has norm 1.2:
+    /// the normalisation W · c / σ is active and differentiable (σ = c exactly is the kink of max(1, σ / c)).
+    /// </summary>
+    private static EquilibriumCell HardCell(int state, int input, LipschitzActivation activation, ScalarType dtype)
+    {
+        var cell = new EquilibriumCell(state, input, 0.9, activation, dtype);
+        using (no_grad())
+        {
+            var a = randn(state, state, dtype: dtype);
+            var w = a.mm(a.t());
+            cell.Recurrent.Weight.copy_(w.div(linalg.matrix_norm(w, 2)).mul(1.2));
+            if (activation == LipschitzActivation.LipSwish)
+                ((LipSwish)cell.ActivationFunction).Rho.fill_(2.0);
+        }
+        cell.eval();
+        return cell;
+    }
+
+    private static double RelativeError(Tensor actual, Tensor expected)
+    {
+        var e = expected.to(ScalarType.Float64);
+        return actual.to(ScalarType.Float64).sub(e).norm().ToDouble() / e.norm().ToDouble();
+    }
+
+    [TestMethod]
+    [DataRow(LipschitzActivation.Tanh)]
+    [DataRow(LipschitzActivation.LipSwish)]
+    public void ImplicitGradient_Float32_MatchesFloat64UnrolledGradient_WithinRelative1e3(LipschitzActivation activation)
+    {
+        manual_seed(97);
+        var single = HardCell(8, 4, activation, ScalarType.Float32);
+        var copy = new EquilibriumCell(8, 4, 0.9, activation, ScalarType.Float64);
+        copy.load_state_dict(single.state_dict());
+        copy.eval();
+        // The shipped float32 defaults: Anderson forward and adjoint to relative residual 1e-5.
+        var layer = new EquilibriumLayer(single);
+        var reference = new EquilibriumLayer(copy);
+        var data = randn(16, 4).mul(0.3);
+        var weights = randn(16, 8);
+
+        var x = data.clone().requires_grad_(true);
+        var result = layer.Solve(x);
+        var grads = Gradients(Loss(result.State, weights), x, layer);
+        Assert.IsTrue(result.Statistics.Backward!.Converged, result.Statistics.ToString());
+
+        // Float64 autograd through 400 Picard iterations (rate ≤ 0.9: converged to 1e-18).
+        var x64 = data.to(ScalarType.Float64).requires_grad_(true);
+        var parameters = copy.EffectiveParameters().ToArray();
+        var z = zeros(16, 8, dtype: ScalarType.Float64);
+        for (var i = 0; i < 400; i++)
+            z = copy.Apply(z, x64, parameters);
+        Check.AtMost(RelativeError(result.State, z), 1e-4, $"{activation}: float32 equilibrium vs float64");
+        var expected = Gradients(Loss(z, weights.to(ScalarType.Float64)), x64, reference);
+        Assert.AreEqual(expected.Length, grads.Length);
+        for (var i = 0; i < grads.Length; i++)
+            Check.AtMost(RelativeError(grads[i], expected[i]), 1e-3, $"{activation}: relative error of gradient {i} (0 = x)");
     }
 
     [TestMethod]
