@@ -1,5 +1,6 @@
 using Invertible.Torch.Implicit;
 using TorchSharp;
+using TorchSharp.Utils;
 using static TorchSharp.torch;
 
 namespace Invertible.Torch.Equilibrium;
@@ -13,6 +14,8 @@ namespace Invertible.Torch.Equilibrium;
 /// <see cref="EquilibriumOptions.WarmStart"/> a training step starts from the previous training step's solution.</remarks>
 public sealed class EquilibriumLayer : nn.Module<Tensor, Tensor>
 {
+    // Named as registered, so that a parent's RegisterComponents does not register f a second time as "function".
+    [ComponentName(Name = "f")]
     private readonly IEquilibriumFunction function;
     private Tensor? previousState;
 
