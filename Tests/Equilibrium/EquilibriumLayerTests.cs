@@ -85,26 +85,6 @@ public sealed class EquilibriumLayerTests
         }
     }
 
-    /// <summary>
-    /// A hard cell: the effective W = 0.9 A Aᵀ / ‖A Aᵀ‖ is symmetric positive semi-definite with top eigenvalue 0.9 = c, so
-    /// near the origin J_f ≈ W (times the activation's slope) contracts at nearly the bound. The raw weight has norm 1.2:
-    /// the normalisation W · c / σ is active and differentiable (σ = c exactly is the kink of max(1, σ / c)).
-    /// </summary>
-    private static EquilibriumCell HardCell(int state, int input, LipschitzActivation activation, ScalarType dtype)
-    {
-        var cell = new EquilibriumCell(state, input, 0.9, activation, dtype);
-        using (no_grad())
-        {
-            var a = randn(state, state, dtype: dtype);
-            var w = a.mm(a.t());
-            cell.Recurrent.Weight.copy_(w.div(linalg.matrix_norm(w, 2)).mul(1.2));
-            if (activation == LipschitzActivation.LipSwish)
-                ((LipSwish)cell.ActivationFunction).Rho.fill_(2.0);
-        }
-        cell.eval();
-        return cell;
-    }
-
     private static double RelativeError(Tensor actual, Tensor expected)
     {
         var e = expected.to(ScalarType.Float64);
@@ -117,7 +97,7 @@ public sealed class EquilibriumLayerTests
     public void ImplicitGradient_Float32_MatchesFloat64UnrolledGradient_WithinRelative1e3(LipschitzActivation activation)
     {
         manual_seed(97);
-        var single = HardCell(8, 4, activation, ScalarType.Float32);
+        var single = Blocks.HardCell(8, 4, activation, ScalarType.Float32);
         var copy = new EquilibriumCell(8, 4, 0.9, activation, ScalarType.Float64);
         copy.load_state_dict(single.state_dict());
         copy.eval();
@@ -170,7 +150,7 @@ public sealed class EquilibriumLayerTests
     public void PhantomGradient_IsTheGradientOfItsDampedSteps_UnrolledFromTheFixedPoint(double damping, int steps)
     {
         manual_seed(98);
-        var cell = HardCell(8, 4, LipschitzActivation.Tanh, ScalarType.Float64);
+        var cell = Blocks.HardCell(8, 4, LipschitzActivation.Tanh, ScalarType.Float64);
         var layer = new EquilibriumLayer(cell, new EquilibriumOptions
         {
             Forward = Precise, Backward = EquilibriumBackward.Phantom, PhantomDamping = damping, PhantomSteps = steps,
@@ -199,7 +179,7 @@ public sealed class EquilibriumLayerTests
     public void JacobianPenalty_IsTheWeightedOneProbeEstimate_LinearInItsWeight_ValueAndGradient()
     {
         manual_seed(99);
-        var cell = HardCell(8, 4, LipschitzActivation.Tanh, ScalarType.Float64);
+        var cell = Blocks.HardCell(8, 4, LipschitzActivation.Tanh, ScalarType.Float64);
         var layer = new EquilibriumLayer(cell);
         layer.train();
         // The penalty exists in training mode only; the cell's normalisation stays frozen so that every solve sees the same f.
