@@ -97,6 +97,7 @@ public sealed class CheckpointTests
             ("stack of a generic and a fused block", new ResidualStack([new ResidualBlock(3), new FusedResidualBlock(3, 8)])),
             ("equilibrium network", new EquilibriumNetwork(3, 2, SupervisedTask.MulticlassClassification, new EquilibriumNetworkOptions { StateFeatures = 4, InjectionFeatures = 4 })),
             ("monotone equilibrium network", new EquilibriumNetwork(3, 1, SupervisedTask.BinaryClassification, new EquilibriumNetworkOptions { StateFeatures = 4, InjectionFeatures = 4, Monotone = true })),
+            ("LipSwish equilibrium network", new EquilibriumNetwork(3, 1, SupervisedTask.Regression, new EquilibriumNetworkOptions { StateFeatures = 4, InjectionFeatures = 4, Activation = LipschitzActivation.LipSwish })),
             ("i-ResNet classifier", new InvertibleResNetClassifier(3, 2, SupervisedTask.MulticlassClassification)),
         };
         foreach (var (name, model) in models)
