@@ -14,7 +14,6 @@ public sealed class EquilibriumCell : nn.Module<Tensor, Tensor, Tensor>, IEquili
     private readonly SpectralNormLinear recurrent;
     private readonly Linear injection;
     private readonly nn.Module<Tensor, Tensor> activation;
-    private readonly IFunctionalLayer activationFunction;
 
     /// <summary>Creates the cell.</summary>
     /// <param name="stateFeatures">Width of z.</param>
@@ -41,7 +40,6 @@ public sealed class EquilibriumCell : nn.Module<Tensor, Tensor, Tensor>, IEquili
         injection = nn.Linear(inputFeatures, stateFeatures, dtype: dtype);
         Initialization.Linear(injection, generator);
         activation = LipschitzActivations.Create(activationKind, dtype);
-        activationFunction = (IFunctionalLayer)activation;
         RegisterComponents();
     }
 
@@ -72,13 +70,13 @@ public sealed class EquilibriumCell : nn.Module<Tensor, Tensor, Tensor>, IEquili
         yield return recurrent.EffectiveWeight();
         yield return injection.weight!;
         yield return injection.bias!;
-        foreach (var p in activationFunction.EffectiveParameters())
+        foreach (var p in ActivationFunction.EffectiveParameters())
             yield return p;
     }
 
     /// <inheritdoc />
     public Tensor Apply(Tensor state, Tensor input, ReadOnlySpan<Tensor> parameters)
-        => activationFunction.Apply(addmm(parameters[2], input, parameters[1].t(), 1, 1).add_(state.mm(parameters[0].t())), parameters[3..]);
+        => ActivationFunction.Apply(addmm(parameters[2], input, parameters[1].t(), 1, 1).add_(state.mm(parameters[0].t())), parameters[3..]);
 
     /// <inheritdoc />
     public override Tensor forward(Tensor state, Tensor input) => Apply(state, input, EffectiveParameters().ToArray());

@@ -1,5 +1,6 @@
 using Invertible.Torch.Implicit;
 using TorchSharp;
+using TorchSharp.Utils;
 using static TorchSharp.torch;
 
 namespace Invertible.Torch.Equilibrium;
@@ -13,6 +14,8 @@ namespace Invertible.Torch.Equilibrium;
 /// <see cref="EquilibriumOptions.WarmStart"/> a training step starts from the previous training step's solution.</remarks>
 public sealed class EquilibriumLayer : nn.Module<Tensor, Tensor>
 {
+    // Named as registered, so that a parent's RegisterComponents does not register f a second time as "function".
+    [ComponentName(Name = "f")]
     private readonly IEquilibriumFunction function;
     private Tensor? previousState;
 
@@ -44,8 +47,13 @@ public sealed class EquilibriumLayer : nn.Module<Tensor, Tensor>
     public EquilibriumResult Solve(Tensor input, Tensor? initialState = null)
     {
         RowInput.Check(input, function.InputFeatures, nameof(input));
-        if (initialState is not null && (initialState.dim() != 2 || initialState.shape[0] != input.shape[0] || initialState.shape[1] != function.StateFeatures))
-            throw new ArgumentException($"The initial state must have shape [{input.shape[0]}, {function.StateFeatures}], got [{string.Join(", ", initialState.shape)}].", nameof(initialState));
+        if (initialState is not null)
+        {
+            if (initialState.dim() != 2 || initialState.shape[0] != input.shape[0] || initialState.shape[1] != function.StateFeatures)
+                throw new ArgumentException($"The initial state must have shape [{input.shape[0]}, {function.StateFeatures}], got [{string.Join(", ", initialState.shape)}].", nameof(initialState));
+            // Checked here, so that a bad state is named as the caller's argument, not as the solver's initial guess.
+            RowInput.CheckFinite(initialState, nameof(initialState));
+        }
         var warm = training && Options.WarmStart;
         if (initialState is null && warm && previousState is not null && previousState.shape[0] == input.shape[0])
             initialState = previousState;

@@ -3,6 +3,7 @@ using Invertible.Torch.Implicit;
 using Invertible.Torch.Lipschitz;
 using Invertible.Torch.LogDet;
 using TorchSharp;
+using TorchSharp.Utils;
 using static TorchSharp.torch;
 
 namespace Invertible.Torch.Layers;
@@ -48,6 +49,10 @@ public abstract class ResidualBlockBase : nn.Module<Tensor, Tensor>, IInvertible
     public Generator? Generator { get; set; }
 
     /// <summary>The residual branch g.</summary>
+    /// <remarks>The backing field carries the name "g": a parent's RegisterComponents registers the fields of its
+    /// children by name, and under the compiler's field name the branch would be registered a second time (every
+    /// checkpoint holding it twice, and a standalone block's state_dict not loading into the same block in a flow).</remarks>
+    [field: ComponentName(Name = "g")]
     public ContractiveMlp Residual { get; }
 
     /// <inheritdoc />

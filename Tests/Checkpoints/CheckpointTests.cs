@@ -88,6 +88,36 @@ public sealed class CheckpointTests
     }
 
     [TestMethod]
+    public void StateDicts_NameEveryTensorOnce_InsideFlowsStacksAndNetworks()
+    {
+        manual_seed(205);
+        var models = new (string Name, nn.Module Model)[]
+        {
+            ("flow", new InvertibleResNetFlow(3, new InvertibleResNetFlowOptions { Blocks = 2, HiddenFeatures = 8, InvertibleLinear = true })),
+            ("stack of a generic and a fused block", new ResidualStack([new ResidualBlock(3), new FusedResidualBlock(3, 8)])),
+            ("equilibrium network", new EquilibriumNetwork(3, 2, SupervisedTask.MulticlassClassification, new EquilibriumNetworkOptions { StateFeatures = 4, InjectionFeatures = 4 })),
+            ("monotone equilibrium network", new EquilibriumNetwork(3, 1, SupervisedTask.BinaryClassification, new EquilibriumNetworkOptions { StateFeatures = 4, InjectionFeatures = 4, Monotone = true })),
+            ("LipSwish equilibrium network", new EquilibriumNetwork(3, 1, SupervisedTask.Regression, new EquilibriumNetworkOptions { StateFeatures = 4, InjectionFeatures = 4, Activation = LipschitzActivation.LipSwish })),
+            ("i-ResNet classifier", new InvertibleResNetClassifier(3, 2, SupervisedTask.MulticlassClassification)),
+        };
+        foreach (var (name, model) in models)
+        {
+            var entries = model.state_dict();
+            var twice = entries.GroupBy(e => e.Value.Handle).Where(g => g.Count() > 1).Select(g => string.Join(" = ", g.Select(e => e.Key))).ToList();
+            Assert.AreEqual(0, twice.Count, $"{name}: tensors under two names ({string.Join("; ", twice)}), saved twice in every checkpoint");
+        }
+
+        // So a block's weights move between a standalone block and the same block inside a flow, both ways.
+        var flow = (InvertibleResNetFlow)models[0].Model;
+        var inside = flow.Layers.OfType<ResidualBlock>().First();
+        var standalone = new ResidualBlock(3, new ResidualBlockOptions { HiddenFeatures = 8, Depth = 3, Coefficient = 0.97 });
+        var (missing, unexpected) = inside.load_state_dict(standalone.state_dict());
+        Assert.AreEqual(0, missing.Count + unexpected.Count, "standalone → inside a flow");
+        (missing, unexpected) = standalone.load_state_dict(inside.state_dict());
+        Assert.AreEqual(0, missing.Count + unexpected.Count, "inside a flow → standalone");
+    }
+
+    [TestMethod]
     public void EveryTruncationAndEveryByteFlip_FailsWithCheckpointException()
     {
         var bytes = Bytes(TrainedFlow());

@@ -1,6 +1,7 @@
 using Invertible.Tests.Support;
 using Invertible.Torch.Equilibrium;
 using Invertible.Torch.Implicit;
+using Invertible.Torch.Lipschitz;
 using Invertible.Torch.Solvers;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -84,6 +85,46 @@ public sealed class EquilibriumLayerTests
         }
     }
 
+    private static double RelativeError(Tensor actual, Tensor expected)
+    {
+        var e = expected.to(ScalarType.Float64);
+        return actual.to(ScalarType.Float64).sub(e).norm().ToDouble() / e.norm().ToDouble();
+    }
+
+    [TestMethod]
+    [DataRow(LipschitzActivation.Tanh)]
+    [DataRow(LipschitzActivation.LipSwish)]
+    public void ImplicitGradient_Float32_MatchesFloat64UnrolledGradient_WithinRelative1e3(LipschitzActivation activation)
+    {
+        manual_seed(97);
+        var single = Blocks.HardCell(8, 4, activation, ScalarType.Float32);
+        var copy = new EquilibriumCell(8, 4, 0.9, activation, ScalarType.Float64);
+        copy.load_state_dict(single.state_dict());
+        copy.eval();
+        // The shipped float32 defaults: Anderson forward and adjoint to relative residual 1e-5.
+        var layer = new EquilibriumLayer(single);
+        var reference = new EquilibriumLayer(copy);
+        var data = randn(16, 4).mul(0.3);
+        var weights = randn(16, 8);
+
+        var x = data.clone().requires_grad_(true);
+        var result = layer.Solve(x);
+        var grads = Gradients(Loss(result.State, weights), x, layer);
+        Assert.IsTrue(result.Statistics.Backward!.Converged, result.Statistics.ToString());
+
+        // Float64 autograd through 400 Picard iterations (rate ≤ 0.9: converged to 1e-18).
+        var x64 = data.to(ScalarType.Float64).requires_grad_(true);
+        var parameters = copy.EffectiveParameters().ToArray();
+        var z = zeros(16, 8, dtype: ScalarType.Float64);
+        for (var i = 0; i < 400; i++)
+            z = copy.Apply(z, x64, parameters);
+        Check.AtMost(RelativeError(result.State, z), 1e-4, $"{activation}: float32 equilibrium vs float64");
+        var expected = Gradients(Loss(z, weights.to(ScalarType.Float64)), x64, reference);
+        Assert.AreEqual(expected.Length, grads.Length);
+        for (var i = 0; i < grads.Length; i++)
+            Check.AtMost(RelativeError(grads[i], expected[i]), 1e-3, $"{activation}: relative error of gradient {i} (0 = x)");
+    }
+
     [TestMethod]
     [DataRow(EquilibriumBackward.Phantom)]
     [DataRow(EquilibriumBackward.JacobianFree)]
@@ -101,6 +142,75 @@ public sealed class EquilibriumLayerTests
             var norms = Math.Sqrt(exact.Sum(e => e.square().sum().ToDouble()) * approximate.Sum(a => a.square().sum().ToDouble()));
             Check.Less(0, dot / norms, $"{mode}, {name}: cosine with the exact gradient");
         }
+    }
+
+    [TestMethod]
+    [DataRow(0.3, 2)]
+    [DataRow(0.8, 7)]
+    public void PhantomGradient_IsTheGradientOfItsDampedSteps_UnrolledFromTheFixedPoint(double damping, int steps)
+    {
+        manual_seed(98);
+        var cell = Blocks.HardCell(8, 4, LipschitzActivation.Tanh, ScalarType.Float64);
+        var layer = new EquilibriumLayer(cell, new EquilibriumOptions
+        {
+            Forward = Precise, Backward = EquilibriumBackward.Phantom, PhantomDamping = damping, PhantomSteps = steps,
+        });
+        var x = randn(6, 4, dtype: ScalarType.Float64).mul(0.5).requires_grad_(true);
+        var weights = randn(6, 8, dtype: ScalarType.Float64);
+        var phantom = Gradients(Loss(layer.Solve(x).State, weights), x, layer);
+
+        // z* without a tape, then exactly k steps z ← (1 − λ) z + λ f(z, x) by autograd.
+        Tensor z;
+        using (no_grad())
+            z = new EquilibriumLayer(cell, Options()).Solve(x).State;
+        var parameters = cell.EffectiveParameters().ToArray();
+        for (var k = 0; k < steps; k++)
+            z = z.mul(1 - damping).add(cell.Apply(z, x, parameters).mul(damping));
+        var unrolled = Gradients(Loss(z, weights), x, layer);
+        for (var i = 0; i < phantom.Length; i++)
+            Check.TensorsClose(phantom[i], unrolled[i], 1e-10, $"λ = {damping}, k = {steps}: gradient {i} (0 = x)");
+
+        // The options matter: the default phantom (λ = 0.5, k = 5) gives a different gradient on this hard cell.
+        var standard = new EquilibriumLayer(cell, new EquilibriumOptions { Forward = Precise, Backward = EquilibriumBackward.Phantom });
+        Check.Less(1e-3, Check.MaxAbsDiff(Gradients(Loss(standard.Solve(x).State, weights), x, standard)[0], phantom[0]), "distance from the default phantom gradient");
+    }
+
+    [TestMethod]
+    public void JacobianPenalty_IsTheWeightedOneProbeEstimate_LinearInItsWeight_ValueAndGradient()
+    {
+        manual_seed(99);
+        var cell = Blocks.HardCell(8, 4, LipschitzActivation.Tanh, ScalarType.Float64);
+        var layer = new EquilibriumLayer(cell);
+        layer.train();
+        // The penalty exists in training mode only; the cell's normalisation stays frozen so that every solve sees the same f.
+        cell.eval();
+        var x = randn(16, 4, dtype: ScalarType.Float64).mul(0.5);
+        var parameters = layer.parameters().Where(p => p.requires_grad).ToArray();
+        (Tensor Penalty, Tensor[] Gradients) PenaltyAt(double weight)
+        {
+            layer.Options = new EquilibriumOptions { Forward = Precise, Adjoint = Precise, JacobianRegularization = weight };
+            manual_seed(7);
+            var penalty = layer.Solve(x).JacobianPenalty!;
+            return (penalty, autograd.grad([penalty], parameters, allow_unused: true).Select((g, i) => g is { IsInvalid: false } ? g : zeros_like(parameters[i])).ToArray());
+        }
+        var (half, halfGradients) = PenaltyAt(0.5);
+        var (three, threeGradients) = PenaltyAt(3.0);
+
+        // The reference: the same probe (the solve's first random draw), v = probeᵀ J_f(z*) by autograd, w · mean ‖v‖² / d.
+        Tensor state;
+        using (no_grad())
+            state = new EquilibriumLayer(cell, Options()).Solve(x).State;
+        manual_seed(7);
+        var probe = randn(16, 8, dtype: ScalarType.Float64);
+        var z = state.requires_grad_(true);
+        var vjp = autograd.grad([cell.Apply(z, x, cell.EffectiveParameters().ToArray())], [z], [probe])[0];
+        var estimate = vjp.square().sum().ToDouble() / 16 / 8;
+        Check.Less(1e-3, estimate, "the estimate on the hard cell");
+        Check.Close(half.ToDouble(), 0.5 * estimate, 1e-10 * estimate, "penalty at weight 0.5");
+        Check.Close(three.ToDouble(), 3.0 * estimate, 1e-10 * estimate, "penalty at weight 3");
+        for (var i = 0; i < parameters.Length; i++)
+            Check.TensorsClose(threeGradients[i], halfGradients[i].mul(6), 1e-10 * (1 + halfGradients[i].abs().max().ToDouble()), $"gradient of the penalty w.r.t. parameter {i}: ×6 from weight 0.5 to 3");
+        Check.Less(0, halfGradients.Sum(g => g.abs().sum().ToDouble()), "the penalty has a gradient");
     }
 
     /// <summary>f(z, x) = z + x + 1.5 + sin z has no fixed point (f(z) − z ≥ 0.5 for x ≥ 0): it must be reported.</summary>

@@ -3,6 +3,7 @@ using Invertible.Torch.Implicit;
 using Invertible.Torch.Layers;
 using Invertible.Torch.Lipschitz;
 using Invertible.Torch.Solvers;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Invertible.Tests.Layers;
@@ -65,6 +66,58 @@ public sealed class FusedResidualBlockTests
         var gradsFused = Grads(xFused.mul(r).sum(), y, fused);
         for (var i = 0; i < gradsGeneric.Length; i++)
             Check.TensorsClose(gradsFused[i], gradsGeneric[i], 1e-10, $"inverse gradient {i} (0 = y)");
+    }
+
+    /// <summary>
+    /// A generic and a fused LipSwish block sharing random weights and a random ρ, so β = softplus(ρ) is far from 1 and
+    /// the β terms of the hand-derived gradients (1/β in the parameter gradient, σ(ρ) in softplus' derivative) matter.
+    /// </summary>
+    private static (ResidualBlock Generic, FusedResidualBlock Fused, Parameter FusedRho) PairAtRandomBeta()
+    {
+        var generic = new ResidualBlock(new ContractiveMlp(6, 16, 2, 0.9, LipschitzActivation.LipSwish, dtype: ScalarType.Float64));
+        var fused = new FusedResidualBlock(new ContractiveMlp(6, 16, 2, 0.9, LipschitzActivation.LipSwish, dtype: ScalarType.Float64));
+        var genericRho = ((LipSwish)generic.Residual.Layers[1]).Rho;
+        using (no_grad())
+        {
+            genericRho.copy_(randn(1, dtype: ScalarType.Float64).squeeze().mul(1.5).add(1));
+            foreach (var linear in generic.Residual.LinearLayers)
+                linear.Bias!.copy_(randn_like(linear.Bias!).mul(0.5));
+        }
+        fused.load_state_dict(generic.state_dict());
+        generic.eval();
+        fused.eval();
+        var activation = (LipSwish)fused.Residual.Layers[1];
+        Check.Less(0.3, Math.Abs(activation.Beta - 1), "distance of β from 1");
+        return (generic, fused, activation.Rho);
+    }
+
+    [TestMethod]
+    public void LipSwishBetaNot1_ForwardAndInverse_ValuesAndGradients_MatchGenericBlockAndFiniteDifferences()
+    {
+        manual_seed(44);
+        var (generic, fused, rho) = PairAtRandomBeta();
+        var weights = randn(7, 6, dtype: ScalarType.Float64);
+        var directions = new (string Name, Func<nn.Module, Tensor, Tensor> Map, Tensor Input)[]
+        {
+            ("forward", (block, t) => ((ResidualBlockBase)block).forward(t), randn(7, 6, dtype: ScalarType.Float64).mul(2)),
+            ("inverse", (block, t) => ((ResidualBlockBase)block).Inverse(t, Precise), randn(7, 6, dtype: ScalarType.Float64).mul(2)),
+        };
+        foreach (var (name, map, data) in directions)
+        {
+            var input = data.clone().requires_grad_(true);
+            var valueGeneric = map(generic, input);
+            var valueFused = map(fused, input);
+            Check.TensorsClose(valueFused, valueGeneric, 1e-10, $"{name}: values");
+            var gradsGeneric = Grads(valueGeneric.mul(weights).sum(), input, generic);
+            var gradsFused = Grads(valueFused.mul(weights).sum(), input, fused);
+            for (var i = 0; i < gradsGeneric.Length; i++)
+                Check.TensorsClose(gradsFused[i], gradsGeneric[i], 1e-10, $"{name}: gradient {i} (0 = input)");
+
+            var gradRho = gradsFused[1 + fused.parameters().ToList().FindIndex(p => ReferenceEquals(p, rho))];
+            Check.Less(1e-3, gradRho.abs().ToDouble(), $"{name}: |∂L/∂ρ|");
+            double Loss() => map(fused, data).mul(weights).sum().ToDouble();
+            FiniteDifferences.CheckDirectionalDerivatives([rho, data], [gradRho, gradsFused[0]], Loss, 1e-3, 1e-8, $"{name} of the fused block (ρ, input)");
+        }
     }
 
     [TestMethod]

@@ -1,6 +1,7 @@
 using Invertible.Tests.Support;
 using Invertible.Torch.Implicit;
 using Invertible.Torch.Layers;
+using Invertible.Torch.Lipschitz;
 using Invertible.Torch.Solvers;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -96,6 +97,72 @@ public sealed class ResidualBlockTests
         var grads = Gradients(Loss(block.Inverse(y, Precise()), weights), y, block);
         var tensors = new[] { y }.Concat(block.parameters()).ToArray();
         FiniteDifferences.CheckDirectionalDerivatives(tensors, grads, () => Loss(block.Inverse(y.detach(), Precise()), weights).ToDouble(), 1e-3, 1e-8, "inverse");
+    }
+
+    /// <summary>‖a − e‖ / ‖e‖ over tensors of any type, in float64.</summary>
+    private static double RelativeError(Tensor actual, Tensor expected)
+    {
+        var e = expected.to(ScalarType.Float64);
+        return actual.to(ScalarType.Float64).sub(e).norm().ToDouble() / e.norm().ToDouble();
+    }
+
+    /// <summary>
+    /// Float32 blocks that ship, each with a float64 copy of the same weights and frozen singular vectors: a random LipSwish
+    /// block with β = softplus(ρ) far from 1 and non-zero biases, and the hard aligned block at c = 0.97 with its raw
+    /// weights scaled by 1.25, so that the normalisation W · c / σ is active and differentiable (the aligned block sits at
+    /// σ = c, the kink of max(1, σ / c), where float32 and float64 may fall on different sides).
+    /// </summary>
+    private static IEnumerable<(string Name, ResidualBlock Single, ResidualBlock Double)> Float32BlocksWithFloat64Copies()
+    {
+        var random = Blocks.Random(8, 32, 0.9, ScalarType.Float32);
+        using (no_grad())
+        {
+            ((LipSwish)random.Residual.Layers[1]).Rho.fill_(1.7);
+            foreach (var linear in random.Residual.LinearLayers)
+                linear.Bias!.copy_(randn_like(linear.Bias!).mul(0.5));
+        }
+        var aligned = Blocks.Aligned(8, 0.97, ScalarType.Float32);
+        using (no_grad())
+        {
+            foreach (var linear in aligned.Residual.LinearLayers)
+                linear.Weight.mul_(1.25);
+        }
+        foreach (var (name, single, copy) in new[]
+        {
+            ("random LipSwish block", random, Blocks.Random(8, 32, 0.9, ScalarType.Float64)),
+            ("aligned block at c = 0.97", aligned, Blocks.Aligned(8, 0.97, ScalarType.Float64)),
+        })
+        {
+            copy.load_state_dict(single.state_dict());
+            yield return (name, single, copy);
+        }
+    }
+
+    [TestMethod]
+    public void ImplicitGradient_Float32_MatchesFloat64UnrolledGradient_WithinRelative1e4()
+    {
+        manual_seed(37);
+        foreach (var (name, single, copy) in Float32BlocksWithFloat64Copies())
+        {
+            var data = randn(16, 8).mul(2);
+            var weights = randn(16, 8);
+
+            var y = data.clone().requires_grad_(true);
+            var result = single.InverseWithStatistics(y);
+            var grads = Gradients(Loss(result.Input, weights), y, single);
+            Assert.IsTrue(result.Solves[0].Backward!.Converged, $"{name}: {result.Solves[0]}");
+
+            // The reference: float64 autograd through 600 Picard iterations (rate ≤ 0.97² for the aligned block: 1e-16).
+            var y64 = data.to(ScalarType.Float64).requires_grad_(true);
+            var parameters = copy.Residual.EffectiveParameters().ToArray();
+            var x = y64;
+            for (var i = 0; i < 600; i++)
+                x = y64 - copy.Residual.Apply(x, parameters);
+            Check.AtMost(RelativeError(result.Input, x), 1e-5, $"{name}: float32 inverse vs float64");
+            var reference = Gradients(Loss(x, weights.to(ScalarType.Float64)), y64, copy);
+            for (var i = 0; i < grads.Length; i++)
+                Check.AtMost(RelativeError(grads[i], reference[i]), 1e-4, $"{name}: relative error of gradient {i} (0 = y)");
+        }
     }
 
     [TestMethod]

@@ -56,4 +56,22 @@ public sealed class EquilibriumExportTests
             Assert.IsTrue(outputs["iterations"].min().ToInt64() >= 2, "iterations are reported");
         }
     }
+
+    [TestMethod]
+    public void Scores_RowResultDoesNotDependOnItsBatch()
+    {
+        var network = Trained(SupervisedTask.MulticlassClassification, monotone: false);
+        // A loose tolerance: a row stopped by its batch instead of its own rule would move by about 1e-3, not 1e-7.
+        var model = EquilibriumExporter.Export(network, new OnnxExportOptions { Tolerance = 1e-3 });
+        var x = randn(48, 5).mul(2);
+        var batched = OnnxRunner.Run(model, ("x", x));
+        Assert.IsTrue(batched["iterations"].max().ToInt64() > batched["iterations"].min().ToInt64(), "rows of the batch need different iteration counts");
+        for (var row = 0; row < 48; row += 5)
+        {
+            var alone = OnnxRunner.Run(model, ("x", x[row..(row + 1)]));
+            Check.TensorsClose(alone["scores"], batched["scores"][row..(row + 1)], 1e-6, $"row {row} alone vs inside the batch: scores");
+            Assert.AreEqual(batched["iterations"][row].ToInt64(), alone["iterations"][0].ToInt64(), $"row {row}: iterations");
+            Check.TensorsClose(alone["residual"], batched["residual"][row..(row + 1)], 1e-6, $"row {row}: residual");
+        }
+    }
 }

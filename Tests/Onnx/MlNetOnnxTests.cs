@@ -1,3 +1,4 @@
+using System.Globalization;
 using Invertible.Tests.Support;
 using Invertible.Torch;
 using Invertible.Torch.Equilibrium;
@@ -55,16 +56,15 @@ public sealed class MlNetOnnxTests
         return view.GetColumn<float[]>(name).ToArray();
     }
 
-    private static void AssertSame(ModelProto model, string inputName, Tensor input, string[] outputs)
+    /// <summary>Checks that ML.NET reproduces ONNX Runtime's outputs and returns them as [rows, width] tensors.</summary>
+    private static Dictionary<string, Tensor> AssertSame(ModelProto model, string inputName, Tensor input, string[] outputs)
     {
         var reference = OnnxRunner.Run(model, (inputName, input));
         var viaMlNet = RunInMlNet(model, inputName, outputs, input);
+        var actual = outputs.ToDictionary(name => name, name => tensor(viaMlNet[name].SelectMany(r => r).ToArray()).reshape(input.shape[0], -1));
         foreach (var name in outputs)
-        {
-            var expected = reference[name].to(ScalarType.Float32).reshape(input.shape[0], -1);
-            var actual = tensor(viaMlNet[name].SelectMany(r => r).ToArray()).reshape(input.shape[0], -1);
-            Check.TensorsClose(actual, expected, 1e-6, $"{model.Metadata()["invertible.kind"]}: ML.NET output {name}");
-        }
+            Check.TensorsClose(actual[name], reference[name].to(ScalarType.Float32).reshape(input.shape[0], -1), 1e-6, $"{model.Metadata()["invertible.kind"]}: ML.NET output {name}");
+        return actual;
     }
 
     [TestMethod]
@@ -86,5 +86,27 @@ public sealed class MlNetOnnxTests
         var network = new EquilibriumNetwork(4, 3, SupervisedTask.MulticlassClassification, new EquilibriumNetworkOptions { StateFeatures = 8, InjectionFeatures = 8 });
         network.eval();
         AssertSame(EquilibriumExporter.Export(network), "x", x, ["scores", "probabilities", "predicted_label", "iterations", "residual", "converged"]);
+    }
+
+    [TestMethod]
+    public void CappedLoops_ReportEveryRowNotConverged_ThroughMlNet()
+    {
+        manual_seed(142);
+        var x = randn(9, HardModels.Features);
+        var models = new (ModelProto Model, string Input, string Solution)[]
+        {
+            (ResidualStackExporter.ExportInverse(HardModels.Stack(), HardModels.TwoIterations), "y", "x"),
+            (FlowExporter.ExportInverse(HardModels.Flow(), HardModels.TwoIterations), "latent", "x"),
+            (EquilibriumExporter.Export(HardModels.Equilibrium(), HardModels.TwoIterations), "x", "scores"),
+        };
+        foreach (var (model, input, solution) in models)
+        {
+            var kind = model.Metadata()["invertible.kind"];
+            var tolerance = double.Parse(model.Metadata()["invertible.tolerance"], CultureInfo.InvariantCulture);
+            var outputs = AssertSame(model, input, x, [solution, "iterations", "residual", "converged"]);
+            Assert.IsTrue(outputs["iterations"].eq(2).all().item<bool>(), $"{kind}: every row ran the two iterations of the cap");
+            Assert.IsTrue(outputs["converged"].eq(0).all().item<bool>(), $"{kind}: no row is reported converged");
+            Check.Less(100 * tolerance, outputs["residual"].min().ToDouble(), $"{kind}: the smallest residual, in units of the tolerance ×100");
+        }
     }
 }

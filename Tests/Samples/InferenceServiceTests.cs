@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -21,6 +22,7 @@ public sealed class InferenceServiceTests
     private static string folder = null!;
     private static WebApplication app = null!;
     private static HttpClient client = null!;
+    private static double hardTolerance;
 
     [ClassInitialize]
     public static async Task StartService(TestContext context)
@@ -32,6 +34,9 @@ public sealed class InferenceServiceTests
         folder = Directory.CreateTempSubdirectory("invertible-service-").FullName;
         FlowExporter.ExportForward(flow).Save(Path.Combine(folder, "density.forward.onnx"));
         FlowExporter.ExportInverse(flow).Save(Path.Combine(folder, "density.inverse.onnx"));
+        var hard = FlowExporter.ExportInverse(HardModels.Flow(), HardModels.TwoIterations);
+        hardTolerance = double.Parse(hard.Metadata()["invertible.tolerance"], CultureInfo.InvariantCulture);
+        hard.Save(Path.Combine(folder, "hard.inverse.onnx"));
 
         app = InferenceApp.Create(["--urls", "http://127.0.0.1:0", "--models", folder]);
         await app.StartAsync();
@@ -78,6 +83,18 @@ public sealed class InferenceServiceTests
         Check.TensorsClose(tensor(back).view(5, 3), x, 1e-4, "inverse over HTTP");
         Assert.IsTrue(inverse.GetProperty("converged").EnumerateArray().All(c => c.GetBoolean()), "every row reports convergence");
         Assert.AreEqual(5, inverse.GetProperty("iterations").GetArrayLength());
+    }
+
+    [TestMethod]
+    public async Task Inverse_CappedBeforeConvergence_ReportsEveryRowNotConverged()
+    {
+        var rows = Rows(randn(4, HardModels.Features));
+        var inverse = await Post("/models/hard/inverse", new { rows });
+        Assert.IsTrue(inverse.GetProperty("converged").EnumerateArray().All(c => !c.GetBoolean()), "no row is reported converged");
+        Assert.IsTrue(inverse.GetProperty("iterations").EnumerateArray().All(i => i.GetInt64() == 2), "every row ran the two iterations of the cap");
+        var residuals = inverse.GetProperty("residual").EnumerateArray().Select(r => r.GetDouble()).ToArray();
+        Assert.AreEqual(4, residuals.Length);
+        Check.Less(100 * hardTolerance, residuals.Min(), "the smallest residual over HTTP, in units of the tolerance ×100");
     }
 
     private static (Tensor Latent, Tensor LogProb) Reference(Tensor x)

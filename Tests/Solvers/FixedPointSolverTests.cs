@@ -10,14 +10,20 @@ public sealed class FixedPointSolverTests
 {
     private static readonly FixedPointSolverKind[] AllKinds = Enum.GetValues<FixedPointSolverKind>();
 
-    /// <summary>x = A x + b with ‖A‖ = rate: a linear contraction with a known solution (I − A)⁻¹ b.</summary>
-    private static (Func<Tensor, Tensor> F, Tensor Solution) LinearContraction(int batch, int width, double rate)
+    /// <summary>x = A x + b with ‖A‖ = rate: a linear contraction whose pre-images and solution are known.</summary>
+    private static (Func<Tensor, Tensor> F, Tensor A, Tensor B) LinearMap(int batch, int width, double rate)
     {
         var m = randn(width, width, dtype: ScalarType.Float64);
         var a = m.div(linalg.svdvals(m).max()).mul(rate);
         var b = randn(batch, width, dtype: ScalarType.Float64);
-        var solution = linalg.solve(eye(width, dtype: ScalarType.Float64) - a, b.t()).t();
-        return (x => x.mm(a.t()).add(b), solution);
+        return (x => x.mm(a.t()).add(b), a, b);
+    }
+
+    /// <summary><see cref="LinearMap"/> and its solution (I − A)⁻¹ b.</summary>
+    private static (Func<Tensor, Tensor> F, Tensor Solution) LinearContraction(int batch, int width, double rate)
+    {
+        var (f, a, b) = LinearMap(batch, width, rate);
+        return (f, linalg.solve(eye(width, dtype: ScalarType.Float64) - a, b.t()).t());
     }
 
     [TestMethod]
@@ -68,32 +74,60 @@ public sealed class FixedPointSolverTests
     }
 
     [TestMethod]
-    public void EverySolver_CappedAtThreeIterations_ReportsNotConverged()
+    public void EverySolver_CappedAtThreeIterations_ReportsNotConverged_WithTheResidualOfTheReturnedPoint()
     {
+        const double tolerance = 1e-6;
         foreach (var kind in AllKinds)
         {
             manual_seed(24);
-            var (f, _) = LinearContraction(3, 8, 0.95);
-            var stats = FixedPointSolver.Create(new FixedPointOptions { Solver = kind, MaxIterations = 3, Tolerance = 1e-12 }).Solve(f, zeros(3, 8, dtype: ScalarType.Float64)).Statistics;
+            var (f, a, b) = LinearMap(3, 8, 0.95);
+            var result = FixedPointSolver.Create(new FixedPointOptions { Solver = kind, MaxIterations = 3, Tolerance = tolerance }).Solve(f, zeros(3, 8, dtype: ScalarType.Float64));
+            var stats = result.Statistics;
             Assert.IsFalse(stats.Converged, kind.ToString());
             Assert.AreEqual(3, stats.Iterations, kind.ToString());
-            Check.Less(1e-12, stats.RelativeResidual, $"{kind} reports its real residual");
-            var failure = Assert.ThrowsExactly<SolverNotConvergedException>(() => new FixedPointResult(zeros(1), stats).EnsureConverged("test solve", 1e-12));
+            // The solution s is f(x) at the iterate x behind the reported residual: x = A⁻¹ (s − b) (A is invertible).
+            var preImage = linalg.solve(a, result.Solution.sub(b).t()).t();
+            var trueResiduals = linalg.vector_norm(result.Solution.sub(preImage), 2, [1]).div(linalg.vector_norm(result.Solution, 2, [1]));
+            for (var row = 0; row < 3; row++)
+            {
+                var expected = trueResiduals[row].ToDouble();
+                Check.Close(stats.SampleResiduals[row], expected, 1e-9 * expected, $"{kind}, row {row}: reported residual vs that of the returned point's pre-image");
+                Assert.IsFalse(stats.SampleConverged[row], $"{kind}, row {row}");
+            }
+            Check.Close(stats.RelativeResidual, trueResiduals.max().ToDouble(), 1e-9 * stats.RelativeResidual, $"{kind}: the reported residual is the worst row's");
+            Check.Less(tolerance, stats.RelativeResidual, $"{kind}: a capped solve stays above its tolerance");
+            var failure = Assert.ThrowsExactly<SolverNotConvergedException>(() => result.EnsureConverged("test solve", tolerance));
             StringAssert.Contains(failure.Message, "did not converge");
         }
     }
 
     [TestMethod]
-    public void Solution_IsTheLowestResidualIterate()
+    public void Solution_IsTheImageOfTheLowestResidualIterate_PerRow()
     {
-        // f oscillates: iterates alternate between a good and a bad point; the good one must be returned.
-        var calls = 0;
-        Tensor F(Tensor x) => ++calls % 2 == 1 ? x.add(1e-3) : x.add(10.0);
+        // f(x) = x + δ_k on call k: the residual is ‖δ_k‖ / ‖f(x)‖, so the steps choose which call is best. Row 0 is best
+        // at call 3, row 1 at call 1; the last call (6) is bad for both, so neither the last nor the last good call will do.
+        double[][] steps = [[1e-3, 10, 1e-5, 10, 1e-3, 10], [1e-6, 10, 1e-3, 10, 1e-3, 10]];
+        var calls = new List<(Tensor X, Tensor Fx)>();
+        Tensor F(Tensor x)
+        {
+            var k = calls.Count;
+            var fx = x.add(tensor(new[] { steps[0][k], steps[1][k] }, dtype: ScalarType.Float64).unsqueeze(1));
+            // The solver disposes its tensors at the end of each iteration: keep copies outside its dispose scope.
+            calls.Add((x.clone().DetachFromDisposeScope(), fx.clone().DetachFromDisposeScope()));
+            return fx;
+        }
         var result = new PicardSolver(new FixedPointOptions { Solver = FixedPointSolverKind.Picard, MaxIterations = 6, Tolerance = 1e-9 })
-            .Solve(F, ones(1, 4, dtype: ScalarType.Float64));
+            .Solve(F, ones(2, 4, dtype: ScalarType.Float64));
         Assert.IsFalse(result.Statistics.Converged);
-        Check.AtMost(result.Statistics.RelativeResidual, 1e-3, "best residual");
-        Check.Close(result.Statistics.SampleResiduals[0], result.Statistics.ResidualTrace.Min(), 1e-15, "returned residual is the trace's minimum");
+        Assert.AreEqual(6, calls.Count);
+        for (var row = 0; row < 2; row++)
+        {
+            var residuals = calls.Select(c => linalg.vector_norm(c.Fx[row].sub(c.X[row]), 2, [0]).div(linalg.vector_norm(c.Fx[row], 2, [0])).ToDouble()).ToArray();
+            var best = Array.IndexOf(residuals, residuals.Min());
+            Assert.AreEqual(row == 0 ? 2 : 0, best, $"row {row}: the designed best call");
+            Check.Identical(result.Solution[row], calls[best].Fx[row], $"row {row}: the solution is f at the lowest-residual iterate");
+            Check.Close(result.Statistics.SampleResiduals[row], residuals[best], 1e-15, $"row {row}: the reported residual is that iterate's");
+        }
     }
 
     [TestMethod]
