@@ -12,26 +12,28 @@ namespace Invertible.Benchmarks;
 /// <summary>
 /// RSS of a long libtorch loop under glibc allocator settings, one fresh process per setting: a training step of a
 /// block's inverse (d = 64, hidden 256, batch 256, 10 Picard iterations forward, implicit backward, Adam), repeated.
-/// Reported: RSS after 100 steps, peak RSS after all steps, their ratio, and the time per step.
+/// Reported: RSS after 100 steps, peak RSS after all steps, their ratio, and the time per step. Settings combine with
+/// '+'; NATIVE_MEMORY_TRACE=1 prints RSS every 250 steps (bursts, not a trend, under glibc's defaults).
 /// </summary>
 internal static class NativeMemoryGrowth
 {
     public const string ChildCommand = "native-memory-child";
 
-    public static void Print(int steps)
+    /// <summary>Settings compared by default: glibc's own and the candidates tried against it.</summary>
+    public static readonly string[] Settings =
+        ["default", "mmap-threshold-128k", "mmap-threshold-16384k", "arena-max-1", "arena-max-1+mmap-threshold-16384k", "trim-every-100", "trim-every-1"];
+
+    public static void Print(int steps, IReadOnlyList<string>? settings = null)
     {
         Console.WriteLine($"| allocator setting | RSS after 100 steps (MB) | peak after {steps} steps (MB) | ratio | ms per step |");
         Console.WriteLine("|---|---|---|---|---|");
-        foreach (var setting in new[] { "default", "library", "mmap-threshold-128k", "arena-max-2", "trim-every-100" })
+        foreach (var setting in settings ?? Settings)
         {
             var self = Environment.ProcessPath!;
             var arguments = $"{ChildCommand} {setting} {steps}";
             if (self.EndsWith("dotnet", StringComparison.Ordinal))
                 arguments = $"\"{typeof(NativeMemoryGrowth).Assembly.Location}\" " + arguments;
             var start = new ProcessStartInfo(self, arguments) { RedirectStandardOutput = true };
-            // "default" is glibc's own behaviour: the library's settings switched off.
-            if (setting != "library")
-                start.Environment["INVERTIBLE_NATIVE_MEMORY"] = "off";
             using var process = Process.Start(start)!;
             var text = process.StandardOutput.ReadToEnd().Trim().Split(' ');
             process.WaitForExit();
@@ -43,14 +45,17 @@ internal static class NativeMemoryGrowth
     public static void RunChild(string[] args)
     {
         var (setting, steps) = (args[0], int.Parse(args[1], CultureInfo.InvariantCulture));
-        switch (setting)
+        var trimEvery = 0;
+        foreach (var part in setting.Split('+'))
         {
-            case "mmap-threshold-128k":
-                mallopt(-3, 128 * 1024);
-                break;
-            case "arena-max-2":
-                mallopt(-8, 2);
-                break;
+            if (part.StartsWith("mmap-threshold-", StringComparison.Ordinal))
+                mallopt(-3, int.Parse(part["mmap-threshold-".Length..^1], CultureInfo.InvariantCulture) * 1024);
+            else if (part.StartsWith("trim-threshold-", StringComparison.Ordinal))
+                mallopt(-1, int.Parse(part["trim-threshold-".Length..^1], CultureInfo.InvariantCulture) * 1024);
+            else if (part.StartsWith("arena-max-", StringComparison.Ordinal))
+                mallopt(-8, int.Parse(part["arena-max-".Length..], CultureInfo.InvariantCulture));
+            else if (part.StartsWith("trim-every-", StringComparison.Ordinal))
+                trimEvery = int.Parse(part["trim-every-".Length..], CultureInfo.InvariantCulture);
         }
         manual_seed(1);
         var block = Models.Block(BlockKind.Random, 64, 256, 0.9);
@@ -74,10 +79,12 @@ internal static class NativeMemoryGrowth
                 block.Inverse(target.add(randn(256, 64).mul(0.01)), options).square().mean().backward();
                 optimizer.step();
             }
-            if (setting == "trim-every-100" && step % 100 == 0)
+            if (trimEvery > 0 && step % trimEvery == 0)
                 malloc_trim(0);
             if (step == 100)
                 early = Kilobytes("VmRSS") / 1024.0;
+            if (Environment.GetEnvironmentVariable("NATIVE_MEMORY_TRACE") is not null && step % 250 == 0)
+                Console.Error.WriteLine($"step {step}: RSS {Kilobytes("VmRSS") / 1024.0:F0} MB, peak {Kilobytes("VmHWM") / 1024.0:F0} MB, managed committed {GC.GetGCMemoryInfo().TotalCommittedBytes / 1048576.0:F0} MB");
         }
         var peak = Kilobytes("VmHWM") / 1024.0;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{early:F1} {peak:F1} {watch.Elapsed.TotalMilliseconds / (steps - 100):F3}"));

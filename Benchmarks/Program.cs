@@ -16,7 +16,7 @@ switch (args.FirstOrDefault())
         PeakMemory.Print(args.Skip(1).ToArray());
         break;
     case "native-memory":
-        NativeMemoryGrowth.Print(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10_000);
+        NativeMemoryGrowth.Print(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10_000, args.Length > 2 ? args[2..] : null);
         break;
     case NativeMemoryGrowth.ChildCommand:
         NativeMemoryGrowth.RunChild(args.Skip(1).ToArray());
