@@ -1,3 +1,4 @@
+using TorchSharp;
 using System.Diagnostics;
 using Invertible.ML.Flows;
 using Invertible.ML.Trainers;
@@ -31,43 +32,56 @@ internal static class MlNetSection
         public string PredictedDigit { get; set; } = "";
     }
 
-    public static void Run()
+    public static void Run(QuickstartSize size, Plots plots)
     {
-        Report.Heading("1. An ML.NET pipeline with an invertible-ResNet flow (two-moons, 4 000 rows)");
+        Report.Heading($"1. An ML.NET pipeline with an invertible-ResNet flow (8-gaussians, {size.ToyRows:N0} training rows)");
         var context = new MLContext(seed: 1);
-        IDataView Moons(int rows, ulong seed) => context.Data.LoadFromEnumerable(Rows(ToyDensities.TwoMoons(rows, new TorchSharp.torch.Generator(seed))));
-        var (train, test) = (Moons(4000, 1), Moons(1000, 2));
+        var trainPoints = ToyDensities.EightGaussians(size.ToyRows, new TorchSharp.torch.Generator(1));
+        var testPoints = ToyDensities.EightGaussians(size.ToyRows / 4, new TorchSharp.torch.Generator(2));
+        var (train, test) = (context.Data.LoadFromEnumerable(Rows(trainPoints)), context.Data.LoadFromEnumerable(Rows(testPoints)));
 
         var watch = Stopwatch.StartNew();
-        var pipeline = context.Transforms.NormalizeMeanVariance("Features")
-            .Append(context.Transforms.InvertibleResNet(new InvertibleResNetOptions { Epochs = 15, ProgressCallback = p => Console.WriteLine($"  {p}") }));
-        var model = pipeline.Fit(train);
-        var flow = model.LastTransformer;
+        var options = new InvertibleResNetOptions { Epochs = size.FlowEpochs };
+        var model = ProgressBar.Fit($"fitting the flow ({options.Epochs} epochs at most)", options.Epochs, callback => options.ProgressCallback = callback,
+            () => context.Transforms.InvertibleResNet(options).Fit(train));
         var scored = model.Transform(test);
-        var logLikelihood = scored.GetColumn<float>("LogLikelihood").Average();
-        Console.WriteLine($"  fitted in {watch.Elapsed.TotalSeconds:F1} s; test log-likelihood {logLikelihood:F3} nats per row (of the standardised data), best epoch {flow.TrainingReport!.BestEpoch} (0 = the Gaussian start)");
+        var logLikelihood = scored.GetColumn<float>("LogLikelihood").ToArray();
+        var exact = ToyDensities.EightGaussiansLogProb(testPoints.to(ScalarType.Float64)).mean().ToDouble();
+        var gaussian = new GaussianBaseline(trainPoints).LogProb(testPoints).mean().ToDouble();
+        Console.WriteLine($"  fitted in {watch.Elapsed.TotalSeconds:F1} s (best epoch {model.TrainingReport!.BestEpoch}; 0 = the Gaussian start)");
+        Console.WriteLine($"  test NLL {-logLikelihood.Average():F3} nats per row; exact NLL of the generating mixture {-exact:F3}; full-covariance Gaussian {-gaussian:F3}");
 
-        var reconstructed = flow.Inverse().Transform(scored);
+        var reconstructed = model.Inverse().Transform(scored);
         var error = scored.GetColumn<float[]>("Features").Zip(reconstructed.GetColumn<float[]>("Reconstructed"), (x, y) => x.Zip(y, (a, b) => Math.Abs(a - b)).Max()).Max();
-        Console.WriteLine($"  Inverse: latent → data, max |x − F⁻¹(F(x))| over 1 000 rows = {Report.Sci(error)}; every row converged: {reconstructed.GetColumn<bool>("ReconstructedConverged").All(c => c)}");
-        var samples = flow.Sample(5);
-        Console.WriteLine($"  Sample: {string.Join("  ", samples.GetColumn<float[]>("Features").Select(r => $"({r[0]:F2}, {r[1]:F2})"))}");
+        Console.WriteLine($"  Inverse: latent → data, max |x − F⁻¹(F(x))| over {logLikelihood.Length:N0} rows = {Report.Sci(error)}; every row converged: {reconstructed.GetColumn<bool>("ReconstructedConverged").All(c => c)}");
+        var samples = model.Sample(size.ToyRows / 4, seed: 3).GetColumn<float[]>("Features").ToArray();
+        Console.WriteLine($"  Sample: {string.Join("  ", samples.Take(4).Select(r => $"({r[0]:F2}, {r[1]:F2})"))} …");
 
-        var path = Path.Combine(Path.GetTempPath(), "invertible-quickstart.zip");
+        var path = Path.Combine(Path.GetTempPath(), $"invertible-quickstart-{Environment.ProcessId}.zip");
         context.Model.Save(model, train.Schema, path);
         var plain = context.Model.Load(path, out _).Transform(test).GetColumn<float[]>("LogLikelihood").Select(v => v[0]).ToArray();
         var restored = context.Model.LoadInvertible(path, out _).Transform(test).GetColumn<float>("LogLikelihood").ToArray();
-        var expected = scored.GetColumn<float>("LogLikelihood").ToArray();
-        Console.WriteLine($"  Save → Load (ONNX Runtime scoring): max |diff| {Report.Sci(plain.Zip(expected, (a, b) => Math.Abs(a - b)).Max())}; " +
-            $"LoadInvertible (full transformer): identical = {restored.SequenceEqual(expected)}");
+        Console.WriteLine($"  Save → Load (ONNX Runtime scoring): max |diff| {Report.Sci(plain.Zip(logLikelihood, (a, b) => Math.Abs(a - b)).Max())}; " +
+            $"LoadInvertible (full transformer): identical = {restored.SequenceEqual(logLikelihood)}");
         File.Delete(path);
 
-        Report.Heading("2. A deep-equilibrium classifier in an ML.NET pipeline (UCI digits, stratified 80/20)");
+        var (forwardPath, inversePath) = (Path.Combine(plots.Folder, "flow.forward.onnx"), Path.Combine(plots.Folder, "flow.inverse.onnx"));
+        model.ExportOnnx(forwardPath, inversePath);
+        var (onnxLogLikelihood, onnxLatent) = OnnxCheck.Forward(forwardPath, testPoints);
+        var onnxInverse = OnnxCheck.Inverse(inversePath, onnxLatent);
+        Console.WriteLine($"  ExportOnnx → ONNX Runtime: log-likelihood max |diff| {Report.Sci(onnxLogLikelihood.Zip(logLikelihood, (a, b) => Math.Abs(a - b)).Max())}, " +
+            $"inverse max |x − x̂| {Report.Sci(onnxInverse.Zip(testPoints.data<float>().ToArray(), (a, b) => Math.Abs(a - b)).Max())}");
+
+        plots.DataAndSamples(Rows(testPoints).Select(r => r.Features).ToArray(), samples);
+        plots.Latent(scored.GetColumn<float[]>("Latent").ToArray());
+        plots.Density(Density(context, model, 4, size.GridSize), 4);
+
+        Report.Heading("2. A deep-equilibrium classifier in an ML.NET pipeline (UCI digits, stratified 80/20), and generated digits");
         var (digitsTrain, digitsTest) = Digits.Load().StratifiedSplit(0.2, seed: 0);
         IDataView View(Digits d) => context.Data.LoadFromEnumerable(d.Pixels.Select((p, i) => new Digit { Features = p.Select(v => v / 16).ToArray(), Label = d.Labels[i].ToString() }));
         watch.Restart();
         var classifier = context.Transforms.Conversion.MapValueToKey("Label")
-            .Append(context.MulticlassClassification.Trainers.DeepEquilibrium(new DeepEquilibriumOptions { Epochs = 20 }))
+            .Append(context.MulticlassClassification.Trainers.DeepEquilibrium(new DeepEquilibriumOptions { Epochs = size.ClassifierEpochs, StateSize = size.ClassifierState }))
             .Append(context.Transforms.Conversion.MapKeyToValue("PredictedDigit", "PredictedLabel"))
             .Fit(View(digitsTrain));
         var metrics = context.MulticlassClassification.Evaluate(classifier.Transform(View(digitsTest)));
@@ -77,6 +91,29 @@ internal static class MlNetSection
         using var engine = context.Model.CreatePredictionEngine<Digit, Prediction>(classifier);
         var first = new Digit { Features = digitsTest.Pixels[0].Select(v => v / 16).ToArray() };
         Console.WriteLine($"  prediction engine, first test row: {engine.Predict(first).PredictedDigit} (true label {digitsTest.Labels[0]})");
+
+        var digitOptions = new InvertibleResNetOptions { Epochs = size.DigitFlowEpochs, Blocks = 2, HiddenSize = 128 };
+        var digitFlow = ProgressBar.Fit($"fitting a flow to the digits' pixels ({digitOptions.Epochs} epochs at most)", digitOptions.Epochs,
+            callback => digitOptions.ProgressCallback = callback, () => context.Transforms.InvertibleResNet(digitOptions).Fit(View(digitsTrain)));
+        var generated = digitFlow.Sample(32, seed: 5).GetColumn<float[]>("Features").Select(r => r.Select(v => v * 16).ToArray()).ToArray();
+        Console.WriteLine($"  flow.Sample: 32 generated digits (best epoch {digitFlow.TrainingReport!.BestEpoch} of {digitFlow.TrainingReport.History.Count}; 0 = the Gaussian start), " +
+            $"mean pixel {generated.Average(r => r.Average()):F2} (training images {digitsTrain.Pixels.Average(r => r.Average()):F2})");
+        plots.Digits(generated, columns: 8);
+    }
+
+    /// <summary>The flow's density exp(log p) on a size × size grid over [−extent, extent]², row 0 at the top.</summary>
+    private static double[,] Density(MLContext context, InvertibleResNetTransformer model, double extent, int size)
+    {
+        var step = 2 * extent / size;
+        var grid = new List<Point>(size * size);
+        for (var i = 0; i < size; i++)
+            for (var j = 0; j < size; j++)
+                grid.Add(new Point { Features = [(float)(-extent + (j + 0.5) * step), (float)(extent - (i + 0.5) * step)] });
+        var values = model.Transform(context.Data.LoadFromEnumerable(grid)).GetColumn<float>("LogLikelihood").ToArray();
+        var density = new double[size, size];
+        for (var k = 0; k < values.Length; k++)
+            density[k / size, k % size] = Math.Exp(values[k]);
+        return density;
     }
 
     private static List<Point> Rows(Tensor points)
