@@ -5,7 +5,8 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 namespace Invertible.Samples.InferenceService;
 
 /// <summary>
-/// The exported models of a folder: <c>{name}.forward.onnx</c> (forward map; log-likelihood when it has one) and
+/// The exported models of a folder: <c>{name}.forward.onnx</c> (forward map, from a TorchSharp exporter or a whole ML.NET
+/// pipeline written by <c>mlContext.Model.ExportInvertibleOnnx</c>; log-likelihood when it has one) and
 /// <c>{name}.inverse.onnx</c> (inverse map with per-row iterations, residuals and convergence flags). Sessions are created once and
 /// shared (ONNX Runtime sessions are thread-safe for Run).
 /// </summary>
@@ -46,7 +47,7 @@ public sealed class ModelStore : IDisposable
         if (directions.TryGetValue("forward", out var forward))
         {
             yield return "forward";
-            if (forward.Session.OutputMetadata.ContainsKey("log_likelihood"))
+            if (LogLikelihoodOutput(forward.Session) is not null)
                 yield return "score";
         }
         if (directions.ContainsKey("inverse"))
@@ -70,12 +71,17 @@ public sealed class ModelStore : IDisposable
         var outputs = model.Run(Validate(rows, model.Width));
         if (operation.Equals("score", StringComparison.OrdinalIgnoreCase))
         {
-            if (!outputs.TryGetValue("log_likelihood", out var scores))
+            if (LogLikelihoodOutput(model.Session) is not { } output)
                 throw new RequestException(404, $"Model '{name}' does not compute a log-likelihood.");
+            var scores = outputs[output];
             return new Dictionary<string, object> { ["logLikelihood"] = scores };
         }
         return outputs;
     }
+
+    /// <summary>The log-likelihood output: "log_likelihood" from the exporters, the column name from an ML.NET pipeline.</summary>
+    private static string? LogLikelihoodOutput(InferenceSession session)
+        => new[] { "log_likelihood", "LogLikelihood" }.FirstOrDefault(session.OutputMetadata.ContainsKey);
 
     private static float[][] Validate(float[][]? rows, int width)
     {

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Invertible.ML.Flows;
 using Invertible.Samples.InferenceService;
 using Invertible.Tests.Support;
 using Invertible.Torch.Flows;
@@ -10,6 +11,8 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.ML;
+using Microsoft.ML.Data;
 using static TorchSharp.torch;
 
 namespace Invertible.Tests.Samples;
@@ -23,6 +26,9 @@ public sealed class InferenceServiceTests
     private static WebApplication app = null!;
     private static HttpClient client = null!;
     private static double hardTolerance;
+    private static MLContext mlContext = null!;
+    private static IDataView pipelineData = null!;
+    private static ITransformer pipeline = null!;
 
     [ClassInitialize]
     public static async Task StartService(TestContext context)
@@ -37,6 +43,13 @@ public sealed class InferenceServiceTests
         var hard = FlowExporter.ExportInverse(HardModels.Flow(), HardModels.TwoIterations);
         hardTolerance = double.Parse(hard.Metadata()["invertible.tolerance"], CultureInfo.InvariantCulture);
         hard.Save(Path.Combine(folder, "hard.inverse.onnx"));
+
+        // A whole ML.NET pipeline (normaliser + flow transform), exported the supported way.
+        mlContext = new MLContext(5);
+        pipelineData = MlData.From(mlContext, randn(200, 3).mul(3).add(1));
+        pipeline = mlContext.Transforms.NormalizeMeanVariance("Features")
+            .Append(mlContext.Transforms.InvertibleResNet(new InvertibleResNetOptions { Epochs = 2, Blocks = 1, HiddenSize = 8 })).Fit(pipelineData);
+        mlContext.Model.ExportInvertibleOnnx(pipeline, pipelineData.Schema, Path.Combine(folder, "pipeline.forward.onnx"));
 
         app = InferenceApp.Create(["--urls", "http://127.0.0.1:0", "--models", folder]);
         await app.StartAsync();
@@ -83,6 +96,15 @@ public sealed class InferenceServiceTests
         Check.TensorsClose(tensor(back).view(5, 3), x, 1e-4, "inverse over HTTP");
         Assert.IsTrue(inverse.GetProperty("converged").EnumerateArray().All(c => c.GetBoolean()), "every row reports convergence");
         Assert.AreEqual(5, inverse.GetProperty("iterations").GetArrayLength());
+    }
+
+    [TestMethod]
+    public async Task Score_OfAPipelineExportedFromMlNet_MatchesThePipeline()
+    {
+        var rows = pipelineData.GetColumn<float[]>("Features").Take(20).ToArray();
+        var expected = pipeline.Transform(mlContext.Data.TakeRows(pipelineData, 20)).GetColumn<float>("LogLikelihood").ToArray();
+        var scores = (await Post("/models/pipeline/score", new { rows })).GetProperty("logLikelihood").EnumerateArray().Select(e => e.GetSingle()).ToArray();
+        Check.TensorsClose(tensor(scores), tensor(expected), 1e-4, "log-likelihood of the ML.NET pipeline over HTTP (normaliser included)");
     }
 
     [TestMethod]
