@@ -134,4 +134,7 @@ public sealed class LinearSolveStatistics
 
     /// <summary>The adjoint solve, or null until backward has run.</summary>
     public KrylovStatistics? Backward { get; internal set; }
+
+    /// <inheritdoc />
+    public override string ToString() => $"linear solve: forward {Forward?.ToString() ?? "not run"}" + (Backward is null ? "" : $"; backward {Backward}");
 }
