@@ -8,7 +8,9 @@ namespace Invertible.Torch.Solvers;
 /// <remarks>
 /// With the last m iterates X_i, their values F_i = f(X_i) and residuals G_i = F_i − X_i, the weights α solve
 /// min ‖Σ α_i G_i‖² + λ s ‖α‖² subject to Σ α_i = 1 (s = largest ‖G_i‖², so λ is scale free), through the bordered
-/// system [[0, 1ᵀ], [1, G Gᵀ + λ s I]] [μ; α] = [1; 0] in float64 with <c>torch.linalg.solve_ex</c>. The next iterate
+/// system [[0, 1ᵀ], [1, G Gᵀ + λ s I]] [μ; α] = [1; 0], solved in float64 on the host (the Gram matrices are
+/// m × m per sample; one transfer per iteration is cheaper than the dozens of tensor operations a batched solve
+/// takes). The next iterate
 /// is β Σ α_i F_i + (1 − β) Σ α_i X_i. A sample whose system is singular or non-finite takes a plain step instead.
 /// </remarks>
 public sealed class AndersonSolver : FixedPointSolver
@@ -44,21 +46,14 @@ public sealed class AndersonSolver : FixedPointSolver
 
             var xHistory = xs[.., ..count];
             var fHistory = fs[.., ..count];
+            // One small transfer per iteration: the Gram matrices go to the host, the (m+1)² systems are solved there
+            // (dozens of libtorch dispatches per iteration otherwise dominate at small batch), the weights come back.
             var g = fHistory.sub(xHistory).to(ScalarType.Float64);
-            var gram = g.bmm(g.transpose(1, 2));
-            var scale = gram.diagonal(dim1: 1, dim2: 2).amax([1]).mul_(lambda).add_(1e-300);
-            var system = zeros([batch, count + 1, count + 1], dtype: ScalarType.Float64, device: x.device);
-            system[.., 0, 1..].fill_(1.0);
-            system[.., 1.., 0].fill_(1.0);
-            system[.., 1.., 1..].copy_(gram.add(eye(count, dtype: ScalarType.Float64, device: x.device).unsqueeze(0).mul(scale.view(-1, 1, 1))));
-            var rhs = zeros([batch, count + 1, 1], dtype: ScalarType.Float64, device: x.device);
-            rhs[.., 0, 0].fill_(1.0);
-            var (solution, info) = linalg.solve_ex(system, rhs);
-            var alpha = solution[.., 1.., 0];
-            var bad = info.ne(0).logical_or_(isfinite(alpha).all(1).logical_not());
-            var plain = zeros([batch, count], dtype: ScalarType.Float64, device: x.device);
-            plain[.., slot].fill_(1.0);
-            alpha = where(bad.unsqueeze(1), plain, alpha).to(x.dtype).unsqueeze(1);
+            var gram = g.bmm(g.transpose(1, 2)).cpu();
+            var weights = MixingWeights(gram.data<double>(), (int)batch, count, slot, lambda);
+            using var host = empty([batch, 1, count], dtype: ScalarType.Float64);
+            host.data<double>().CopyFrom(weights, 0, 0);
+            var alpha = host.to(x.dtype, x.device);
 
             var mixedF = alpha.bmm(fHistory).squeeze(1);
             if (beta == 1.0)
@@ -66,5 +61,78 @@ public sealed class AndersonSolver : FixedPointSolver
             else
                 x.copy_(mixedF.mul_(beta).add_(alpha.bmm(xHistory).squeeze(1), alpha: 1 - beta));
         }
+    }
+
+    /// <summary>
+    /// Per sample, α of the bordered system [[0, 1ᵀ], [1, G Gᵀ + λ s I]] [μ; α] = [1; 0] by Gaussian elimination with
+    /// partial pivoting; a singular or non-finite system gives the plain step (α = 1 on the newest slot).
+    /// </summary>
+    private static double[] MixingWeights(TorchSharp.Utils.TensorAccessor<double> gram, int batch, int count, int slot, double lambda)
+    {
+        var n = count + 1;
+        var weights = new double[batch * count];
+        var a = new double[n * n];
+        var b = new double[n];
+        var values = gram.ToArray();
+        for (var sample = 0; sample < batch; sample++)
+        {
+            var offset = sample * count * count;
+            var scale = 1e-300;
+            for (var i = 0; i < count; i++)
+                scale = Math.Max(scale, values[offset + i * count + i] * lambda);
+            Array.Clear(a);
+            Array.Clear(b);
+            b[0] = 1;
+            for (var i = 1; i < n; i++)
+            {
+                a[i] = 1;
+                a[i * n] = 1;
+                for (var j = 1; j < n; j++)
+                    a[i * n + j] = values[offset + (i - 1) * count + (j - 1)] + (i == j ? scale : 0);
+            }
+            var solved = Solve(a, b, n);
+            for (var i = 0; i < count; i++)
+                weights[sample * count + i] = solved ? b[i + 1] : i == slot ? 1 : 0;
+        }
+        return weights;
+    }
+
+    /// <summary>Solves a x = b in place (x in <paramref name="b"/>); false when a pivot vanishes or the result is not finite.</summary>
+    private static bool Solve(double[] a, double[] b, int n)
+    {
+        for (var column = 0; column < n; column++)
+        {
+            var pivot = column;
+            for (var row = column + 1; row < n; row++)
+                if (Math.Abs(a[row * n + column]) > Math.Abs(a[pivot * n + column]))
+                    pivot = row;
+            if (!(Math.Abs(a[pivot * n + column]) > 1e-300))
+                return false;
+            if (pivot != column)
+            {
+                for (var j = 0; j < n; j++)
+                    (a[column * n + j], a[pivot * n + j]) = (a[pivot * n + j], a[column * n + j]);
+                (b[column], b[pivot]) = (b[pivot], b[column]);
+            }
+            for (var row = column + 1; row < n; row++)
+            {
+                var factor = a[row * n + column] / a[column * n + column];
+                if (factor == 0)
+                    continue;
+                for (var j = column; j < n; j++)
+                    a[row * n + j] -= factor * a[column * n + j];
+                b[row] -= factor * b[column];
+            }
+        }
+        for (var row = n - 1; row >= 0; row--)
+        {
+            var sum = b[row];
+            for (var j = row + 1; j < n; j++)
+                sum -= a[row * n + j] * b[j];
+            b[row] = sum / a[row * n + row];
+            if (!double.IsFinite(b[row]))
+                return false;
+        }
+        return true;
     }
 }
