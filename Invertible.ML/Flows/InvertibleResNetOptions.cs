@@ -44,7 +44,7 @@ public class InvertibleResNetOptions : TrainingOptions
         /// <summary>Feature counts up to this train with the exact log-determinant when <see cref="LogDetEstimator"/> is null.</summary>
         public const int ExactLogDetMaxFeatures = 16;
         /// <summary>Default <see cref="Solver"/>.</summary>
-        public const FixedPointSolverKind Solver = FixedPointSolverKind.Anderson;
+        public const FixedPointSolverKind Solver = FixedPointSolverKind.Adaptive;
         /// <summary>Default <see cref="SolverTolerance"/>.</summary>
         public const double SolverTolerance = 1e-6;
         /// <summary>Default <see cref="SolverMaxIterations"/>.</summary>
@@ -100,7 +100,7 @@ public class InvertibleResNetOptions : TrainingOptions
     /// the held-out rows' likelihood.</summary>
     public double? CovarianceRegularization;
 
-    /// <summary>Fixed-point solver of the inverse (latent → data, sampling). Default Anderson.</summary>
+    /// <summary>Fixed-point solver of the inverse (latent → data, sampling). Default Adaptive (Picard, then Anderson when the map contracts slowly).</summary>
     public FixedPointSolverKind Solver = Defaults.Solver;
 
     /// <summary>Relative residual at which the inverse stops. Default 1e-6.</summary>

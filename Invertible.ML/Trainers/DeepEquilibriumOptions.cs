@@ -28,7 +28,7 @@ public sealed class DeepEquilibriumOptions : TrainingOptions
         /// <summary>Default <see cref="Gradient"/>.</summary>
         public const EquilibriumBackward Gradient = EquilibriumBackward.Implicit;
         /// <summary>Default <see cref="Solver"/>.</summary>
-        public const FixedPointSolverKind Solver = FixedPointSolverKind.Anderson;
+        public const FixedPointSolverKind Solver = FixedPointSolverKind.Adaptive;
         /// <summary>Default <see cref="SolverTolerance"/>.</summary>
         public const double SolverTolerance = 1e-5;
         /// <summary>Default <see cref="SolverMaxIterations"/>.</summary>
@@ -80,7 +80,7 @@ public sealed class DeepEquilibriumOptions : TrainingOptions
     /// <summary>How gradients pass through the equilibrium. Default implicit differentiation.</summary>
     public EquilibriumBackward Gradient = Defaults.Gradient;
 
-    /// <summary>Fixed-point solver of the equilibrium (and of the adjoint). Default Anderson.</summary>
+    /// <summary>Fixed-point solver of the equilibrium (and of the adjoint). Default Adaptive (Picard, then Anderson when the map contracts slowly).</summary>
     public FixedPointSolverKind Solver = Defaults.Solver;
 
     /// <summary>Relative residual at which the solves stop. Default 1e-5.</summary>

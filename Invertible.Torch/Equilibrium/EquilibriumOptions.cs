@@ -5,13 +5,13 @@ namespace Invertible.Torch.Equilibrium;
 /// <summary>Options of an <see cref="EquilibriumLayer"/>. Every property has a documented default.</summary>
 public sealed class EquilibriumOptions
 {
-    /// <summary>Forward solve. Default Anderson (m = 5) to relative residual 1e-5, at most 100 iterations.</summary>
+    /// <summary>Forward solve. Default Adaptive (Picard, then Anderson with m = 5 when the map contracts slowly) to relative residual 1e-5, at most 100 iterations.</summary>
     public FixedPointOptions Forward { get; init; } = new() { Tolerance = 1e-5, MaxIterations = 100 };
 
     /// <summary>Gradient mode. Default <see cref="EquilibriumBackward.Implicit"/>.</summary>
     public EquilibriumBackward Backward { get; init; } = EquilibriumBackward.Implicit;
 
-    /// <summary>Adjoint solve of the implicit mode. Default Anderson to 1e-5, at most 100 iterations.</summary>
+    /// <summary>Adjoint solve of the implicit mode. Default Adaptive to 1e-5, at most 100 iterations.</summary>
     public FixedPointOptions Adjoint { get; init; } = new() { Tolerance = 1e-5, MaxIterations = 100 };
 
     /// <summary>Phantom mode: unrolled steps k. Default 5.</summary>

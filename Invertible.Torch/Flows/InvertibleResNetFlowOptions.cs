@@ -63,7 +63,7 @@ public sealed class InvertibleResNetFlowOptions
     public LogDetOptions EvaluationLogDet { get; init; } = LogDetOptions.Exact;
 
     /// <summary>
-    /// Solver options of the inverse (sampling, latent → data). Default: Anderson to relative residual 1e-6 with an
+    /// Solver options of the inverse (sampling, latent → data). Default: the adaptive solver to relative residual 1e-6 with an
     /// absolute floor of 1e-6 — inside the flow rows are standardised by ActNorm, and a row whose solution lies near the
     /// origin cannot be resolved to a relative 1e-6 in float32 (measured: one of 20 000 checkerboard samples stalled at
     /// 2.6e-6 with ‖x‖ = 0.005, ‖y‖ = 0.22).

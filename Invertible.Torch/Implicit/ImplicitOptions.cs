@@ -11,7 +11,7 @@ public sealed record ImplicitOptions
     /// <summary>Options of the adjoint fixed-point solve in backward. Default <see cref="FixedPointOptions.Default"/>.</summary>
     public FixedPointOptions Backward { get; init; } = FixedPointOptions.Default;
 
-    /// <summary>Anderson forward and backward at tolerance 1e-6 (see <see cref="FixedPointOptions.Default"/>).</summary>
+    /// <summary>Adaptive (Picard, then Anderson on slow contractions) forward and backward at tolerance 1e-6 (see <see cref="FixedPointOptions.Default"/>).</summary>
     public static ImplicitOptions Default { get; } = new();
 
     /// <summary>The same solver options for both solves.</summary>

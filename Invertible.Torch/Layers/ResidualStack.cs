@@ -49,7 +49,7 @@ public sealed class ResidualStack : nn.Module<Tensor, Tensor>, IInvertibleDensit
     /// <inheritdoc />
     public IReadOnlyList<IInvertibleLayer> Layers => layers;
 
-    /// <summary>Anderson to relative residual 1e-6 (<see cref="ImplicitOptions.Default"/>).</summary>
+    /// <summary>The adaptive solver to relative residual 1e-6 (<see cref="ImplicitOptions.Default"/>).</summary>
     public ImplicitOptions DefaultInverseOptions => ImplicitOptions.Default;
 
     /// <inheritdoc />

@@ -19,11 +19,15 @@ public sealed class AndersonSolver : FixedPointSolver
     public AndersonSolver(FixedPointOptions? options = null) : base(options ?? new FixedPointOptions { Solver = FixedPointSolverKind.Anderson }) { }
 
     /// <inheritdoc />
-    protected override void Run(Func<Tensor, Tensor> f, Tensor x, Tracker tracker)
+    protected override void Run(Func<Tensor, Tensor> f, Tensor x, Tracker tracker) => Iterate(f, x, tracker, Options);
+
+    /// <summary>Anderson iterations from <paramref name="x"/> until <paramref name="tracker"/> says stop (also the
+    /// second phase of <see cref="AdaptiveSolver"/>).</summary>
+    internal static void Iterate(Func<Tensor, Tensor> f, Tensor x, Tracker tracker, FixedPointOptions options)
     {
-        var memory = Options.AndersonMemory;
-        var beta = Options.AndersonMixing;
-        var lambda = Options.AndersonRegularization;
+        var memory = options.AndersonMemory;
+        var beta = options.AndersonMixing;
+        var lambda = options.AndersonRegularization;
         var (batch, width) = (x.shape[0], x.shape[1]);
         using var xs = zeros([batch, memory, width], dtype: x.dtype, device: x.device);
         using var fs = zeros([batch, memory, width], dtype: x.dtype, device: x.device);

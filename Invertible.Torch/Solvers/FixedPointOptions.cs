@@ -12,7 +12,7 @@ public sealed record FixedPointOptions
     public static class Defaults
     {
         /// <summary>Default <see cref="FixedPointOptions.Solver"/>.</summary>
-        public const FixedPointSolverKind Solver = FixedPointSolverKind.Anderson;
+        public const FixedPointSolverKind Solver = FixedPointSolverKind.Adaptive;
         /// <summary>Default <see cref="FixedPointOptions.MaxIterations"/>.</summary>
         public const int MaxIterations = 500;
         /// <summary>Default <see cref="FixedPointOptions.Tolerance"/>.</summary>

@@ -30,6 +30,7 @@ public abstract class FixedPointSolver : IFixedPointSolver
             FixedPointSolverKind.Picard => new PicardSolver(options),
             FixedPointSolverKind.Anderson => new AndersonSolver(options),
             FixedPointSolverKind.Broyden => new BroydenSolver(options),
+            FixedPointSolverKind.Adaptive => new AdaptiveSolver(options),
             _ => throw new ArgumentOutOfRangeException(nameof(options), options.Solver, "Unknown solver."),
         };
     }
@@ -72,7 +73,7 @@ public abstract class FixedPointSolver : IFixedPointSolver
     /// <summary>Per-sample residuals, the best iterate of each sample, the trace and the stopping rule.</summary>
     /// <remarks>Residuals are compared on the host (a batch of doubles): fewer tensor operations per iteration than
     /// the map itself costs for small layers.</remarks>
-    protected sealed class Tracker : IDisposable
+    protected internal sealed class Tracker : IDisposable
     {
         private readonly FixedPointOptions options;
         private readonly List<double> trace = [];
@@ -109,6 +110,9 @@ public abstract class FixedPointSolver : IFixedPointSolver
         /// <summary>Evaluations of f recorded so far.</summary>
         public int Iterations => trace.Count;
 
+        /// <summary>The largest relative residual of the last evaluation over the rows not yet converged (0 when all are).</summary>
+        public double LastUnconvergedResidual { get; private set; }
+
         /// <summary>
         /// Records the evaluation <paramref name="fx"/> = f(<paramref name="x"/>) and returns true when the solve
         /// must stop (every sample converged, the cap was reached, or every sample's value is non-finite).
@@ -124,7 +128,7 @@ public abstract class FixedPointSolver : IFixedPointSolver
                 var start = linalg.vector_norm(x, 2, [1]).to(ScalarType.Float64).cpu().data<double>();
                 divergenceScale = Enumerable.Range(0, rows).Select(i => DivergenceRatio * (start[i] + values[rows + i] + 1e-30)).ToArray();
             }
-            double worstNow = 0;
+            double worstNow = 0, worstOpen = 0;
             var anyFinite = false;
             var improvedCount = 0;
             var convergedRows = 0;
@@ -145,6 +149,8 @@ public abstract class FixedPointSolver : IFixedPointSolver
                 }
                 if (bestConverged[i])
                     convergedRows++;
+                else
+                    worstOpen = Math.Max(worstOpen, r);
                 worstNow = Math.Max(worstNow, r);
                 anyFinite |= double.IsFinite(r);
             }
@@ -154,6 +160,7 @@ public abstract class FixedPointSolver : IFixedPointSolver
                 Best.copy_(where(tensor(improved, device: fx.device).unsqueeze(1), fx, Best));
 
             trace.Add(worstNow);
+            LastUnconvergedResidual = worstOpen;
             converged = convergedRows == rows;
             var allBroken = !anyFinite && trace.Count > 1;
             return converged || trace.Count >= options.MaxIterations || allBroken;

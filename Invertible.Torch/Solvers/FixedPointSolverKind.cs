@@ -9,4 +9,9 @@ public enum FixedPointSolverKind
     Anderson,
     /// <summary>Limited-memory ("good") Broyden quasi-Newton on the residual f(x) − x.</summary>
     Broyden,
+    /// <summary>
+    /// Picard while it is fast, Anderson once the observed contraction says Picard would need many more iterations:
+    /// plain iterations' cost on easy maps, acceleration on hard ones.
+    /// </summary>
+    Adaptive,
 }

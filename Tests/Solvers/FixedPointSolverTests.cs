@@ -74,6 +74,30 @@ public sealed class FixedPointSolverTests
     }
 
     [TestMethod]
+    public void Adaptive_IsPicardOnAnEasyBlock_AndAcceleratesOnTheHardOne()
+    {
+        int Evaluations(Invertible.Torch.Layers.ResidualBlock block, Tensor y, FixedPointSolverKind kind)
+        {
+            var options = new ImplicitOptions { Forward = new FixedPointOptions { Solver = kind, Tolerance = 1e-6 } };
+            var solve = block.InverseWithStatistics(y, options).Solves.Single().Forward;
+            Assert.IsTrue(solve.Converged, solve.ToString());
+            return solve.Iterations;
+        }
+        manual_seed(25);
+        var easy = Blocks.Random(16, 32, 0.9, ScalarType.Float64);
+        var easyY = easy.forward(randn(32, 16, dtype: ScalarType.Float64)).detach();
+        Assert.AreEqual(Evaluations(easy, easyY, FixedPointSolverKind.Picard), Evaluations(easy, easyY, FixedPointSolverKind.Adaptive),
+            "on a fast contraction the adaptive solver never leaves Picard");
+
+        var hard = Blocks.Aligned(16, 0.97, ScalarType.Float64);
+        var hardY = hard.forward(randn(32, 16, dtype: ScalarType.Float64)).detach();
+        var (picard, anderson, adaptive) = (Evaluations(hard, hardY, FixedPointSolverKind.Picard), Evaluations(hard, hardY, FixedPointSolverKind.Anderson),
+            Evaluations(hard, hardY, FixedPointSolverKind.Adaptive));
+        Check.AtMost(adaptive, anderson + 5, $"adaptive on the aligned block: a few Picard steps, then Anderson (Picard {picard}, Anderson {anderson})");
+        Check.Less(3 * adaptive, picard, "adaptive vs Picard evaluations on the aligned block");
+    }
+
+    [TestMethod]
     public void EverySolver_CappedAtThreeIterations_ReportsNotConverged_WithTheResidualOfTheReturnedPoint()
     {
         const double tolerance = 1e-6;
