@@ -25,6 +25,112 @@ public sealed class AndersonSolver : FixedPointSolver
     /// second phase of <see cref="AdaptiveSolver"/>).</summary>
     internal static void Iterate(Func<Tensor, Tensor> f, Tensor x, Tracker tracker, FixedPointOptions options)
     {
+        if (x.device.type == TorchSharp.DeviceType.CPU && x.dtype is ScalarType.Float32 or ScalarType.Float64 && x.numel() <= HostElements)
+            IterateOnHost(f, x, tracker, options);
+        else
+            IterateOnDevice(f, x, tracker, options);
+    }
+
+    /// <summary>
+    /// Batches of at most this many values (rows × width) on the CPU keep the history in managed arrays: the mixing
+    /// then costs no tensor operation at all, so an iteration costs about a Picard step.
+    /// </summary>
+    internal static long HostElements = 8192;
+
+    /// <remarks>Same arithmetic as <see cref="IterateOnDevice"/>: residual differences in the tensor's type, Gram
+    /// matrices in float64, weights rounded to the tensor's type, the mix accumulated in it.</remarks>
+    private static void IterateOnHost(Func<Tensor, Tensor> f, Tensor x, Tracker tracker, FixedPointOptions options)
+    {
+        var memory = options.AndersonMemory;
+        var beta = options.AndersonMixing;
+        var lambda = options.AndersonRegularization;
+        var single = x.dtype == ScalarType.Float32;
+        var (batch, width) = ((int)x.shape[0], (int)x.shape[1]);
+        var size = batch * width;
+        var xs = new double[memory][];
+        var fs = new double[memory][];
+        for (var i = 0; i < memory; i++)
+            (xs[i], fs[i]) = (new double[size], new double[size]);
+        var next = new double[size];
+        var residuals = new double[memory * size];
+        var gram = new double[batch * memory * memory];
+        double Round(double v) => single ? (float)v : v;
+
+        for (var k = 0; ; k++)
+        {
+            using var scope = NewDisposeScope();
+            var fx = f(x);
+            if (tracker.Record(x, fx))
+                return;
+            var slot = k % memory;
+            Read(x, xs[slot]);
+            Read(fx, fs[slot]);
+            var count = Math.Min(k + 1, memory);
+            if (count == 1)
+            {
+                for (var i = 0; i < size; i++)
+                    next[i] = Round(Round((1 - beta) * xs[slot][i]) + Round(beta * fs[slot][i]));
+                Write(next, x);
+                continue;
+            }
+            for (var i = 0; i < count; i++)
+                for (var c = 0; c < size; c++)
+                    residuals[i * size + c] = Round(fs[i][c] - xs[i][c]);
+            for (var sample = 0; sample < batch; sample++)
+            {
+                var offset = sample * width;
+                for (var i = 0; i < count; i++)
+                    for (var j = 0; j <= i; j++)
+                    {
+                        double dot = 0;
+                        for (var c = 0; c < width; c++)
+                            dot += residuals[i * size + offset + c] * residuals[j * size + offset + c];
+                        gram[sample * count * count + i * count + j] = gram[sample * count * count + j * count + i] = dot;
+                    }
+            }
+            var weights = MixingWeights(gram, batch, count, slot, lambda);
+            for (var sample = 0; sample < batch; sample++)
+            {
+                var offset = sample * width;
+                for (var c = 0; c < width; c++)
+                {
+                    double mixedF = 0, mixedX = 0;
+                    for (var i = 0; i < count; i++)
+                    {
+                        var alpha = Round(weights[sample * count + i]);
+                        mixedF = Round(mixedF + Round(alpha * fs[i][offset + c]));
+                        mixedX = Round(mixedX + Round(alpha * xs[i][offset + c]));
+                    }
+                    next[offset + c] = beta == 1.0 ? mixedF : Round(Round(mixedF * beta) + mixedX * (1 - beta));
+                }
+            }
+            Write(next, x);
+        }
+    }
+
+    private static void Read(Tensor tensor, double[] values)
+    {
+        var dense = tensor.contiguous();   // disposed with the iteration's scope
+        if (dense.dtype == ScalarType.Float64)
+            dense.data<double>().CopyTo(values, 0, 0);
+        else
+        {
+            var floats = dense.data<float>().ToArray();
+            for (var i = 0; i < floats.Length; i++)
+                values[i] = floats[i];
+        }
+    }
+
+    private static void Write(double[] values, Tensor x)
+    {
+        if (x.dtype == ScalarType.Float64)
+            x.data<double>().CopyFrom(values, 0, 0);
+        else
+            x.data<float>().CopyFrom(Array.ConvertAll(values, v => (float)v), 0, 0);
+    }
+
+    private static void IterateOnDevice(Func<Tensor, Tensor> f, Tensor x, Tracker tracker, FixedPointOptions options)
+    {
         var memory = options.AndersonMemory;
         var beta = options.AndersonMixing;
         var lambda = options.AndersonRegularization;
@@ -54,7 +160,7 @@ public sealed class AndersonSolver : FixedPointSolver
             // (dozens of libtorch dispatches per iteration otherwise dominate at small batch), the weights come back.
             var g = fHistory.sub(xHistory).to(ScalarType.Float64);
             var gram = g.bmm(g.transpose(1, 2)).cpu();
-            var weights = MixingWeights(gram.data<double>(), (int)batch, count, slot, lambda);
+            var weights = MixingWeights(gram.data<double>().ToArray(), (int)batch, count, slot, lambda);
             using var host = empty([batch, 1, count], dtype: ScalarType.Float64);
             host.data<double>().CopyFrom(weights, 0, 0);
             var alpha = host.to(x.dtype, x.device);
@@ -71,13 +177,12 @@ public sealed class AndersonSolver : FixedPointSolver
     /// Per sample, α of the bordered system [[0, 1ᵀ], [1, G Gᵀ + λ s I]] [μ; α] = [1; 0] by Gaussian elimination with
     /// partial pivoting; a singular or non-finite system gives the plain step (α = 1 on the newest slot).
     /// </summary>
-    private static double[] MixingWeights(TorchSharp.Utils.TensorAccessor<double> gram, int batch, int count, int slot, double lambda)
+    private static double[] MixingWeights(double[] values, int batch, int count, int slot, double lambda)
     {
         var n = count + 1;
         var weights = new double[batch * count];
         var a = new double[n * n];
         var b = new double[n];
-        var values = gram.ToArray();
         for (var sample = 0; sample < batch; sample++)
         {
             var offset = sample * count * count;

@@ -73,6 +73,43 @@ public sealed class FixedPointSolverTests
         Check.Less(evaluations[FixedPointSolverKind.Broyden], evaluations[FixedPointSolverKind.Picard], $"Broyden ({report})");
     }
 
+    /// <summary>
+    /// Small CPU batches run Anderson's history and mixing in managed arrays with the tensor path's roundings; the two
+    /// take the same iterates up to the summation order of the mixing, so the same number of evaluations and the same
+    /// residuals to many digits — in float32 too, where the best-iterate rule near the rounding floor is sensitive.
+    /// </summary>
+    [TestMethod]
+    [DoNotParallelize]
+    [DataRow(ScalarType.Float64, 1e-10, 1.0, 1e-4)]
+    [DataRow(ScalarType.Float64, 1e-10, 0.8, 1e-4)]
+    [DataRow(ScalarType.Float32, 5e-8, 1.0, 0.05)]
+    public void Anderson_HostAndTensorPaths_TakeTheSameIterates(ScalarType dtype, double tolerance, double mixing, double traceTolerance)
+    {
+        manual_seed(26);
+        var block = Blocks.Aligned(16, 0.97, dtype);
+        var y = block.forward(randn(8, 16, dtype: dtype)).detach();
+        var options = new ImplicitOptions
+        {
+            Forward = new FixedPointOptions { Solver = FixedPointSolverKind.Anderson, Tolerance = tolerance, AndersonMixing = mixing, ThrowOnNonConvergence = false },
+        };
+        var host = block.InverseWithStatistics(y, options);
+        var saved = AndersonSolver.HostElements;
+        AndersonSolver.HostElements = 0;
+        try
+        {
+            var tensors = block.InverseWithStatistics(y, options);
+            var (a, b) = (host.Solves.Single().Forward, tensors.Solves.Single().Forward);
+            Assert.IsTrue(a.Converged && b.Converged, $"{a}; {b}");
+            Assert.AreEqual(b.Iterations, a.Iterations, "evaluations of g");
+            for (var i = 0; i < a.Iterations; i++)
+                Check.AtMost(Math.Abs(Math.Log(a.ResidualTrace[i] / b.ResidualTrace[i])), traceTolerance, $"log ratio of the residuals after iteration {i}");
+        }
+        finally
+        {
+            AndersonSolver.HostElements = saved;
+        }
+    }
+
     [TestMethod]
     public void Adaptive_IsPicardOnAnEasyBlock_AndAcceleratesOnTheHardOne()
     {
