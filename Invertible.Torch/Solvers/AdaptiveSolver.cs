@@ -36,10 +36,7 @@ public sealed class AdaptiveSolver : FixedPointSolver
                 var fx = f(x);
                 if (tracker.Record(x, fx))
                     return;
-                if (beta == 1.0)
-                    x.copy_(fx);
-                else
-                    x.add_(fx.sub(x), alpha: beta);
+                PicardSolver.Step(x, fx, beta);
             }
             var residual = tracker.LastUnconvergedResidual;
             if (step >= ObservedSteps && PicardIsSlow(previous, residual))

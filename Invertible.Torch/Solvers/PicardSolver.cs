@@ -21,10 +21,16 @@ public sealed class PicardSolver : FixedPointSolver
             var fx = f(x);
             if (tracker.Record(x, fx))
                 return;
-            if (beta == 1.0)
-                x.copy_(fx);
-            else
-                x.add_(fx.sub(x), alpha: beta);
+            Step(x, fx, beta);
         }
+    }
+
+    /// <summary>x ← x + β (f(x) − x), in place (also the first phase of <see cref="AdaptiveSolver"/>).</summary>
+    internal static void Step(Tensor x, Tensor fx, double damping)
+    {
+        if (damping == 1.0)
+            x.copy_(fx);
+        else
+            x.add_(fx.sub(x), alpha: damping);
     }
 }
