@@ -54,39 +54,30 @@ internal static class RowInput
             $"{name} holds {value} at row {index / columns}, column {index % columns}; every value must be finite."), name);
     }
 
-    /// <summary>Values up to which a contiguous CPU batch is checked by reading its memory: no tensor operation, which
-    /// at batch 1 is a sizeable share of a layer's whole cost.</summary>
-    private const int HostCheckValues = 4096;
+    /// <summary>Bytes up to which a contiguous CPU batch is checked by reading its memory (on the stack): no tensor
+    /// operation, which at batch 1 is a sizeable share of a layer's whole cost.</summary>
+    private const int HostCheckBytes = 16 * 1024;
 
     /// <summary>True when <paramref name="input"/> is a small contiguous CPU float batch whose values are all finite.</summary>
     private static bool SmallOnHostAndFinite(Tensor input)
     {
-        if (input.numel() > HostCheckValues || input.device_type != TorchSharp.DeviceType.CPU || !input.is_contiguous())
+        if (input.numel() * input.ElementSize > HostCheckBytes || input.device_type != TorchSharp.DeviceType.CPU || !input.is_contiguous())
             return false;
-        var count = (int)input.numel();
-        switch (input.dtype)
+        return input.dtype switch
         {
-            case ScalarType.Float32:
-            {
-                Span<float> values = stackalloc float[count];
-                input.data<float>().CopyTo(values);
-                foreach (var value in values)
-                    if (!float.IsFinite(value))
-                        return false;
-                return true;
-            }
-            case ScalarType.Float64:
-            {
-                Span<double> values = stackalloc double[count];
-                input.data<double>().CopyTo(values);
-                foreach (var value in values)
-                    if (!double.IsFinite(value))
-                        return false;
-                return true;
-            }
-            default:
+            ScalarType.Float32 => AllFinite(input, stackalloc float[(int)input.numel()]),
+            ScalarType.Float64 => AllFinite(input, stackalloc double[(int)input.numel()]),
+            _ => false,
+        };
+    }
+
+    private static bool AllFinite<T>(Tensor input, Span<T> values) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        input.data<T>().CopyTo(values);
+        foreach (var value in values)
+            if (!T.IsFinite(value))
                 return false;
-        }
+        return true;
     }
 
     /// <summary>Within the returned scope, <see cref="Check"/> on this thread skips the finiteness test.</summary>

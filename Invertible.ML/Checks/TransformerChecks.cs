@@ -25,7 +25,9 @@ public static class TransformerChecks
         ArgumentNullException.ThrowIfNull(data);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(tolerance);
         const string reconstructed = "RoundTripCheck";
-        var back = transformer.Inverse(reconstructed, transformer.OutputColumnName).Transform(transformer.Transform(data));
+        // Cached with its columns prefetched: one pass through the forward and inverse maps, not one per column read.
+        var back = new MLContext().Data.Cache(transformer.Inverse(reconstructed, transformer.OutputColumnName).Transform(transformer.Transform(data)),
+            transformer.InputColumnName, reconstructed, reconstructed + "Converged");
         var inputs = back.GetColumn<float[]>(transformer.InputColumnName).ToArray();
         var outputs = back.GetColumn<float[]>(reconstructed).ToArray();
         var converged = back.GetColumn<bool>(reconstructed + "Converged").ToArray();
@@ -60,7 +62,8 @@ public static class TransformerChecks
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(tolerance);
         if (!File.Exists(onnxPath))
             throw new FileNotFoundException($"No ONNX file at '{onnxPath}'.", onnxPath);
-        var scored = transformer.Transform(data);
+        var scored = new MLContext().Data.Cache(transformer.Transform(data),
+            transformer.InputColumnName, transformer.OutputColumnName, transformer.LogLikelihoodColumnName);
         var rows = scored.GetColumn<float[]>(transformer.InputColumnName).ToArray();
         var latents = scored.GetColumn<float[]>(transformer.OutputColumnName).ToArray();
         var logLikelihoods = scored.GetColumn<float>(transformer.LogLikelihoodColumnName).ToArray();

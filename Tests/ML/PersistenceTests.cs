@@ -52,19 +52,7 @@ public sealed class PersistenceTests
     }
 
     private static string[] RunOnnxOnlyScoring(params string[] arguments)
-    {
-        // Tests/bin/{configuration}/net10.0/ → Samples/OnnxOnlyScoring/bin/{configuration}/net10.0/
-        var binary = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
-        var tool = Path.Combine(binary.Parent!.Parent!.Parent!.Parent!.FullName, "Samples", "OnnxOnlyScoring", "bin", binary.Parent.Name, binary.Name, "OnnxOnlyScoring.dll");
-        Assert.IsTrue(File.Exists(tool), $"built sample at {tool}");
-        var start = new ProcessStartInfo("dotnet", [tool, .. arguments]) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEnd();
-        var error = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        Assert.AreEqual(0, process.ExitCode, error);
-        return output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-    }
+        => Processes.RunDotnet(Processes.Built("Samples/OnnxOnlyScoring", "OnnxOnlyScoring.dll"), arguments).Split('\n', StringSplitOptions.RemoveEmptyEntries);
 
     [TestMethod]
     public void LoadInvertible_RestoresInverseSupervisedAndAnomalyTransformers_WithIdenticalOutputs()

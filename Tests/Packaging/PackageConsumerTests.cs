@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.IO.Compression;
+using Invertible.Tests.Support;
 
 namespace Invertible.Tests.Packaging;
 
@@ -15,7 +16,7 @@ public sealed class PackageConsumerTests
     [Timeout(600_000, CooperativeCancellation = true)]
     public void PackedPackages_RunAnMlNetPipeline_InAFreshConsoleProject()
     {
-        var root = RepositoryRoot();
+        var root = Processes.RepositoryRoot;
         var work = Directory.CreateTempSubdirectory("package-consumer-").FullName;
         // A version no earlier run used, so NuGet's global cache cannot hand back a stale package.
         var version = $"0.1.0-test.{DateTime.UtcNow:yyyyMMddHHmmss}.{Environment.ProcessId}";
@@ -107,23 +108,10 @@ public sealed class PackageConsumerTests
             StringAssert.Contains(text, element, $"{Path.GetFileName(path)} metadata");
     }
 
-    private static string RepositoryRoot()
-    {
-        // Tests/bin/{configuration}/net10.0/ → the repository
-        var binary = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
-        return binary.Parent!.Parent!.Parent!.Parent!.FullName;
-    }
-
     private static string Run(string directory, string file, params string[] arguments)
     {
-        var start = new ProcessStartInfo(file, arguments) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        start.Environment["DOTNET_NOLOGO"] = "1";
-        using var process = Process.Start(start)!;
-        var error = process.StandardError.ReadToEndAsync();
-        var output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        Assert.AreEqual(0, process.ExitCode, $"{file} {string.Join(' ', arguments)}:\n{output}\n{error.Result}");
+        var (code, output, error) = Processes.Run(file, arguments, directory);
+        Assert.AreEqual(0, code, $"{file} {string.Join(' ', arguments)}:\n{output}\n{error}");
         return output;
     }
 }

@@ -53,20 +53,7 @@ public sealed partial class QuickstartTests
         }
     }
 
-    private static string Run(params string[] arguments)
-    {
-        // Tests/bin/{configuration}/net10.0/ → Samples/Quickstart/bin/{configuration}/net10.0/
-        var binary = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
-        var program = Path.Combine(binary.Parent!.Parent!.Parent!.Parent!.FullName, "Samples", "Quickstart", "bin", binary.Parent.Name, binary.Name, "Quickstart.dll");
-        Assert.IsTrue(File.Exists(program), $"built quickstart at {program}");
-        var start = new ProcessStartInfo("dotnet", [program, .. arguments]) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var process = Process.Start(start)!;
-        var error = process.StandardError.ReadToEndAsync();
-        var output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        Assert.AreEqual(0, process.ExitCode, error.Result + output);
-        return output;
-    }
+    private static string Run(params string[] arguments) => Processes.RunDotnet(Processes.Built("Samples/Quickstart", "Quickstart.dll"), arguments);
 
     private static System.Text.RegularExpressions.Match Match(string output, Regex pattern)
     {

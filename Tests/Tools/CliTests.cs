@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Invertible.Tests.Support;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 
@@ -113,17 +114,9 @@ public sealed class CliTests
 
     private static int Run(out string output, out string error, params string[] arguments)
     {
-        // Tests/bin/{configuration}/net10.0/ → Tools/Invertible.Cli/bin/{configuration}/net10.0/
-        var binary = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
-        var tool = Path.Combine(binary.Parent!.Parent!.Parent!.Parent!.FullName, "Tools", "Invertible.Cli", "bin", binary.Parent.Name, binary.Name, "invertible.dll");
-        Assert.IsTrue(File.Exists(tool), $"built tool at {tool}");
-        var start = new ProcessStartInfo("dotnet", [tool, .. arguments]) { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true };
-        using var process = Process.Start(start)!;
-        var errors = process.StandardError.ReadToEndAsync();
-        output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        error = errors.Result;
-        return process.ExitCode;
+        int code;
+        (code, output, error) = Processes.Run("dotnet", [Processes.Built("Tools/Invertible.Cli", "invertible.dll"), .. arguments], folder);
+        return code;
     }
 
     private static double[] Numbers(string line, int count) => line.Split(',').Take(count).Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();

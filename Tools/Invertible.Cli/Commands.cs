@@ -90,7 +90,14 @@ internal static class Commands
     {
         var (context, model, kind, width) = Load(modelPath);
         var table = CsvTable.Read(dataPath);
-        var scored = model.Transform(View(context, table, kind, label, features, width, needLabel: false));
+        var transformed = model.Transform(View(context, table, kind, label, features, width, needLabel: false));
+        // One pass through the model for every column written.
+        var scored = kind switch
+        {
+            ModelKind.Flow => context.Data.Cache(transformed, "Latent", "LogLikelihood"),
+            ModelKind.Classifier => context.Data.Cache(transformed, "Score", PredictedText),
+            _ => transformed,
+        };
         var csv = new StringBuilder();
         switch (kind)
         {
@@ -125,7 +132,7 @@ internal static class Commands
         var latents = table.Floats(Enumerable.Range(0, width).ToArray());
         var view = context.Data.LoadFromEnumerable(latents.Select(l => new CliData.FeatureRow { Features = l }),
             SchemaWith("Features", width)).ToLatent(context);
-        var back = flow.Inverse().Transform(view);
+        var back = context.Data.Cache(flow.Inverse().Transform(view), "Reconstructed", "ReconstructedIterations", "ReconstructedConverged");
         var csv = new StringBuilder();
         csv.AppendLine(string.Join(",", Enumerable.Range(0, width).Select(i => $"x_{i}").Append("iterations").Append("converged")));
         foreach (var ((x, iterations), converged) in back.GetColumn<float[]>("Reconstructed").Zip(back.GetColumn<int>("ReconstructedIterations")).Zip(back.GetColumn<bool>("ReconstructedConverged")))
@@ -191,9 +198,9 @@ internal static class Commands
 
     private static IDataView View(MLContext context, CsvTable table, ModelKind kind, string label, string? features, int width, bool needLabel)
     {
+        if (needLabel)
+            table.IndexOf(label);   // throws, naming the missing column and the ones there are
         var hasLabel = Array.IndexOf(table.Header, label) >= 0;
-        if (needLabel && !hasLabel)
-            table.IndexOf(label);
         var columns = CliData.FeatureColumns(table, features, label);
         if (columns.Length != width)
             throw new CliException($"{table.Path}: {columns.Length} feature columns ({string.Join(", ", columns.Select(c => table.Header[c]))}), but the model takes {width}.");
