@@ -32,7 +32,7 @@ internal static class PeakMemory
         Console.WriteLine();
     }
 
-    private static double Child(string scenario, string mode, int count)
+    internal static double Child(string scenario, string mode, int count)
     {
         var self = Environment.ProcessPath!;
         var arguments = $"{ChildCommand} {scenario} {mode} {count}";

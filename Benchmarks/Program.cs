@@ -21,6 +21,9 @@ switch (args.FirstOrDefault())
     case NativeMemoryGrowth.ChildCommand:
         NativeMemoryGrowth.RunChild(args.Skip(1).ToArray());
         break;
+    case "side-by-side":
+        Invertible.Benchmarks.SideBySide.SideBySideRun.Print(args.Skip(1).ToArray());
+        break;
     case "streaming-memory":
         StreamingFitMemory.Print();
         break;

@@ -13,6 +13,7 @@ public sealed class ContractiveMlp : nn.Module<Tensor, Tensor>, IJacobianLayer, 
 {
     private readonly ModuleList<nn.Module<Tensor, Tensor>> layers = new();
     private readonly IFunctionalLayer[] functional;
+    private readonly VersionedCache<FoldedMlp> folded = new();
 
     /// <summary>Creates g: features → hidden → … → hidden → features with <paramref name="depth"/> linear layers.</summary>
     /// <param name="features">Input and output width.</param>
@@ -73,6 +74,8 @@ public sealed class ContractiveMlp : nn.Module<Tensor, Tensor>, IJacobianLayer, 
     /// <inheritdoc />
     public Tensor Apply(Tensor input, ReadOnlySpan<Tensor> parameters)
     {
+        if (!training && VersionedCache<FoldedMlp>.Enabled && !(is_grad_enabled() && (input.requires_grad || AnyRequiresGrad(parameters))))
+            return (folded.TryGet(parameters) ?? folded.Store(parameters, FoldedMlp.Build(functional, parameters))).Run(input);
         var offset = 0;
         var value = input;
         foreach (var layer in functional)
@@ -88,6 +91,14 @@ public sealed class ContractiveMlp : nn.Module<Tensor, Tensor>, IJacobianLayer, 
     {
         var parameters = EffectiveParameters().ToArray();
         return Apply(input, parameters);
+    }
+
+    private static bool AnyRequiresGrad(ReadOnlySpan<Tensor> parameters)
+    {
+        foreach (var p in parameters)
+            if (p.requires_grad)
+                return true;
+        return false;
     }
 
     /// <summary>

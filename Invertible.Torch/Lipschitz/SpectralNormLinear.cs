@@ -21,6 +21,7 @@ public sealed class SpectralNormLinear : nn.Module<Tensor, Tensor>, IFunctionalL
     private readonly Parameter? bias;
     private readonly Tensor u;
     private readonly Tensor v;
+    private readonly VersionedCache<Tensor> evaluationWeight = new();
 
     /// <summary>Creates the layer with PyTorch's default initialisation for linear layers, then normalises it.</summary>
     /// <param name="inFeatures">Input width (≥ 1).</param>
@@ -94,12 +95,28 @@ public sealed class SpectralNormLinear : nn.Module<Tensor, Tensor>, IFunctionalL
             }
             sigma = result.Sigma;
         }
+        else if (!(is_grad_enabled() && weight.requires_grad))
+        {
+            return CachedEvaluationWeight();
+        }
         else
         {
             // Frozen vectors: σ = uᵀ W v, whose gradient u vᵀ is what the autograd function would give.
             sigma = u.dot(weight.mv(v));
         }
         return weight.div(sigma.div(Coefficient).clamp_min(1.0));
+    }
+
+    // In evaluation mode without gradients the effective weight is a pure function of W, u and v: computed once per
+    // version of the three (an optimiser step, copy_ or load_state_dict bumps a version), not on every call.
+    private Tensor CachedEvaluationWeight()
+    {
+        Tensor?[] sources = [weight, u, v];
+        using var _ = no_grad();
+        if (!VersionedCache<Tensor>.Enabled)
+            return weight.div(u.dot(weight.mv(v)).div(Coefficient).clamp_min(1.0));
+        return evaluationWeight.TryGet(sources)
+            ?? evaluationWeight.Store(sources, weight.div(u.dot(weight.mv(v)).div(Coefficient).clamp_min(1.0)).DetachFromDisposeScope());
     }
 
     /// <inheritdoc />

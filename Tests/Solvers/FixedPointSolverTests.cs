@@ -110,6 +110,75 @@ public sealed class FixedPointSolverTests
         }
     }
 
+    /// <summary>
+    /// The tracker measures small CPU batches in managed code and large ones with tensor operations. Anderson on a
+    /// hard block capped before convergence is not monotone, so rows improve at different iterations and the returned
+    /// solution is a per-row mix of iterates: both paths must pick the same ones.
+    /// </summary>
+    [TestMethod]
+    [DoNotParallelize]
+    [DataRow(ScalarType.Float64, FixedPointSolverKind.Anderson)]
+    [DataRow(ScalarType.Float32, FixedPointSolverKind.Anderson)]
+    [DataRow(ScalarType.Float32, FixedPointSolverKind.Picard)]
+    public void Tracker_HostAndTensorPaths_RecordTheSameSolve(ScalarType dtype, FixedPointSolverKind kind)
+    {
+        manual_seed(27);
+        var block = Blocks.Aligned(16, 0.97, dtype);
+        var y = block.forward(randn(8, 16, dtype: dtype).mul(tensor(new double[] { 1, 3, 0.1, 10, 1, 2, 0.5, 5 }, dtype: dtype).unsqueeze(1))).detach();
+        var options = new ImplicitOptions
+        {
+            Forward = new FixedPointOptions { Solver = kind, Tolerance = 1e-9, MaxIterations = 10, ThrowOnNonConvergence = false },
+        };
+        var host = block.InverseWithStatistics(y, options);
+        var saved = FixedPointSolver.Tracker.HostElements;
+        FixedPointSolver.Tracker.HostElements = 0;
+        try
+        {
+            var tensors = block.InverseWithStatistics(y, options);
+            var (a, b) = (host.Solves.Single().Forward, tensors.Solves.Single().Forward);
+            Assert.IsFalse(a.Converged, "the cap must stop the solve early, or the best iterate is simply the last");
+            Assert.AreEqual(b.Iterations, a.Iterations, "evaluations of g");
+            CollectionAssert.AreEqual(b.SampleIterations.ToArray(), a.SampleIterations.ToArray(), "per-row iterations");
+            for (var i = 0; i < a.SampleResiduals.Count; i++)
+                Check.Close(a.SampleResiduals[i], b.SampleResiduals[i], 1e-6 * b.SampleResiduals[i], $"row {i}'s best residual");
+            Check.TensorsClose(host.Input, tensors.Input, dtype == ScalarType.Float64 ? 1e-12 : 1e-6, "returned solution");
+        }
+        finally
+        {
+            FixedPointSolver.Tracker.HostElements = saved;
+        }
+    }
+
+    /// <summary>
+    /// The tracker keeps, per row, f(x) of that row's lowest-residual iterate. Fed by hand: row 0 is best at the first
+    /// evaluation and worse after; row 1 improves at every one. Both the managed and the tensor path must return
+    /// row 0 from evaluation 1 and row 1 from evaluation 3.
+    /// </summary>
+    [TestMethod]
+    [DoNotParallelize]
+    [DataRow(true)]
+    [DataRow(false)]
+    public void Tracker_KeepsEachRowsBestImage(bool onHost)
+    {
+        var saved = FixedPointSolver.Tracker.HostElements;
+        FixedPointSolver.Tracker.HostElements = onHost ? saved : 0;
+        try
+        {
+            var options = new FixedPointOptions { Tolerance = 1e-12, MaxIterations = 10 };
+            var x = tensor(new float[,] { { 1, 1 }, { 1, 1 } });
+            using var tracker = new FixedPointSolver.Tracker(x, options);
+            // Residual ‖f(x) − x‖ / ‖f(x)‖ per row: row 0 → 0.1, 0.5, 0.9; row 1 → 0.9, 0.5, 0.1 (approximately).
+            float[][] images = [[1.1f, 1.1f, 1.9f, 1.9f], [1.9f, 1.9f, 1.5f, 1.5f], [9f, 9f, 1.1f, 1.1f]];
+            foreach (var image in images)
+                Assert.IsFalse(tracker.Record(x, tensor(image).reshape(2, 2)), "no row can converge at 1e-12");
+            Check.Identical(tracker.Best, tensor(new float[,] { { 1.1f, 1.1f }, { 1.1f, 1.1f } }), "best images");
+        }
+        finally
+        {
+            FixedPointSolver.Tracker.HostElements = saved;
+        }
+    }
+
     [TestMethod]
     public void Adaptive_IsPicardOnAnEasyBlock_AndAcceleratesOnTheHardOne()
     {

@@ -1,0 +1,84 @@
+using Invertible.Torch.Lipschitz;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Invertible.Torch.Layers;
+
+/// <summary>
+/// A contractive MLP's evaluation form: each activation's scales folded into the neighbouring linear layers, so that
+/// LipSwish, φ(z) = z σ(βz) / 1.1 = silu(βz) / (1.1 β), costs one in-place silu. With W₁′ = βW₁, b₁′ = βb₁ and
+/// W₂′ = W₂ / (1.1 β) the map is W₂′ silu(W₁′x + b₁′) + b₂: three libtorch calls instead of nine for depth 2.
+/// Built once per version of the effective parameters (see <see cref="VersionedCache{T}"/>); inference only.
+/// </summary>
+internal sealed class FoldedMlp
+{
+    private readonly Tensor[] weights;
+    private readonly Tensor?[] biases;
+    private readonly LipschitzActivationMath?[] activations;
+
+    private FoldedMlp(Tensor[] weights, Tensor?[] biases, LipschitzActivationMath?[] activations)
+        => (this.weights, this.biases, this.activations) = (weights, biases, activations);
+
+    /// <summary>Folds <paramref name="layers"/> (linear, activation, linear, …) with their effective <paramref name="parameters"/>.</summary>
+    public static FoldedMlp Build(IReadOnlyList<IFunctionalLayer> layers, ReadOnlySpan<Tensor> parameters)
+    {
+        using var _ = no_grad();
+        var weights = new List<Tensor>();
+        var biases = new List<Tensor?>();
+        var activations = new List<LipschitzActivationMath?>();
+        Tensor? pendingOutputScale = null;
+        var offset = 0;
+        foreach (var layer in layers)
+        {
+            var own = parameters.Slice(offset, layer.ParameterCount);
+            offset += layer.ParameterCount;
+            if (layer is IElementwiseActivation activation)
+            {
+                activations[^1] = activation.Math;
+                var beta = activation.Beta(own);
+                if (beta is not null && activation.Math.Scales(new TensorAlgebra(beta), beta) is { } scales)
+                {
+                    weights[^1] = weights[^1].mul(scales.Input);
+                    biases[^1] = biases[^1]?.mul(scales.Input);
+                    pendingOutputScale = scales.Output;
+                }
+            }
+            else
+            {
+                weights.Add(pendingOutputScale is null ? own[0] : own[0].mul(pendingOutputScale));
+                biases.Add(own.Length > 1 ? own[1] : null);
+                activations.Add(null);
+                pendingOutputScale = null;
+            }
+        }
+        return new FoldedMlp(
+            weights.Select(w => w.detach().DetachFromDisposeScope()).ToArray(),
+            biases.Select(b => b?.detach().DetachFromDisposeScope()).ToArray(),
+            activations.ToArray());
+    }
+
+    /// <summary>The MLP's value at <paramref name="input"/> (no gradients).</summary>
+    public Tensor Run(Tensor input)
+    {
+        var value = input;
+        for (var i = 0; i < weights.Length; i++)
+        {
+            value = nn.functional.linear(value, weights[i], biases[i]);
+            switch (activations[i]?.Kind)
+            {
+                case null:
+                    break;
+                case LipschitzActivation.LipSwish:
+                    value = nn.functional.silu(value, inplace: true);
+                    break;
+                case LipschitzActivation.Tanh:
+                    value = value.tanh_();
+                    break;
+                default:
+                    value = activations[i]!.Folded(new TensorAlgebra(value), value);
+                    break;
+            }
+        }
+        return value;
+    }
+}
