@@ -39,21 +39,22 @@ public sealed class AdaptiveSolver : FixedPointSolver
                 PicardSolver.Step(x, fx, beta);
             }
             var residual = tracker.LastUnconvergedResidual;
-            if (step >= ObservedSteps && PicardIsSlow(previous, residual))
+            if (step >= ObservedSteps && PicardIsSlow(previous, residual, tracker.LastGap))
                 break;
             previous = residual;
         }
         AndersonSolver.Iterate(f, x, tracker, Options);
     }
 
-    private bool PicardIsSlow(double previous, double residual)
+    // gap: how many times above its target the worst open row's residual is (absolute floor included).
+    private static bool PicardIsSlow(double previous, double residual, double gap)
     {
         if (!(residual > 0) || !(previous > 0))
             return false;
         var rate = residual / previous;
         if (!(rate < 1))
             return true;
-        var remaining = Math.Log(Math.Max(Options.Tolerance, 1e-300) / residual) / Math.Log(rate);
+        var remaining = Math.Log(gap) / -Math.Log(rate);
         return remaining > SwitchAfterPredictedSteps;
     }
 }

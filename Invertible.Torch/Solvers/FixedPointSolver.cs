@@ -49,17 +49,25 @@ public abstract class FixedPointSolver : IFixedPointSolver
 
         var shape = initial.shape;
         var batch = shape[0];
+        // Rows already [batch, n] go to f as they are: at batch 1 the view, reshape and shape reads cost as much as g.
+        var flat = shape.Length == 2;
+        var shapeChecked = false;
         Tensor Flat(Tensor rows)
         {
-            var value = f(rows.view(shape));
-            if (!value.shape.SequenceEqual(shape))
-                throw new InvalidOperationException($"The map returned shape [{string.Join(", ", value.shape)}] for an argument of shape [{string.Join(", ", shape)}].");
-            return value.reshape(batch, -1);
+            var value = f(flat ? rows : rows.view(shape));
+            if (!shapeChecked)
+            {
+                if (!value.shape.SequenceEqual(shape))
+                    throw new InvalidOperationException($"The map returned shape [{string.Join(", ", value.shape)}] for an argument of shape [{string.Join(", ", shape)}].");
+                shapeChecked = true;
+            }
+            return flat ? value : value.reshape(batch, -1);
         }
 
         var watch = Stopwatch.StartNew();
-        using var tracker = new Tracker(initial.reshape(batch, -1), Options);
-        Run(Flat, initial.reshape(batch, -1).clone(), tracker);
+        var rows = flat ? initial : initial.reshape(batch, -1);
+        using var tracker = new Tracker(rows, Options);
+        Run(Flat, rows.clone(), tracker);
         var solution = tracker.Best.view(shape).clone();
         return new FixedPointResult(solution, tracker.Statistics(Options.Solver, watch.Elapsed));
     }
@@ -112,6 +120,13 @@ public abstract class FixedPointSolver : IFixedPointSolver
 
         /// <summary>The largest relative residual of the last evaluation over the rows not yet converged (0 when all are).</summary>
         public double LastUnconvergedResidual { get; private set; }
+
+        /// <summary>
+        /// Over the rows not yet converged after the last evaluation, the largest factor by which the relative residual
+        /// exceeds that row's target (tolerance plus absolute floor over ‖f(x)‖); 0 when all have converged, ∞ when a
+        /// target is 0.
+        /// </summary>
+        public double LastGap { get; private set; }
 
         /// <summary>
         /// Records the evaluation <paramref name="fx"/> = f(<paramref name="x"/>) and returns true when the solve
@@ -218,7 +233,7 @@ public abstract class FixedPointSolver : IFixedPointSolver
         private int Update(Func<int, double> absoluteOf, Func<int, double> scaleOf)
         {
             var rows = bestResidual.Length;
-            double worstNow = 0, worstOpen = 0;
+            double worstNow = 0, worstOpen = 0, worstGap = 0;
             var anyFinite = false;
             var improvedCount = 0;
             var convergedRows = 0;
@@ -238,14 +253,21 @@ public abstract class FixedPointSolver : IFixedPointSolver
                     improvedCount++;
                 }
                 if (bestConverged[i])
+                {
                     convergedRows++;
+                }
                 else
+                {
                     worstOpen = Math.Max(worstOpen, r);
+                    // The row's own target for r: the tolerance test |f(x) − x| ≤ tol·|f(x)| + abs, divided by |f(x)|.
+                    worstGap = Math.Max(worstGap, r / (options.Tolerance + options.AbsoluteTolerance / Math.Max(scale, 1e-300)));
+                }
                 worstNow = Math.Max(worstNow, r);
                 anyFinite |= double.IsFinite(r);
             }
             trace.Add(worstNow);
             LastUnconvergedResidual = worstOpen;
+            LastGap = worstGap;
             converged = convergedRows == rows;
             allBroken = !anyFinite && trace.Count > 1;
             return improvedCount;

@@ -179,6 +179,27 @@ public sealed class FixedPointSolverTests
         }
     }
 
+    /// <summary>
+    /// With only an absolute tolerance (relative 0, as the flows' float32 floor or a max-error user asks) the adaptive
+    /// solver must predict the remaining steps from that floor, not from a zero target it can never reach: on an easy
+    /// block it stays Picard, step for step.
+    /// </summary>
+    [TestMethod]
+    public void Adaptive_WithOnlyAnAbsoluteTolerance_StaysPicardOnAnEasyBlock()
+    {
+        manual_seed(28);
+        var block = Blocks.Random(16, 32, 0.9, ScalarType.Float32);
+        var y = block.forward(randn(4, 16)).detach();
+        InverseResult Solve(FixedPointSolverKind kind) => block.InverseWithStatistics(y, new ImplicitOptions
+        {
+            Forward = new FixedPointOptions { Solver = kind, Tolerance = 0, AbsoluteTolerance = 1e-5 },
+        });
+        var (picard, adaptive) = (Solve(FixedPointSolverKind.Picard), Solve(FixedPointSolverKind.Adaptive));
+        Assert.IsTrue(picard.Solves.Single().Forward.Iterations >= 5, "the block must take a few steps for a switch to show");
+        Assert.AreEqual(picard.Solves.Single().Forward.Iterations, adaptive.Solves.Single().Forward.Iterations, "evaluations of g");
+        Check.Identical(adaptive.Input, picard.Input, "the adaptive solution (Picard's iterates, bit for bit)");
+    }
+
     [TestMethod]
     public void Adaptive_IsPicardOnAnEasyBlock_AndAcceleratesOnTheHardOne()
     {
