@@ -19,8 +19,9 @@ public static class SpectralNorm
 {
     /// <summary>Computes σ, u, v of <paramref name="matrix"/>.</summary>
     /// <param name="matrix">A 2-D floating-point tensor without NaN or infinity.</param>
-    /// <param name="u">Optional warm start for the left singular vector (length = rows); used only when <paramref name="v"/> is absent.</param>
-    /// <param name="v">Optional warm start for the right singular vector (length = columns).</param>
+    /// <param name="u">Optional warm start for the left singular vector (length = rows): the iteration then starts at
+    /// v = Aᵀu / ‖Aᵀu‖, so that a single iteration advances both vectors.</param>
+    /// <param name="v">Optional warm start for the right singular vector (length = columns), used when <paramref name="u"/> is absent (or Aᵀu = 0).</param>
     /// <param name="options">Stopping rule; <see cref="SpectralNormOptions.Default"/> when null.</param>
     /// <param name="generator">Random source for the start vector when no warm start is given.</param>
     public static SpectralNormResult Compute(Tensor matrix, Tensor? u = null, Tensor? v = null,
@@ -108,23 +109,28 @@ public static class SpectralNorm
             return [gradA!, null!];
         }
 
+        // From a warm u the start is v ← Aᵀu / ‖Aᵀu‖ (half an iteration), so every call advances both vectors, as
+        // torch.nn.utils.spectral_norm does. Starting from the stored v instead froze v whenever one iteration ran per
+        // call (the training default): σ̂ = ‖A v₀‖ then stayed below σ and the bound was not enforced in training.
         private static Tensor StartVector(Tensor a, Tensor? u, Tensor? v, Generator? generator)
         {
-            Tensor start;
-            if (v is not null)
-                start = v.detach().to(a.dtype, a.device);
-            else if (u is not null)
-                start = a.detach().t().mv(u.detach().to(a.dtype, a.device));
-            else
-                start = randn(a.shape[1], dtype: a.dtype, device: a.device, generator: generator);
-            var norm = start.norm().ToDouble();
-            if (!(norm > 0) || !double.IsFinite(norm))
+            foreach (var candidate in Candidates(a, u, v))
             {
-                // A zero warm start (or Aᵀu = 0) carries no direction: fall back to a random one.
-                start = randn(a.shape[1], dtype: a.dtype, device: a.device, generator: generator);
-                norm = start.norm().ToDouble();
+                var norm = candidate.norm().ToDouble();
+                if (norm > 0 && double.IsFinite(norm))
+                    return candidate.div(norm);
             }
-            return start.div(norm);
+            // No warm start, or one that carries no direction (Aᵀu = 0 and v = 0): a random one.
+            var start = randn(a.shape[1], dtype: a.dtype, device: a.device, generator: generator);
+            return start.div(start.norm().ToDouble());
+        }
+
+        private static IEnumerable<Tensor> Candidates(Tensor a, Tensor? u, Tensor? v)
+        {
+            if (u is not null)
+                yield return a.detach().t().mv(u.detach().to(a.dtype, a.device));
+            if (v is not null)
+                yield return v.detach().to(a.dtype, a.device);
         }
 
         private static (Tensor Sigma, Tensor U, Tensor V, int Iterations, bool Converged) Iterate(Tensor a, Tensor v, SpectralNormOptions options)

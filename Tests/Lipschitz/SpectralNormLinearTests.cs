@@ -57,6 +57,34 @@ public sealed class SpectralNormLinearTests
         Assert.AreEqual(0.0, Check.MaxAbsDiff(layer.get_buffer("u")!, uFrozen), "eval forward must not touch u");
     }
 
+    /// <summary>
+    /// Training mode with one power iteration per call (the default) must track a weight whose top singular direction
+    /// moved: here W is replaced by one whose top right singular vector is orthogonal to the stored v. Within a few
+    /// calls the normalised weight's exact spectral norm must be back at the coefficient. (Starting each call from the
+    /// stored v instead of Aᵀu froze v: σ̂ = ‖A v₀‖ stayed at the small singular value and σ(W_eff) was 12× too large.)
+    /// </summary>
+    [TestMethod]
+    public void Training_OneIterationPerCall_TracksAMovedTopSingularVector()
+    {
+        manual_seed(14);
+        const double coefficient = 0.9;
+        var layer = new SpectralNormLinear(6, 6, coefficient, powerIterations: 1);
+        var v = layer.named_buffers().Single(b => b.name == "v").buffer;
+        using (no_grad())
+        {
+            // Orthonormal basis whose first column is v: W = Q diag(12, 1, …) Qᵀ has its top direction ⊥ v.
+            var basis = linalg.qr(cat([v.unsqueeze(1), randn(6, 5)], 1)).Q;
+            var spectrum = tensor(new float[] { 1, 12, 0.5f, 0.4f, 0.3f, 0.2f });
+            layer.Weight.copy_(basis.mul(spectrum).mm(basis.t()));
+        }
+        layer.train();
+        Tensor effective = null!;
+        for (var call = 0; call < 8; call++)
+            effective = layer.EffectiveWeight().detach();
+        var exact = linalg.svdvals(effective).max().ToDouble();
+        Check.AtMost(exact, coefficient * 1.01, "exact spectral norm of the effective weight after 8 training calls");
+    }
+
     [TestMethod]
     public void EffectiveWeight_LeavesSmallWeightsUnchanged()
     {
