@@ -29,6 +29,11 @@ public static class SpectralNorm
     {
         options ??= SpectralNormOptions.Default;
         options.Validate();
+        if (HostPowerIteration.Applies(matrix, u, options) && HostPowerIteration.Run(matrix, u!, options.MaxIterations) is var (hostU, hostV))
+        {
+            // σ = uᵀ A v with u, v constant: autograd's own gradient u vᵀ, no managed backward callback.
+            return new SpectralNormResult(hostU.dot(matrix.mv(hostV)), hostU, hostV, options.MaxIterations, false);
+        }
         Validate(matrix, u, v);
         var call = new Call(u, v, options, generator);
         var sigma = SpectralNormFunction.apply(matrix, call)[0];

@@ -120,6 +120,47 @@ public sealed class SpectralNormTests
         Assert.AreEqual(2, result.Iterations);
     }
 
+    /// <summary>
+    /// The training step's fixed-count iteration runs in managed code for small CPU matrices. It must take the tensor
+    /// path's iterates (σ, u, v) and give σ the same gradient u vᵀ; a NaN matrix must still be reported, not returned.
+    /// </summary>
+    [TestMethod]
+    [DoNotParallelize]
+    [DataRow(ScalarType.Float64, 1e-12)]
+    [DataRow(ScalarType.Float32, 2e-6)]
+    public void FixedIterations_HostAndTensorPaths_Agree(ScalarType dtype, double tolerance)
+    {
+        manual_seed(10);
+        var a = randn(12, 19, dtype: dtype).requires_grad_(true); // 19 columns: vector lanes and a scalar tail
+        var u = randn(12, dtype: dtype);
+        var options = SpectralNormOptions.FixedIterations(3);
+        (SpectralNormResult Result, Tensor Gradient) Run()
+        {
+            a.grad?.zero_();
+            var result = SpectralNorm.Compute(a, u, options: options);
+            result.Sigma.backward();
+            return (result, a.grad!.clone());
+        }
+        var host = Run();
+        var saved = HostPowerIteration.MaxElements;
+        HostPowerIteration.MaxElements = 0;
+        try
+        {
+            var tensors = Run();
+            Check.Close(host.Result.Sigma.ToDouble(), tensors.Result.Sigma.ToDouble(), tolerance * tensors.Result.Sigma.ToDouble(), "σ");
+            Check.TensorsClose(host.Result.U, tensors.Result.U, tolerance, "u");
+            Check.TensorsClose(host.Result.V, tensors.Result.V, tolerance, "v");
+            Check.TensorsClose(host.Gradient, tensors.Gradient, tolerance, "dσ/dA");
+            Check.TensorsClose(host.Gradient, outer(host.Result.U, host.Result.V), tolerance, "dσ/dA = u vᵀ");
+        }
+        finally
+        {
+            HostPowerIteration.MaxElements = saved;
+        }
+        var nan = full(3, 3, double.NaN, dtype: dtype);
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(() => SpectralNorm.Compute(nan, ones(3, dtype: dtype), options: options)).Message, "NaN");
+    }
+
     [TestMethod]
     public void BadInput_FailsWithClearMessages()
     {

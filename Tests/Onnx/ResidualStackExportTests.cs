@@ -44,7 +44,8 @@ public sealed class ResidualStackExportTests
             Check.TensorsClose(OnnxRunner.Run(forward, ("x", x))["y"], y, 1e-5, $"{activation}, batch {batch}: forward");
             var outputs = OnnxRunner.Run(inverse, ("y", y));
             var torchInverse = stack.Inverse(y, ImplicitOptions.Both(new FixedPointOptions { Solver = FixedPointSolverKind.Picard }));
-            Check.TensorsClose(outputs["x"], torchInverse, 1e-5, $"{activation}, batch {batch}: inverse vs TorchSharp");
+            // Two float32 solves that each stop at relative residual 1e-6 agree to about that times |x| (up to 4 here at batch 1024).
+            Check.TensorsClose(outputs["x"], torchInverse, 1e-5 * Math.Max(1, x.abs().max().ToDouble()), $"{activation}, batch {batch}: inverse vs TorchSharp");
             Check.TensorsClose(outputs["x"], x, 1e-4, $"{activation}, batch {batch}: inverse vs the original input");
             Check.AtMost(outputs["residual"].max().ToDouble(), 1e-6, "every row converged");
             Assert.IsTrue(outputs["iterations"].min().ToInt64() >= 3, "iterations are reported per row");
