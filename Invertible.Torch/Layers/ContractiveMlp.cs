@@ -93,6 +93,15 @@ public sealed class ContractiveMlp : nn.Module<Tensor, Tensor>, IJacobianLayer, 
         return Apply(input, parameters);
     }
 
+    /// <summary>The evaluation form with every scale folded into the linear layers (see <see cref="FoldedMlp"/>), from
+    /// the current effective parameters; what the ONNX exporter emits.</summary>
+    internal FoldedMlp Folded()
+    {
+        using var _ = no_grad();
+        var parameters = EffectiveParameters().ToArray();
+        return folded.TryGet(parameters) ?? FoldedMlp.Build(functional, parameters);
+    }
+
     private static bool AnyRequiresGrad(ReadOnlySpan<Tensor> parameters)
     {
         foreach (var p in parameters)

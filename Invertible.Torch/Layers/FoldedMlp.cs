@@ -19,6 +19,15 @@ internal sealed class FoldedMlp
     private FoldedMlp(Tensor[] weights, Tensor?[] biases, LipschitzActivationMath?[] activations)
         => (this.weights, this.biases, this.activations) = (weights, biases, activations);
 
+    /// <summary>Folded weights W′ (out × in), one per linear layer.</summary>
+    public IReadOnlyList<Tensor> Weights => weights;
+
+    /// <summary>Biases b′ (null where a layer has none).</summary>
+    public IReadOnlyList<Tensor?> Biases => biases;
+
+    /// <summary>After each linear layer, the activation applied in folded form (its <c>Folded</c> map), or null.</summary>
+    public IReadOnlyList<LipschitzActivationMath?> Activations => activations;
+
     /// <summary>Folds <paramref name="layers"/> (linear, activation, linear, …) with their effective <paramref name="parameters"/>.</summary>
     public static FoldedMlp Build(IReadOnlyList<IFunctionalLayer> layers, ReadOnlySpan<Tensor> parameters)
     {

@@ -25,6 +25,12 @@ public sealed class OnnxExportOptions
     /// <summary>Absolute part of the stopping rule. Default (null): the model's own.</summary>
     public double? AbsoluteTolerance { get; init; }
 
+    /// <summary>
+    /// The iteration of every fixed-point loop. Default <see cref="OnnxLoopSolver.Anderson"/>: on a hard block it needs
+    /// under half of Picard's iterations, and on an easy one about as many (see README, "ONNX inverses").
+    /// </summary>
+    public OnnxLoopSolver Solver { get; init; } = OnnxLoopSolver.Anderson;
+
     /// <summary>Iteration cap of every fixed-point loop. Default (null): the model's own.</summary>
     public int? MaxIterations { get; init; }
 
@@ -34,11 +40,12 @@ public sealed class OnnxExportOptions
         if (Opset is < 17 or > 26) throw new ArgumentOutOfRangeException(nameof(Opset), Opset, "Supported opsets are 17 to 26.");
         if (Tolerance is { } t && (!(t >= 0) || double.IsInfinity(t))) throw new ArgumentOutOfRangeException(nameof(Tolerance), t, "Must be finite and non-negative.");
         if (AbsoluteTolerance is { } a && (!(a >= 0) || double.IsInfinity(a))) throw new ArgumentOutOfRangeException(nameof(AbsoluteTolerance), a, "Must be finite and non-negative.");
+        if (!Enum.IsDefined(Solver)) throw new ArgumentOutOfRangeException(nameof(Solver), Solver, "Unknown loop solver.");
         if (MaxIterations is < 1) throw new ArgumentOutOfRangeException(nameof(MaxIterations), MaxIterations, "Must be at least 1.");
     }
 
     /// <summary>The loop settings: these options where set, otherwise the model's solver options.</summary>
-    internal LoopSettings Loop(FixedPointOptions model) => new(Tolerance ?? model.Tolerance, AbsoluteTolerance ?? model.AbsoluteTolerance, MaxIterations ?? model.MaxIterations);
+    internal LoopSettings Loop(FixedPointOptions model) => new(Tolerance ?? model.Tolerance, AbsoluteTolerance ?? model.AbsoluteTolerance, MaxIterations ?? model.MaxIterations, Solver);
 
     /// <summary>The IR version that goes with the opset (ONNX's release table).</summary>
     internal long IrVersion => Opset switch
@@ -52,4 +59,4 @@ public sealed class OnnxExportOptions
 }
 
 /// <summary>The stopping rule and cap of the exported fixed-point loops, recorded in the model's metadata.</summary>
-internal readonly record struct LoopSettings(double Tolerance, double AbsoluteTolerance, int MaxIterations);
+internal readonly record struct LoopSettings(double Tolerance, double AbsoluteTolerance, int MaxIterations, OnnxLoopSolver Solver);

@@ -20,7 +20,9 @@ internal static class OnnxFixedPointLoop
     /// <param name="loop">Stopping rule and iteration cap.</param>
     public static Result Emit(OnnxGraphBuilder g, string initial, int features, Func<OnnxGraphBuilder, string, string> map, LoopSettings loop)
     {
-        var zeros = g.ZerosPerRow(initial, features);
+        var anderson = loop.Solver == OnnxLoopSolver.Anderson;
+        // Per-row state is carried as [batch, 1] so it broadcasts against the rows without an Unsqueeze per iteration.
+        var zeros = g.ZerosLike(initial, features, 1);
         var done0 = g.Cast(zeros, TensorProto.Types.DataType.Bool);
         var iterations0 = g.Cast(zeros, TensorProto.Types.DataType.Int64);
 
@@ -31,30 +33,59 @@ internal static class OnnxFixedPointLoop
         var done = body.OpenInput(body.Fresh("done"), TensorProto.Types.DataType.Bool);
         var iterations = body.OpenInput(body.Fresh("iterations"), TensorProto.Types.DataType.Int64);
         var residual = body.OpenInput(body.Fresh("residual"), TensorProto.Types.DataType.Float);
+        var (fPrevious, rPrevious) = anderson
+            ? (body.OpenInput(body.Fresh("f_previous"), TensorProto.Types.DataType.Float), body.OpenInput(body.Fresh("r_previous"), TensorProto.Types.DataType.Float))
+            : (null, null);
 
+        // Every operator here runs once per iteration, and at batch 1 each costs about as much as a small product: few of them.
         var fx = map(body, x);
-        var absolute = body.RowNorm(body.Sub(fx, x));
-        var scale = body.RowNorm(fx);
+        var r = body.Sub(fx, x);
+        var rr = body.Reduce("ReduceSumSquare", r, 1, keepDims: true);
+        var absolute = body.Node("Sqrt", [rr]);
+        var scale = body.Reduce("ReduceL2", fx, 1, keepDims: true);
         var relative = body.Div(absolute, body.Add(scale, body.Scalar(1e-30f, "tiny")));
         var bound = body.Add(body.Mul(scale, body.Scalar((float)loop.Tolerance, "tolerance")), body.Scalar((float)loop.AbsoluteTolerance, "absolute_tolerance"));
         var converged = body.Node("LessOrEqual", [absolute, bound]);
-        var active = body.Node("Not", [done]);
-        var xOut = body.Node("Where", [body.Unsqueeze(done, 1), x, fx]);
+        var next = anderson ? body.Node("Where", [converged, fx, AndersonStep(body, fx, r, rr, fPrevious!, rPrevious!, iterations)]) : fx;
+        var xOut = body.Node("Where", [done, x, next]);
         var residualOut = body.Node("Where", [done, residual, relative]);
-        var iterationsOut = body.Add(iterations, body.Cast(active, TensorProto.Types.DataType.Int64));
+        var iterationsOut = body.Node("Where", [done, iterations, body.Add(iterations, body.Int64Scalar("one", 1))]);
         var doneOut = body.Node("Or", [done, converged]);
-        var anyActive = body.Node("ReduceMax", [body.Cast(body.Node("Not", [doneOut]), TensorProto.Types.DataType.Float)], null,
-            OnnxGraphBuilder.Attribute("keepdims", 0L));
-        var keepGoing = body.Node("Greater", [anyActive, body.Scalar(0.5f, "half")]);
+        var allDone = body.Node("ReduceMin", [body.Cast(doneOut, TensorProto.Types.DataType.Float)], null, OnnxGraphBuilder.Attribute("keepdims", 0L));
+        var keepGoing = body.Node("Less", [allDone, body.Scalar(0.5f, "half")]);
         body.OpenOutput(keepGoing, TensorProto.Types.DataType.Bool);
         body.OpenOutput(xOut, TensorProto.Types.DataType.Float);
         body.OpenOutput(doneOut, TensorProto.Types.DataType.Bool);
         body.OpenOutput(iterationsOut, TensorProto.Types.DataType.Int64);
         body.OpenOutput(residualOut, TensorProto.Types.DataType.Float);
+        if (anderson)
+        {
+            body.OpenOutput(fx, TensorProto.Types.DataType.Float);
+            body.OpenOutput(r, TensorProto.Types.DataType.Float);
+        }
 
+        string[] carried = anderson
+            ? [initial, done0, iterations0, zeros, g.ZerosLike(initial, features, features), g.ZerosLike(initial, features, features)]
+            : [initial, done0, iterations0, zeros];
         var outputs = g.Node("Loop",
-            [g.Int64Scalar("max_iterations", loop.MaxIterations), g.BoolScalar("start", true), initial, done0, iterations0, zeros],
-            4, null, OnnxGraphBuilder.Attribute("body", body.Build()));
-        return new Result(outputs[0], outputs[2], outputs[3], outputs[1]);
+            [g.Int64Scalar("max_iterations", loop.MaxIterations), g.BoolScalar("start", true), .. carried],
+            carried.Length, null, OnnxGraphBuilder.Attribute("body", body.Build()));
+        var column = g.Int64("axis1", 1);
+        string Rows(string value) => g.Node("Squeeze", [value, column]);
+        return new Result(outputs[0], Rows(outputs[2]), Rows(outputs[3]), Rows(outputs[1]));
+    }
+
+    /// <summary>Regularisation λ of <see cref="OnnxLoopSolver.Anderson"/>'s mixing coefficient.</summary>
+    public const float AndersonRegularization = 1e-4f;
+
+    // x ← f(x) − γ Δf with γ = ⟨Δr, r⟩ / (‖Δr‖² + λ‖r‖²) per row; γ = 0 (a Picard step) before a row has a history.
+    private static string AndersonStep(OnnxGraphBuilder body, string fx, string r, string rr, string fPrevious, string rPrevious, string iterations)
+    {
+        var dr = body.Sub(r, rPrevious);
+        var numerator = body.Reduce("ReduceSum", body.Mul(dr, r), 1, keepDims: true);
+        var denominator = body.Add(body.Add(body.Reduce("ReduceSumSquare", dr, 1, keepDims: true), body.Mul(rr, body.Scalar(AndersonRegularization, "anderson_lambda"))), body.Scalar(1e-30f, "tiny"));
+        var history = body.Cast(body.Node("Greater", [iterations, body.Int64Scalar("zero", 0)]), TensorProto.Types.DataType.Float);
+        var gamma = body.Mul(body.Div(numerator, denominator), history);
+        return body.Sub(fx, body.Mul(gamma, body.Sub(fx, fPrevious)));
     }
 }

@@ -31,6 +31,7 @@ internal static class OnnxModelFactory
             properties["invertible.tolerance"] = settings.Tolerance.ToString("R", CultureInfo.InvariantCulture);
             properties["invertible.absolute_tolerance"] = settings.AbsoluteTolerance.ToString("R", CultureInfo.InvariantCulture);
             properties["invertible.max_iterations"] = settings.MaxIterations.ToString(CultureInfo.InvariantCulture);
+            properties["invertible.solver"] = settings.Solver.ToString();
             properties["invertible.stopping_rule"] = "a row stops when ‖f(x) − x‖ ≤ tolerance · ‖f(x)‖ + absolute_tolerance";
         }
         foreach (var (key, value) in properties)

@@ -32,6 +32,18 @@ internal static class OnnxOps
     public static string RowNorm(this OnnxGraphBuilder g, string x)
         => g.Node("Sqrt", [g.Node("ReduceSum", [g.Mul(x, x), g.Int64("axis1", 1)], null, OnnxGraphBuilder.Attribute("keepdims", 0L))]);
 
+    /// <summary>
+    /// A reduction over one axis. ReduceSum takes its axes as an input since opset 13, the other reductions only since
+    /// opset 18 (an attribute before).
+    /// </summary>
+    public static string Reduce(this OnnxGraphBuilder g, string op, string x, long axis, bool keepDims)
+    {
+        var keep = OnnxGraphBuilder.Attribute("keepdims", keepDims ? 1L : 0L);
+        return op == "ReduceSum" || g.Opset >= 18
+            ? g.Node(op, [x, g.Int64("axis", axis)], null, keep)
+            : g.Node(op, [x], null, keep, OnnxGraphBuilder.Attribute("axes", [axis]));
+    }
+
     /// <summary>Inserts a dimension of size 1 at <paramref name="axis"/>.</summary>
     public static string Unsqueeze(this OnnxGraphBuilder g, string x, long axis) => g.Node("Unsqueeze", [x, g.Int64("axes", axis)]);
 

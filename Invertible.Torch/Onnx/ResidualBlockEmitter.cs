@@ -17,6 +17,7 @@ internal sealed class ResidualBlockEmitter : IInvertibleLayerEmitter
 {
     private readonly List<(string WeightT, string Bias, Tensor Weight)> linears = [];
     private readonly List<(LipschitzActivationMath Math, double? Beta)> activations = [];
+    private readonly List<(string Weight, string? Bias, LipschitzActivationMath? Activation)> folded = [];
     private readonly LogDetOptions logDet;
     private readonly OnnxGraphBuilder top;
     private readonly int features;
@@ -38,31 +39,34 @@ internal sealed class ResidualBlockEmitter : IInvertibleLayerEmitter
                     break;
             }
         }
+        // The map iterated by the inverse loop uses the folded form: Gemm, one activation, Gemm (fewest nodes per iteration).
+        var form = block.Residual.Folded();
+        for (var i = 0; i < form.Weights.Count; i++)
+            folded.Add((top.Initializer($"{stem}_folded_w{i}", form.Weights[i]), form.Biases[i] is { } b ? top.Initializer($"{stem}_folded_b{i}", b) : null, form.Activations[i]));
     }
 
     public ForwardEmission EmitForward(OnnxGraphBuilder g, string x, bool withLogDet)
-        => new(g.Add(x, EmitBranch(g, x)), withLogDet ? EmitLogDet(g, x) : null);
+        => new(g.Add(x, EmitFoldedBranch(g, x)), withLogDet ? EmitLogDet(g, x) : null);
 
     public InverseEmission EmitInverse(OnnxGraphBuilder g, string y, LoopSettings loop)
     {
-        var result = OnnxFixedPointLoop.Emit(g, y, features, (body, x) => body.Sub(y, EmitBranch(body, x)), loop);
+        var result = OnnxFixedPointLoop.Emit(g, y, features, (body, x) => body.Sub(y, EmitFoldedBranch(body, x)), loop);
         return new InverseEmission(result.Solution, result);
     }
 
-    /// <summary>g(x) = W_k φ(… φ(W_1 x + b_1) …) + b_k.</summary>
-    private string EmitBranch(OnnxGraphBuilder g, string x)
+    /// <summary>g(x) in the folded form of <see cref="Layers.FoldedMlp"/>: W′_k φ̃(… φ̃(W′_1 x + b′_1) …) + b′_k.</summary>
+    private string EmitFoldedBranch(OnnxGraphBuilder g, string x)
     {
         var value = x;
-        for (var i = 0; i < linears.Count; i++)
+        foreach (var (weight, bias, activation) in folded)
         {
-            value = g.Add(g.MatMul(value, linears[i].WeightT), linears[i].Bias);
-            if (i < linears.Count - 1)
-                value = Activation(g, i, derivative: false, value);
+            value = g.Node("Gemm", bias is null ? [value, weight] : [value, weight, bias], null, OnnxGraphBuilder.Attribute("transB", 1L));
+            if (activation is not null)
+                value = activation.Kind == LipschitzActivation.LipSwish ? g.Mul(value, g.Node("Sigmoid", [value])) : activation.Folded(new OnnxAlgebra(g), value);
         }
         return value;
     }
 
-    /// <summary>J_g(x) per row: W_k D_{k−1} ⋯ D_1 W_1 with D_i = diag φ'(z_i), [batch, d, d].</summary>
     private string EmitJacobian(OnnxGraphBuilder g, string x)
     {
         var value = x;

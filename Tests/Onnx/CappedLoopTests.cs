@@ -10,18 +10,31 @@ namespace Invertible.Tests.Onnx;
 
 /// <summary>
 /// Exported fixed-point loops capped before convergence report it per row: iterations = the cap, the real relative
-/// residual of the last step, converged = false (checked against two Picard steps in TorchSharp).
+/// residual of the last step, converged = false; the returned point is the second iterate of the loop's solver,
+/// recomputed here in TorchSharp (for Anderson from its formula, so a wrong mixing coefficient fails).
 /// </summary>
 [TestClass]
 public sealed class CappedLoopTests
 {
-    /// <summary>x₂ = f(f(x₀)) and the loop's residual ‖x₂ − x₁‖ / ‖x₂‖ per row.</summary>
-    private static (Tensor Last, Tensor Residual) TwoPicardSteps(Func<Tensor, Tensor> f, Tensor start)
+    /// <summary>
+    /// The point the loop returns after two iterations, and the residual ‖f(x₁) − x₁‖ / ‖f(x₁)‖ per row it reports.
+    /// Picard: x₂ = f(x₁) with x₁ = f(x₀). Anderson: x₁ = f(x₀) as well, then x₂ = f(x₁) − γ (f(x₁) − f(x₀)) with
+    /// γ = ⟨Δr, r₁⟩ / (‖Δr‖² + λ‖r₁‖²), rₖ = f(xₖ) − xₖ, Δr = r₁ − r₀.
+    /// </summary>
+    private static (Tensor Last, Tensor Residual) TwoSteps(Func<Tensor, Tensor> f, Tensor start, OnnxLoopSolver solver)
     {
         using var _ = no_grad();
-        var first = f(start);
-        var second = f(first);
-        return (second, linalg.vector_norm(second.sub(first), 2, [1]).div(linalg.vector_norm(second, 2, [1])));
+        var f0 = f(start);
+        var x1 = f0;
+        var f1 = f(x1);
+        var residual = linalg.vector_norm(f1.sub(x1), 2, [1]).div(linalg.vector_norm(f1, 2, [1]));
+        if (solver == OnnxLoopSolver.Picard)
+            return (f1, residual);
+        var (r0, r1) = (f0.sub(start), f1.sub(x1));
+        var dr = r1.sub(r0);
+        var gamma = dr.mul(r1).sum(1, keepdim: true)
+            .div(dr.square().sum(1, keepdim: true).add(r1.square().sum(1, keepdim: true).mul(OnnxFixedPointLoop.AndersonRegularization)).add(1e-30));
+        return (f1.sub(gamma.mul(f1.sub(f0))), residual);
     }
 
     private static void AssertNotConverged(ModelProto model, Dictionary<string, Tensor> outputs, Tensor expectedResidual, string what)
@@ -31,47 +44,52 @@ public sealed class CappedLoopTests
         Assert.IsTrue(outputs["iterations"].eq(2).all().item<bool>(), $"{what}: every row ran the two iterations of the cap");
         Assert.IsFalse(outputs["converged"].any().item<bool>(), $"{what}: no row is reported converged");
         Check.Less(100 * tolerance, outputs["residual"].min().ToDouble(), $"{what}: the smallest residual, in units of the tolerance ×100");
-        Check.AtMost(outputs["residual"].sub(expectedResidual).abs().div(expectedResidual).max().ToDouble(), 1e-3, $"{what}: residual vs the last Picard step's ({rows} rows)");
+        Check.AtMost(outputs["residual"].sub(expectedResidual).abs().div(expectedResidual).max().ToDouble(), 1e-3, $"{what}: residual vs the last step's ({rows} rows)");
     }
 
     [TestMethod]
-    public void ResidualStackAndFlowInverses_CappedAtTwoIterations_ReportEveryRowNotConverged()
+    [DataRow(OnnxLoopSolver.Picard)]
+    [DataRow(OnnxLoopSolver.Anderson)]
+    public void ResidualStackAndFlowInverses_CappedAtTwoIterations_ReportEveryRowNotConverged(OnnxLoopSolver solver)
     {
+        var options = new OnnxExportOptions { MaxIterations = 2, Solver = solver };
         manual_seed(161);
         var stack = HardModels.Stack();
         var flow = HardModels.Flow();
         foreach (var (what, model, input, block) in new (string, ModelProto, string, ResidualBlockBase)[]
         {
-            ("residual stack", ResidualStackExporter.ExportInverse(stack, HardModels.TwoIterations), "y", (ResidualBlockBase)stack.Layers.Single()),
-            ("flow", FlowExporter.ExportInverse(flow, HardModels.TwoIterations), "latent", flow.Layers.OfType<ResidualBlockBase>().Single()),
+            ("residual stack", ResidualStackExporter.ExportInverse(stack, options), "y", (ResidualBlockBase)stack.Layers.Single()),
+            ("flow", FlowExporter.ExportInverse(flow, options), "latent", flow.Layers.OfType<ResidualBlockBase>().Single()),
         })
         {
             // The flow's ActNorms are the identity, so both graphs solve x = y − g(x) from x₀ = y.
             var y = randn(16, HardModels.Features);
             var parameters = block.Residual.EffectiveParameters().ToArray();
-            var (last, residual) = TwoPicardSteps(x => y.sub(block.Residual.Apply(x, parameters)), y);
+            var (last, residual) = TwoSteps(x => y.sub(block.Residual.Apply(x, parameters)), y, solver);
             var outputs = OnnxRunner.Run(model, (input, y));
-            Check.TensorsClose(outputs["x"], last, 1e-5, $"{what}: the returned point is the second Picard iterate");
+            Check.TensorsClose(outputs["x"], last, 1e-5, $"{what}: the returned point is the second {solver} iterate");
             AssertNotConverged(model, outputs, residual, what);
         }
     }
 
     [TestMethod]
-    public void EquilibriumGraph_CappedAtTwoIterations_ReportsEveryRowNotConverged()
+    [DataRow(OnnxLoopSolver.Picard)]
+    [DataRow(OnnxLoopSolver.Anderson)]
+    public void EquilibriumGraph_CappedAtTwoIterations_ReportsEveryRowNotConverged(OnnxLoopSolver solver)
     {
         manual_seed(162);
         var network = HardModels.Equilibrium();
-        var model = EquilibriumExporter.Export(network, HardModels.TwoIterations);
+        var model = EquilibriumExporter.Export(network, new OnnxExportOptions { MaxIterations = 2, Solver = solver });
         var x = randn(16, HardModels.Features);
         var function = network.Layer.Function;
         var parameters = function.EffectiveParameters().ToArray();
         Tensor injection;
         using (no_grad())
             injection = network.Projection.forward(x);
-        var (state, residual) = TwoPicardSteps(z => function.Apply(z, injection, parameters), zeros(16, function.StateFeatures));
+        var (state, residual) = TwoSteps(z => function.Apply(z, injection, parameters), zeros(16, function.StateFeatures), solver);
         var outputs = OnnxRunner.Run(model, ("x", x));
         using (no_grad())
-            Check.TensorsClose(outputs["scores"], network.Head.forward(state), 1e-5, "scores of the second Picard iterate");
+            Check.TensorsClose(outputs["scores"], network.Head.forward(state), 1e-5, $"scores of the second {solver} iterate");
         AssertNotConverged(model, outputs, residual, "equilibrium");
     }
 }
