@@ -80,4 +80,24 @@ public sealed class EquilibriumCell : nn.Module<Tensor, Tensor, Tensor>, IEquili
 
     /// <inheritdoc />
     public override Tensor forward(Tensor state, Tensor input) => Apply(state, input, EffectiveParameters().ToArray());
+
+    /// <summary>
+    /// The injection c = U x + b computed once per solve, and LipSwish's β folded in: with W′ = βW and c′ = βc,
+    /// f(z) = silu(W′z + c′) / (1.1 β) costs one addmm, one in-place silu and one scaling per iteration.
+    /// </summary>
+    public Func<Tensor, Tensor> IterationMap(Tensor input, ReadOnlySpan<Tensor> parameters)
+    {
+        var weight = parameters[0];
+        var injected = addmm(parameters[2], input, parameters[1].t(), 1, 1);
+        var activation = ActivationFunction;
+        if (activation.Beta(parameters[3..]) is { } betaTensor && activation.Math.Kind == LipschitzActivation.LipSwish)
+        {
+            var beta = betaTensor.ToDouble();
+            var (scaledWeight, scaledInjection, outputScale) = (weight.mul(beta).t(), injected.mul(beta), 1 / (LipSwish.Scale * beta));
+            return state => nn.functional.silu(addmm(scaledInjection, state, scaledWeight, 1, 1), inplace: true).mul_(outputScale);
+        }
+        var own = parameters[3..].ToArray();
+        var transposed = weight.t();
+        return state => activation.Apply(addmm(injected, state, transposed, 1, 1), own);
+    }
 }

@@ -63,7 +63,8 @@ public sealed class EquilibriumLayer : nn.Module<Tensor, Tensor>
         var phantom = Options.Backward == EquilibriumBackward.Phantom;
         Tensor[] inputs = phantom ? [input.detach(), .. parameters.Select(p => p.detach())] : [input, .. parameters];
         var adjoint = Options.Backward == EquilibriumBackward.Implicit ? Options.Adjoint : null;
-        var (state, statistics) = ImplicitFixedPoint.Solve((z, u) => function.Apply(z, u[0], u[1..]), initialState, inputs, Options.Forward, adjoint, DisplayName);
+        var (state, statistics) = ImplicitFixedPoint.Solve((z, u) => function.Apply(z, u[0], u[1..]), initialState, inputs, Options.Forward, adjoint, DisplayName,
+            u => function.IterationMap(u[0], u[1..]));
         if (phantom)
         {
             var lambda = Options.PhantomDamping;

@@ -22,4 +22,14 @@ public interface IEquilibriumFunction
 
     /// <summary>f(z, x; θ) for a [batch, state] z and a [batch, input] x.</summary>
     Tensor Apply(Tensor state, Tensor input, ReadOnlySpan<Tensor> parameters);
+
+    /// <summary>
+    /// z ↦ f(z, x; θ) for the forward solve, which evaluates it many times without gradients: an implementation may
+    /// precompute what does not depend on z. Default: <see cref="Apply"/>.
+    /// </summary>
+    Func<Tensor, Tensor> IterationMap(Tensor input, ReadOnlySpan<Tensor> parameters)
+    {
+        var own = parameters.ToArray();
+        return state => Apply(state, input, own);
+    }
 }

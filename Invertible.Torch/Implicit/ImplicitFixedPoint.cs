@@ -21,8 +21,10 @@ public static class ImplicitFixedPoint
     /// <param name="adjoint">Adjoint solver options, or null for the Jacobian-free backward.</param>
     /// <param name="what">Name of the solve for statistics and error messages.</param>
     /// <exception cref="SolverNotConvergedException">The forward solve missed its tolerance and <see cref="FixedPointOptions.ThrowOnNonConvergence"/> is set.</exception>
+    /// <param name="iterationMap">Optional: builds, from the inputs, the map the forward solve iterates (the same function
+    /// as <paramref name="f"/>, possibly with precomputed parts); backward passes always use <paramref name="f"/>.</param>
     public static (Tensor State, ImplicitSolveStatistics Statistics) Solve(StateMap f, Tensor initialState, IReadOnlyList<Tensor> inputs,
-        FixedPointOptions forward, FixedPointOptions? adjoint, string what)
+        FixedPointOptions forward, FixedPointOptions? adjoint, string what, Func<Tensor[], Func<Tensor, Tensor>>? iterationMap = null)
     {
         ArgumentNullException.ThrowIfNull(f);
         ArgumentNullException.ThrowIfNull(initialState);
@@ -30,7 +32,7 @@ public static class ImplicitFixedPoint
         ArgumentNullException.ThrowIfNull(forward);
         forward.Validate();
         adjoint?.Validate();
-        var call = new Call(new MapLayer(f), initialState, forward, adjoint, what);
+        var call = new Call(new MapLayer(f), initialState, forward, adjoint, what, iterationMap);
         var state = call.Apply([.. inputs]);
         return (state, call.Statistics!);
     }
@@ -44,13 +46,15 @@ public static class ImplicitFixedPoint
         public Tensor Apply(Tensor state, ReadOnlySpan<Tensor> inputs) => f(state, inputs);
     }
 
-    private sealed class Call(MapLayer f, Tensor initialState, FixedPointOptions forward, FixedPointOptions? adjoint, string what) : ImplicitFunction
+    private sealed class Call(MapLayer f, Tensor initialState, FixedPointOptions forward, FixedPointOptions? adjoint, string what,
+        Func<Tensor[], Func<Tensor, Tensor>>? iterationMap) : ImplicitFunction
     {
         public ImplicitSolveStatistics? Statistics { get; private set; }
 
         protected override Tensor Forward(Tensor[] inputs)
         {
-            var result = FixedPointSolver.Create(forward).Solve(z => f.Apply(z, inputs), initialState.detach());
+            var map = iterationMap?.Invoke(inputs) ?? (z => f.Apply(z, inputs));
+            var result = FixedPointSolver.Create(forward).Solve(map, initialState.detach());
             Statistics = new ImplicitSolveStatistics(what, result.Statistics);
             if (forward.ThrowOnNonConvergence)
                 result.EnsureConverged(what, forward.Tolerance);

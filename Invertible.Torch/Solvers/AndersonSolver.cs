@@ -35,7 +35,7 @@ public sealed class AndersonSolver : FixedPointSolver
     /// Batches of at most this many values (rows × width) on the CPU keep the history in managed arrays: the mixing
     /// then costs no tensor operation at all, so an iteration costs about a Picard step.
     /// </summary>
-    internal static long HostElements = 8192;
+    internal static long HostElements = 512;
 
     /// <remarks>Same arithmetic as <see cref="IterateOnDevice"/>: residual differences in the tensor's type, Gram
     /// matrices in float64, weights rounded to the tensor's type, the mix accumulated in it.</remarks>

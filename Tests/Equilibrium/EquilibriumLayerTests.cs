@@ -11,6 +11,22 @@ namespace Invertible.Tests.Equilibrium;
 [TestClass]
 public sealed class EquilibriumLayerTests
 {
+    /// <summary>The forward solve iterates the cell's precomputed map (injection once, β folded); it must be f itself.</summary>
+    [TestMethod]
+    [DataRow(LipschitzActivation.LipSwish)]
+    [DataRow(LipschitzActivation.Tanh)]
+    [DataRow(LipschitzActivation.Elu)]
+    public void CellIterationMap_EqualsApply(LipschitzActivation activation)
+    {
+        manual_seed(41);
+        var cell = Blocks.HardCell(12, 5, activation, ScalarType.Float64);
+        var parameters = cell.EffectiveParameters().ToArray();
+        var (z, x) = (randn(7, 12, dtype: ScalarType.Float64).mul(2), randn(7, 5, dtype: ScalarType.Float64));
+        using var _ = no_grad();
+        var map = ((IEquilibriumFunction)cell).IterationMap(x, parameters);
+        Check.TensorsClose(map(z), cell.Apply(z, x, parameters), 1e-12, $"{activation}: iteration map vs f");
+    }
+
     private static readonly FixedPointOptions Precise = new() { Tolerance = 1e-14, MaxIterations = 2000 };
 
     private static EquilibriumOptions Options(EquilibriumBackward backward = EquilibriumBackward.Implicit) => new()
