@@ -3,7 +3,7 @@ namespace Invertible.Torch.Onnx;
 /// <summary>The iteration inside the exported fixed-point <c>Loop</c>s (inverse blocks, equilibrium solves).</summary>
 public enum OnnxLoopSolver
 {
-    /// <summary>x ← f(x). Fewest operators per iteration; best when f contracts strongly.</summary>
+    /// <summary>x ← f(x). Fewest operators per iteration; best when f contracts fast. The default.</summary>
     Picard,
 
     /// <summary>

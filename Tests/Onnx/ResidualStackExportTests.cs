@@ -52,7 +52,7 @@ public sealed class ResidualStackExportTests
         }
     }
 
-    /// <summary>The Anderson loop (the default) against the Picard loop on the hard aligned block: the same solution as
+    /// <summary>The Anderson loop against the Picard loop (the default) on the hard aligned block: the same solution as
     /// TorchSharp, every row converged, in under half of Picard's iterations.</summary>
     [TestMethod]
     public void AndersonLoop_OnAHardBlock_MatchesTorchSharp_InUnderHalfPicardsIterations()
