@@ -15,7 +15,9 @@ namespace Invertible.Torch.Onnx;
 /// </summary>
 internal sealed class ResidualBlockEmitter : IInvertibleLayerEmitter
 {
-    private readonly List<(string WeightT, string Bias, Tensor Weight)> linears = [];
+    // Unfolded layers, for the Jacobian of the log-determinant: their initializers are created on first use, so a graph
+    // without a log-determinant carries none (ONNX Runtime warns about unused initializers).
+    private readonly List<(Lazy<string> WeightT, Lazy<string> Bias, Tensor Weight)> linears = [];
     private readonly List<(LipschitzActivationMath Math, double? Beta)> activations = [];
     private readonly List<(string Weight, string? Bias, LipschitzActivationMath? Activation)> folded = [];
     private readonly LogDetOptions logDet;
@@ -32,7 +34,8 @@ internal sealed class ResidualBlockEmitter : IInvertibleLayerEmitter
             {
                 case SpectralNormLinear linear:
                     var weight = linear.EffectiveWeight().detach();
-                    linears.Add((top.Initializer($"{stem}_w{linears.Count}_t", weight.t()), top.Initializer($"{stem}_b{linears.Count}", linear.Bias!), weight));
+                    var (index, bias) = (linears.Count, linear.Bias!.detach());
+                    linears.Add((new(() => top.Initializer($"{stem}_w{index}_t", weight.t())), new(() => top.Initializer($"{stem}_b{index}", bias)), weight));
                     break;
                 case IElementwiseActivation activation:
                     activations.Add((activation.Math, activation.Beta(activation.EffectiveParameters().ToArray())?.ToDouble()));
@@ -77,7 +80,7 @@ internal sealed class ResidualBlockEmitter : IInvertibleLayerEmitter
             jacobian = jacobian is null ? weight : g.MatMul(weight, jacobian);
             if (i == linears.Count - 1)
                 break;
-            var z = g.Add(g.MatMul(value, linears[i].WeightT), linears[i].Bias);
+            var z = g.Add(g.MatMul(value, linears[i].WeightT.Value), linears[i].Bias.Value);
             jacobian = g.Mul(g.Unsqueeze(Activation(g, i, derivative: true, z), 2), jacobian);
             value = Activation(g, i, derivative: false, z);
         }
