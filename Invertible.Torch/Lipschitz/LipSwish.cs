@@ -59,8 +59,13 @@ public sealed class LipSwish : nn.Module<Tensor, Tensor>, IElementwiseActivation
         => [betaGradient.mul(sigmoid(parameters[0])).reshape(parameters[0].shape)];
 
     /// <inheritdoc />
-    public Tensor Apply(Tensor input, ReadOnlySpan<Tensor> parameters) => Math.Value(new TensorAlgebra(input), input, nn.functional.softplus(parameters[0]));
+    public Tensor Apply(Tensor input, ReadOnlySpan<Tensor> parameters) => Value(input, nn.functional.softplus(parameters[0]));
+
+    // z σ(βz) / 1.1 written directly, with 1/1.1 as a host scalar: four autograd nodes instead of the folded form's six
+    // and a constant tensor per call. Training steps differentiate through it twice (the log-determinant's series):
+    // measured 5–7% faster per flow training step, alternating the two forms in one process.
+    private static Tensor Value(Tensor input, Tensor beta) => input.mul(sigmoid(input.mul(beta))).mul(1 / Scale);
 
     /// <inheritdoc />
-    public override Tensor forward(Tensor input) => Math.Value(new TensorAlgebra(input), input, nn.functional.softplus(rho));
+    public override Tensor forward(Tensor input) => Value(input, nn.functional.softplus(rho));
 }
