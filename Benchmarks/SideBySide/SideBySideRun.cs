@@ -32,8 +32,11 @@ internal static class SideBySideRun
         var sections = Option(args, "--sections") ?? "abcdef";
         Console.WriteLine($"# running the peer: {python} {peerScript} {sections}");
         var (peerLines, comments) = PeerResults.Run(peerScript, python, sections);
+        // The peer's own TSV, as it printed it, then our table beside it.
         foreach (var comment in comments)
             Console.WriteLine(comment);
+        foreach (var line in peerLines)
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{line.Benchmark}\t{line.Config}\t{line.Value:G6}\t{line.Unit}"));
         double Peer(string bench, string config, string unit) =>
             peerLines.FirstOrDefault(l => l.Benchmark == bench && l.Config == config && l.Unit == unit)?.Value ?? double.NaN;
 
