@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -32,8 +31,8 @@ internal static class HostPowerIteration
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var (rows, columns) = ((int)matrix.shape[0], (int)matrix.shape[1]);
-        var a = MemoryMarshal.Cast<byte, T>(matrix.detach().bytes);
-        var u = MemoryMarshal.Cast<byte, T>(uStart.detach().bytes).ToArray();
+        var a = HostTensor.View<T>(matrix.detach());
+        var u = HostTensor.View<T>(uStart.detach()).ToArray();
         var v = new T[columns];
         if (!TransposeTimes(a, rows, columns, u, v))
             return null;
@@ -44,14 +43,7 @@ internal static class HostPowerIteration
             if (k < iterations && !TransposeTimes(a, rows, columns, u, v))
                 return null;
         }
-        return (ToTensor<T>(u, matrix.dtype), ToTensor<T>(v, matrix.dtype));
-    }
-
-    private static Tensor ToTensor<T>(T[] values, ScalarType dtype) where T : unmanaged
-    {
-        var result = empty(values.Length, dtype: dtype);
-        MemoryMarshal.AsBytes(values.AsSpan()).CopyTo(result.bytes);
-        return result;
+        return (HostTensor.From(u, matrix.dtype), HostTensor.From(v, matrix.dtype));
     }
 
     // u ← A v / ‖A v‖; false when the norm is zero or not finite.

@@ -95,29 +95,25 @@ public sealed class SpectralNormLinear : nn.Module<Tensor, Tensor>, IFunctionalL
             }
             sigma = result.Sigma;
         }
-        else if (!(is_grad_enabled() && weight.requires_grad))
+        else if (!(is_grad_enabled() && weight.requires_grad) && VersionedCache<Tensor>.Enabled)
         {
-            return CachedEvaluationWeight();
+            // Without gradients the evaluation weight is a pure function of W, u and v: computed once per version of
+            // the three (an optimiser step, copy_ or load_state_dict bumps a version), not on every call.
+            Tensor?[] sources = [weight, u, v];
+            using var _ = no_grad();
+            return evaluationWeight.TryGet(sources) ?? evaluationWeight.Store(sources, Normalised(FrozenSigma()).DetachFromDisposeScope());
         }
         else
         {
-            // Frozen vectors: σ = uᵀ W v, whose gradient u vᵀ is what the autograd function would give.
-            sigma = u.dot(weight.mv(v));
+            sigma = FrozenSigma();
         }
-        return weight.div(sigma.div(Coefficient).clamp_min(1.0));
+        return Normalised(sigma);
     }
 
-    // In evaluation mode without gradients the effective weight is a pure function of W, u and v: computed once per
-    // version of the three (an optimiser step, copy_ or load_state_dict bumps a version), not on every call.
-    private Tensor CachedEvaluationWeight()
-    {
-        Tensor?[] sources = [weight, u, v];
-        using var _ = no_grad();
-        if (!VersionedCache<Tensor>.Enabled)
-            return weight.div(u.dot(weight.mv(v)).div(Coefficient).clamp_min(1.0));
-        return evaluationWeight.TryGet(sources)
-            ?? evaluationWeight.Store(sources, weight.div(u.dot(weight.mv(v)).div(Coefficient).clamp_min(1.0)).DetachFromDisposeScope());
-    }
+    // Frozen vectors: σ = uᵀ W v, whose gradient u vᵀ is what the autograd function would give.
+    private Tensor FrozenSigma() => u.dot(weight.mv(v));
+
+    private Tensor Normalised(Tensor sigma) => weight.div(sigma.div(Coefficient).clamp_min(1.0));
 
     /// <inheritdoc />
     public IEnumerable<Tensor> EffectiveParameters()

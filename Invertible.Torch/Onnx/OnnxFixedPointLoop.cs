@@ -64,8 +64,9 @@ internal static class OnnxFixedPointLoop
             body.OpenOutput(r, TensorProto.Types.DataType.Float);
         }
 
+        // Anderson's history starts empty: f and r of "iteration −1" are zero rows (unused: γ = 0 on the first step).
         string[] carried = anderson
-            ? [initial, done0, iterations0, zeros, g.ZerosLike(initial, features, features), g.ZerosLike(initial, features, features)]
+            ? [initial, done0, iterations0, zeros, .. Enumerable.Repeat(g.ZerosLike(initial, features, features), 2)]
             : [initial, done0, iterations0, zeros];
         var outputs = g.Node("Loop",
             [g.Int64Scalar("max_iterations", loop.MaxIterations), g.BoolScalar("start", true), .. carried],

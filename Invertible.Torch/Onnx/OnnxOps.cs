@@ -28,10 +28,6 @@ internal static class OnnxOps
     public static string ActivationDerivative(this OnnxGraphBuilder g, string z, LipschitzActivation kind, double? beta)
         => LipschitzActivationMath.Of(kind).Derivative(new OnnxAlgebra(g), z, beta is { } b ? g.Scalar((float)b, "beta") : null);
 
-    /// <summary>‖row‖₂ per row of [batch, n]: [batch].</summary>
-    public static string RowNorm(this OnnxGraphBuilder g, string x)
-        => g.Node("Sqrt", [g.Node("ReduceSum", [g.Mul(x, x), g.Int64("axis1", 1)], null, OnnxGraphBuilder.Attribute("keepdims", 0L))]);
-
     /// <summary>
     /// A reduction over one axis. ReduceSum takes its axes as an input since opset 13, the other reductions only since
     /// opset 18 (an attribute before).

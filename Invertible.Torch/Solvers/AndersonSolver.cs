@@ -25,7 +25,7 @@ public sealed class AndersonSolver : FixedPointSolver
     /// second phase of <see cref="AdaptiveSolver"/>).</summary>
     internal static void Iterate(Func<Tensor, Tensor> f, Tensor x, Tracker tracker, FixedPointOptions options)
     {
-        if (x.device.type == TorchSharp.DeviceType.CPU && x.dtype is ScalarType.Float32 or ScalarType.Float64 && x.numel() <= HostElements)
+        if (x.device.type == TorchSharp.DeviceType.CPU && x.dtype is ScalarType.Float32 or ScalarType.Float64 && x.numel() <= HostElements && x.is_contiguous())
             IterateOnHost(f, x, tracker, options);
         else
             IterateOnDevice(f, x, tracker, options);
@@ -63,14 +63,14 @@ public sealed class AndersonSolver : FixedPointSolver
             if (tracker.Record(x, fx))
                 return;
             var slot = k % memory;
-            Read(x, xs[slot]);
-            Read(fx, fs[slot]);
+            HostTensor.Read(x, xs[slot]);
+            HostTensor.Read(fx.contiguous(), fs[slot]);   // the contiguous copy, if any, goes with the iteration's scope
             var count = Math.Min(k + 1, memory);
             if (count == 1)
             {
                 for (var i = 0; i < size; i++)
                     next[i] = Round(Round((1 - beta) * xs[slot][i]) + Round(beta * fs[slot][i]));
-                Write(next, x);
+                HostTensor.Write(next, x);
                 continue;
             }
             for (var i = 0; i < count; i++)
@@ -104,29 +104,8 @@ public sealed class AndersonSolver : FixedPointSolver
                     next[offset + c] = beta == 1.0 ? mixedF : Round(Round(mixedF * beta) + mixedX * (1 - beta));
                 }
             }
-            Write(next, x);
+            HostTensor.Write(next, x);
         }
-    }
-
-    private static void Read(Tensor tensor, double[] values)
-    {
-        var dense = tensor.contiguous();   // disposed with the iteration's scope
-        if (dense.dtype == ScalarType.Float64)
-            dense.data<double>().CopyTo(values, 0, 0);
-        else
-        {
-            var floats = dense.data<float>().ToArray();
-            for (var i = 0; i < floats.Length; i++)
-                values[i] = floats[i];
-        }
-    }
-
-    private static void Write(double[] values, Tensor x)
-    {
-        if (x.dtype == ScalarType.Float64)
-            x.data<double>().CopyFrom(values, 0, 0);
-        else
-            x.data<float>().CopyFrom(Array.ConvertAll(values, v => (float)v), 0, 0);
     }
 
     private static void IterateOnDevice(Func<Tensor, Tensor> f, Tensor x, Tracker tracker, FixedPointOptions options)

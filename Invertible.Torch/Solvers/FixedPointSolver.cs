@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -172,8 +171,8 @@ public abstract class FixedPointSolver : IFixedPointSolver
             if (hostX is null || hostX.Length != size)
                 (hostX, hostF, hostNorms) = (new double[size], new double[size], new double[2 * rows]);
             var single = x.dtype == ScalarType.Float32;
-            Read(x, hostX, single);
-            Read(fx, hostF!, single);
+            HostTensor.Read(x, hostX);
+            HostTensor.Read(fx, hostF!);
             var norms = hostNorms!;
             for (var r = 0; r < rows; r++)
             {
@@ -211,20 +210,6 @@ public abstract class FixedPointSolver : IFixedPointSolver
             for (var r = 0; r < improved.Length; r++)
                 if (improved[r])
                     source.Slice(r * rowBytes, rowBytes).CopyTo(target.Slice(r * rowBytes, rowBytes));
-        }
-
-        private static void Read(Tensor tensor, double[] values, bool single)
-        {
-            if (single)
-            {
-                var floats = MemoryMarshal.Cast<byte, float>(tensor.bytes);
-                for (var i = 0; i < values.Length; i++)
-                    values[i] = floats[i];
-            }
-            else
-            {
-                MemoryMarshal.Cast<byte, double>(tensor.bytes).CopyTo(values);
-            }
         }
 
         private double[]? hostX, hostF, hostNorms;
