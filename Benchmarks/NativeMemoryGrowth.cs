@@ -1,9 +1,12 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
+using Invertible.Torch;
+using Invertible.Torch.Flows;
 using Invertible.Torch.Implicit;
 using Invertible.Torch.Layers;
 using Invertible.Torch.Solvers;
+using Invertible.Torch.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -13,7 +16,10 @@ namespace Invertible.Benchmarks;
 /// RSS of a long libtorch loop under glibc allocator settings, one fresh process per setting: a training step of a
 /// block's inverse (d = 64, hidden 256, batch 256, 10 Picard iterations forward, implicit backward, Adam), repeated.
 /// Reported: RSS after 100 steps, peak RSS after all steps, their ratio, and the time per step. Settings combine with
-/// '+'; NATIVE_MEMORY_TRACE=1 prints RSS every 250 steps (bursts, not a trend, under glibc's defaults).
+/// '+': <c>fit</c> runs <see cref="Trainer.Fit(nn.Module, IReadOnlyList{Tensor}, MinibatchLoss, TrainerOptions?, IProgress{TrainingProgress}?, CancellationToken)"/>
+/// on a flow instead, <c>trimmer</c> checks a <see cref="Invertible.Torch.NativeHeapTrimmer"/> between steps (the
+/// trainer's default; without it the fit runs with the trimmer disabled), the others set glibc's allocator.
+/// NATIVE_MEMORY_TRACE=1 prints RSS every 250 steps.
 /// </summary>
 internal static class NativeMemoryGrowth
 {
@@ -21,10 +27,17 @@ internal static class NativeMemoryGrowth
 
     /// <summary>Settings compared by default: glibc's own and the candidates tried against it.</summary>
     public static readonly string[] Settings =
-        ["default", "mmap-threshold-128k", "mmap-threshold-16384k", "arena-max-1", "arena-max-1+mmap-threshold-16384k", "trim-every-100", "trim-every-1"];
+        ["default", "trimmer", "trim-every-1", "mmap-threshold-16384k", "arena-max-1", "fit", "fit+trimmer"];
 
     public static void Print(int steps, IReadOnlyList<string>? settings = null)
     {
+        var check = new NativeHeapTrimmer();
+        check.Check();
+        var watch = Stopwatch.StartNew();
+        for (var i = 0; i < 100_000; i++)
+            check.Check();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"NativeHeapTrimmer.Check without a trim: {watch.Elapsed.TotalMicroseconds / 100_000:F2} µs per call"));
+        Console.WriteLine();
         Console.WriteLine($"| allocator setting | RSS after 100 steps (MB) | peak after {steps} steps (MB) | ratio | ms per step |");
         Console.WriteLine("|---|---|---|---|---|");
         foreach (var setting in settings ?? Settings)
@@ -46,8 +59,14 @@ internal static class NativeMemoryGrowth
     {
         var (setting, steps) = (args[0], int.Parse(args[1], CultureInfo.InvariantCulture));
         var trimEvery = 0;
+        var fit = false;
+        var trimmer = false;
         foreach (var part in setting.Split('+'))
         {
+            if (part == "fit")
+                fit = true;
+            else if (part == "trimmer")
+                trimmer = true;
             if (part.StartsWith("mmap-threshold-", StringComparison.Ordinal))
                 mallopt(-3, int.Parse(part["mmap-threshold-".Length..^1], CultureInfo.InvariantCulture) * 1024);
             else if (part.StartsWith("trim-threshold-", StringComparison.Ordinal))
@@ -56,6 +75,11 @@ internal static class NativeMemoryGrowth
                 mallopt(-8, int.Parse(part["arena-max-".Length..], CultureInfo.InvariantCulture));
             else if (part.StartsWith("trim-every-", StringComparison.Ordinal))
                 trimEvery = int.Parse(part["trim-every-".Length..], CultureInfo.InvariantCulture);
+        }
+        if (fit)
+        {
+            RunFit(steps, trimmer ? NativeHeapTrimmer.DefaultGrowthLimit : double.PositiveInfinity);
+            return;
         }
         manual_seed(1);
         var block = Models.Block(BlockKind.Random, 64, 256, 0.9);
@@ -66,6 +90,7 @@ internal static class NativeMemoryGrowth
             Forward = new FixedPointOptions { Solver = FixedPointSolverKind.Picard, MaxIterations = 10, Tolerance = 0, ThrowOnNonConvergence = false },
             Backward = new FixedPointOptions { Solver = FixedPointSolverKind.Picard, Tolerance = 1e-6, ThrowOnNonConvergence = false },
         };
+        var heap = trimmer ? new NativeHeapTrimmer() : null;
         var target = randn(256, 64);
         double early = 0;
         var watch = new Stopwatch();
@@ -79,6 +104,7 @@ internal static class NativeMemoryGrowth
                 block.Inverse(target.add(randn(256, 64).mul(0.01)), options).square().mean().backward();
                 optimizer.step();
             }
+            heap?.Check();
             if (trimEvery > 0 && step % trimEvery == 0)
                 malloc_trim(0);
             if (step == 100)
@@ -88,6 +114,44 @@ internal static class NativeMemoryGrowth
         }
         var peak = Kilobytes("VmHWM") / 1024.0;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{early:F1} {peak:F1} {watch.Elapsed.TotalMilliseconds / (steps - 100):F3}"));
+    }
+
+    /// <summary>
+    /// <see cref="Trainer.Fit(nn.Module, IReadOnlyList{Tensor}, MinibatchLoss, TrainerOptions?, IProgress{TrainingProgress}?, CancellationToken)"/>
+    /// of a flow as the ML layer runs it: 16 features, 1 100 rows (a ragged last batch, a validation pass and a
+    /// best-weights snapshot every epoch), batch 64, until <paramref name="steps"/> optimiser steps are done.
+    /// </summary>
+    private static void RunFit(int steps, double heapGrowthLimit)
+    {
+        manual_seed(1);
+        var rows = randn(1100, 16).matmul(randn(16, 16).mul(0.5)).add(randn(1100, 16).tanh());
+        var flow = new InvertibleResNetFlow(16, new InvertibleResNetFlowOptions { Blocks = 4, HiddenFeatures = 64 });
+        const int batch = 64;
+        var stepsPerEpoch = (int)Math.Ceiling(1000 / (double)batch);
+        double early = 0;
+        var watch = new Stopwatch();
+        var progress = new Synchronous<TrainingProgress>(p =>
+        {
+            var done = p.Epoch * stepsPerEpoch;
+            if (early == 0 && done >= 100)
+            {
+                early = Kilobytes("VmRSS") / 1024.0;
+                watch.Start();
+            }
+            if (Environment.GetEnvironmentVariable("NATIVE_MEMORY_TRACE") is not null && p.Epoch % 20 == 0)
+                Console.Error.WriteLine($"step {done}: RSS {Kilobytes("VmRSS") / 1024.0:F0} MB, peak {Kilobytes("VmHWM") / 1024.0:F0} MB");
+        });
+        var epochs = (int)Math.Ceiling(steps / (double)stepsPerEpoch);
+        var options = new TrainerOptions { Epochs = epochs, BatchSize = batch, LearningRate = 1e-3, ValidationFraction = 100 / 1100.0, EarlyStoppingPatience = 0, Seed = 1, NativeHeapGrowthLimit = heapGrowthLimit };
+        Trainer.Fit(flow, [rows], (b, _) => flow.LogProb(b[0]).mean().neg(), options, progress);
+        var peak = Kilobytes("VmHWM") / 1024.0;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{early:F1} {peak:F1} {watch.Elapsed.TotalMilliseconds / (epochs * stepsPerEpoch - 100):F3}"));
+    }
+
+    /// <summary>Reports on the caller's thread (<see cref="Progress{T}"/> would post to the thread pool).</summary>
+    private sealed class Synchronous<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
     }
 
     private static long Kilobytes(string field)

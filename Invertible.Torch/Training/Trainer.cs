@@ -57,6 +57,7 @@ public static class Trainer
         Dictionary<string, Tensor>? bestState = null;
         var watch = Stopwatch.StartNew();
         var stoppedEarly = false;
+        var heap = double.IsPositiveInfinity(options.NativeHeapGrowthLimit) ? null : new NativeHeapTrimmer(options.NativeHeapGrowthLimit);
 
         try
         {
@@ -78,6 +79,7 @@ public static class Trainer
                 foreach (var batch in training.Batches(options.BatchSize, shuffle: true, EpochSeed(options.Seed, epoch)))
                 {
                     cancellationToken.ThrowIfCancellationRequested();
+                    heap?.Check();
                     using var scope = NewDisposeScope();
                     optimizer.zero_grad();
                     var value = loss(batch, metrics);

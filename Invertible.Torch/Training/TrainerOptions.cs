@@ -71,6 +71,13 @@ public sealed class TrainerOptions
     /// <summary>Seed of the split and the shuffling. Default 0.</summary>
     public ulong Seed { get; init; }
 
+    /// <summary>
+    /// Between steps, return the C heap's free memory to the system when the process's resident set has grown past this
+    /// multiple of its reference (<see cref="NativeHeapTrimmer"/>); <see cref="double.PositiveInfinity"/> disables it.
+    /// Default <see cref="NativeHeapTrimmer.DefaultGrowthLimit"/> (1.15).
+    /// </summary>
+    public double NativeHeapGrowthLimit { get; init; } = NativeHeapTrimmer.DefaultGrowthLimit;
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first invalid option.</summary>
     public void Validate()
     {
@@ -84,6 +91,7 @@ public sealed class TrainerOptions
         if (!(StepFactor > 0 && StepFactor <= 1)) throw new ArgumentOutOfRangeException(nameof(StepFactor), StepFactor, "Must lie in (0, 1].");
         if (!(ValidationFraction >= 0 && ValidationFraction < 1)) throw new ArgumentOutOfRangeException(nameof(ValidationFraction), ValidationFraction, "Must lie in [0, 1).");
         if (EarlyStoppingPatience < 0) throw new ArgumentOutOfRangeException(nameof(EarlyStoppingPatience), EarlyStoppingPatience, "Must be non-negative.");
+        if (!(NativeHeapGrowthLimit > 1)) throw new ArgumentOutOfRangeException(nameof(NativeHeapGrowthLimit), NativeHeapGrowthLimit, "Must be greater than 1 (infinity disables trimming).");
     }
 
     internal double LearningRateAt(int epoch) => Schedule switch
