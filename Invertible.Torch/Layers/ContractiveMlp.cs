@@ -9,7 +9,7 @@ namespace Invertible.Torch.Layers;
 /// A contractive multilayer perceptron g = L_k ∘ φ ∘ … ∘ φ ∘ L_1: spectrally normalised linear layers (each with
 /// spectral norm ≤ c) separated by a 1-Lipschitz activation φ, so Lip(g) ≤ c^k &lt; 1.
 /// </summary>
-public sealed class ContractiveMlp : nn.Module<Tensor, Tensor>, IJacobianLayer, ILipschitzBounded
+public sealed class ContractiveMlp : nn.Module<Tensor, Tensor>, IJacobianLayer, IVectorJacobianLayer, ILipschitzBounded
 {
     private readonly ModuleList<nn.Module<Tensor, Tensor>> layers = new();
     private readonly IFunctionalLayer[] functional;
@@ -136,6 +136,32 @@ public sealed class ContractiveMlp : nn.Module<Tensor, Tensor>, IJacobianLayer, 
             }
         }
         return (value, jacobian!);
+    }
+
+    /// <summary>
+    /// g(x) and w ↦ wᵀ J_g(x) = ((w W_k) ⊙ φ'(z_{k−1})) W_{k−1} ⋯ ⊙ φ'(z_1)) W_1 per row, differentiable in x, w and the
+    /// parameters (see <see cref="IVectorJacobianLayer"/>).
+    /// </summary>
+    public (Tensor Output, Func<Tensor, Tensor> VectorJacobian) OutputAndVectorJacobian(Tensor input, ReadOnlySpan<Tensor> parameters)
+    {
+        var offset = 0;
+        var value = input;
+        // Last layer first: a weight (multiply on the right) or an activation's derivative (multiply elementwise).
+        var factors = new (Tensor Factor, bool IsWeight)[functional.Length];
+        for (var i = 0; i < functional.Length; i++)
+        {
+            var layer = functional[i];
+            var own = parameters.Slice(offset, layer.ParameterCount);
+            offset += layer.ParameterCount;
+            factors[functional.Length - 1 - i] = layer is IElementwiseActivation activation ? (activation.Derivative(value, own), false) : (own[0], true);
+            value = layer.Apply(value, own);
+        }
+        return (value, w =>
+        {
+            foreach (var (factor, isWeight) in factors)
+                w = isWeight ? w.matmul(factor) : w.mul(factor);
+            return w;
+        });
     }
 
     /// <summary>Makes g ≡ 0 by zeroing the last linear layer: the block becomes the identity, and training grows g from there.</summary>

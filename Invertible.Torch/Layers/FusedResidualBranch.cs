@@ -16,7 +16,7 @@ namespace Invertible.Torch.Layers;
 /// <para>Measured (d = 64, hidden 256, batch 256): one evaluation of the inverse's map 101 µs vs 141 µs for the generic
 /// block, one adjoint iteration about half the cost of an autograd VJP.</para>
 /// </remarks>
-public sealed class FusedResidualBranch : ILinearizable, IResidualIterationMap, IJacobianLayer
+public sealed class FusedResidualBranch : ILinearizable, IResidualIterationMap, IJacobianLayer, IVectorJacobianLayer
 {
     private readonly ContractiveMlp mlp;
     private readonly IElementwiseActivation activation;
@@ -51,6 +51,10 @@ public sealed class FusedResidualBranch : ILinearizable, IResidualIterationMap, 
 
     /// <inheritdoc />
     public (Tensor Output, Tensor Jacobian) OutputAndJacobian(Tensor input, ReadOnlySpan<Tensor> parameters) => mlp.OutputAndJacobian(input, parameters);
+
+    /// <inheritdoc />
+    public (Tensor Output, Func<Tensor, Tensor> VectorJacobian) OutputAndVectorJacobian(Tensor input, ReadOnlySpan<Tensor> parameters)
+        => mlp.OutputAndVectorJacobian(input, parameters);
 
     /// <inheritdoc />
     public ILinearization Linearize(Tensor input, Tensor[] parameters) => new HandLinearization(this, input, parameters);

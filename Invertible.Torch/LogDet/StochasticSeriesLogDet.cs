@@ -34,9 +34,27 @@ public sealed class StochasticSeriesLogDet : ILogDetEstimator
     {
         var (terms, inclusion) = Truncation(generator);
         using var grad = enable_grad();
-        var x = differentiable && input.requires_grad ? input : input.detach().requires_grad_(true);
-        var residual = g.Apply(x, parameters);
-        Tensor Vjp(Tensor w, bool createGraph) => autograd.grad([residual], [x], [w], retain_graph: true, create_graph: createGraph)[0];
+        Tensor residual;
+        Func<Tensor, Tensor, bool, Tensor> vjp;
+        if (g is IVectorJacobianLayer closedForm)
+        {
+            // wᵀJ in closed form: first-order operations, and no graph at all when nothing is differentiated.
+            var x = differentiable ? input : input.detach();
+            using var gradients = set_grad_enabled(differentiable);
+            (residual, var product) = closedForm.OutputAndVectorJacobian(x, parameters);
+            vjp = (_, w, createGraph) =>
+            {
+                using var mode = set_grad_enabled(differentiable && createGraph);
+                return product(w);
+            };
+        }
+        else
+        {
+            var x = differentiable && input.requires_grad ? input : input.detach().requires_grad_(true);
+            residual = g.Apply(x, parameters);
+            vjp = (output, w, createGraph) => autograd.grad([output], [x], [w], retain_graph: true, create_graph: createGraph)[0];
+        }
+        Tensor Vjp(Tensor w, bool createGraph) => vjp(residual, w, createGraph);
 
         Tensor? total = null;
         for (var probe = 0; probe < options.Probes; probe++)
@@ -45,15 +63,15 @@ public sealed class StochasticSeriesLogDet : ILogDetEstimator
             var estimate = zeros(residual.shape[0], dtype: residual.dtype, device: residual.device);
             if (differentiable && !options.NeumannGradient)
             {
-                // Σₖ cₖ (wₖ · v) as (Σₖ cₖ wₖ) · v: two autograd nodes per term instead of four, in a graph that is
-                // differentiated again (measured 5% faster per flow training step).
+                // Σₖ cₖ (wₖ · v) as (Σₖ cₖ wₖ) · v: one autograd node per term (add with α = cₖ) instead of four, in a
+                // graph that is differentiated again (measured 5% faster per flow training step).
                 var w = v;
                 Tensor? weighted = null;
                 for (var k = 1; k <= terms; k++)
                 {
                     w = Vjp(w, createGraph: true);
-                    var term = w.mul(Sign(k) / (k * inclusion(k)));
-                    weighted = weighted is null ? term : weighted.add(term);
+                    var coefficient = Sign(k) / (k * inclusion(k));
+                    weighted = weighted is not null ? weighted.add(w, coefficient) : coefficient == 1 ? w : w.mul(coefficient);
                 }
                 if (weighted is not null)
                     estimate = weighted.mul(v).sum(dim: 1);
