@@ -11,8 +11,8 @@ namespace Invertible.Torch;
 /// <para>libtorch allocates through the C library from its worker threads as well as the caller's; glibc may keep
 /// memory freed into those threads' arenas instead of returning it. Over 10 000-step training runs here
 /// (<c>Benchmarks native-memory</c>) the working set stayed flat under glibc's defaults but the peak resident set
-/// reached 1.02–1.35× its value after 100 steps, in bursts. <see cref="NativeHeapTrimmer"/>, on by default in
-/// <see cref="Training.Trainer"/>, held it at 1.15× for 1.3 µs per step. Pinning the threshold low with
+/// reached 1.02–1.59× its value after 100 steps, in bursts. <see cref="NativeHeapTrimmer"/>, on by default in
+/// <see cref="Training.Trainer"/>, held it at 1.12–1.15× for 1.3 µs per step. Pinning the threshold low with
 /// <see cref="PinMmapThreshold"/> makes the peak track live tensors (the peak-memory benchmark uses it) but made a
 /// training step 3.6× slower at 128 KiB.</para>
 /// </remarks>
