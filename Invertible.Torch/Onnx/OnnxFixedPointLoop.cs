@@ -27,7 +27,8 @@ internal static class OnnxFixedPointLoop
         var iterations0 = g.Cast(zeros, TensorProto.Types.DataType.Int64);
 
         var body = g.Subgraph("fixed_point_body");
-        body.ScalarInput(body.Fresh("iteration"), TensorProto.Types.DataType.Int64);
+        var iteration = body.Fresh("iteration");
+        body.ScalarInput(iteration, TensorProto.Types.DataType.Int64);
         body.ScalarInput(body.Fresh("condition"), TensorProto.Types.DataType.Bool);
         var x = body.OpenInput(body.Fresh("x"), TensorProto.Types.DataType.Float);
         var done = body.OpenInput(body.Fresh("done"), TensorProto.Types.DataType.Bool);
@@ -46,10 +47,11 @@ internal static class OnnxFixedPointLoop
         var relative = body.Div(absolute, body.Add(scale, body.Scalar(1e-30f, "tiny")));
         var bound = body.Add(body.Mul(scale, body.Scalar((float)loop.Tolerance, "tolerance")), body.Scalar((float)loop.AbsoluteTolerance, "absolute_tolerance"));
         var converged = body.Node("LessOrEqual", [absolute, bound]);
-        var next = anderson ? body.Node("Where", [converged, fx, AndersonStep(body, fx, r, rr, fPrevious!, rPrevious!, iterations)]) : fx;
+        var next = anderson ? body.Node("Where", [converged, fx, AndersonStep(body, fx, r, rr, fPrevious!, rPrevious!)]) : fx;
         var xOut = body.Node("Where", [done, x, next]);
         var residualOut = body.Node("Where", [done, residual, relative]);
-        var iterationsOut = body.Node("Where", [done, iterations, body.Add(iterations, body.Int64Scalar("one", 1))]);
+        // The 0-based index of a row's last iteration (the loop's own counter); one is added once, after the loop.
+        var iterationsOut = body.Node("Where", [done, iterations, iteration]);
         var doneOut = body.Node("Or", [done, converged]);
         var allDone = body.Node("ReduceMin", [body.Cast(doneOut, TensorProto.Types.DataType.Float)], null, OnnxGraphBuilder.Attribute("keepdims", 0L));
         var keepGoing = body.Node("Less", [allDone, body.Scalar(0.5f, "half")]);
@@ -64,29 +66,36 @@ internal static class OnnxFixedPointLoop
             body.OpenOutput(r, TensorProto.Types.DataType.Float);
         }
 
-        // Anderson's history starts empty: f and r of "iteration −1" are zero rows (unused: γ = 0 on the first step).
+        // Anderson's history starts infinitely far away: r of "iteration −1" is a huge constant R, so γ ≈ −Σr / (n R)
+        // vanishes below float32's rounding and the first step is f(x₀) exactly, without a per-iteration history test.
+        var nothing = g.ZerosLike(initial, features, features);
         string[] carried = anderson
-            ? [initial, done0, iterations0, zeros, .. Enumerable.Repeat(g.ZerosLike(initial, features, features), 2)]
+            ? [initial, done0, iterations0, zeros, nothing, g.Add(nothing, g.Scalar(AndersonFarHistory, "anderson_far_history"))]
             : [initial, done0, iterations0, zeros];
         var outputs = g.Node("Loop",
             [g.Int64Scalar("max_iterations", loop.MaxIterations), g.BoolScalar("start", true), .. carried],
             carried.Length, null, OnnxGraphBuilder.Attribute("body", body.Build()));
         var column = g.Int64("axis1", 1);
         string Rows(string value) => g.Node("Squeeze", [value, column]);
-        return new Result(outputs[0], Rows(outputs[2]), Rows(outputs[3]), Rows(outputs[1]));
+        return new Result(outputs[0], g.Add(Rows(outputs[2]), g.Int64Scalar("one", 1)), Rows(outputs[3]), Rows(outputs[1]));
     }
 
     /// <summary>Regularisation λ of <see cref="OnnxLoopSolver.Anderson"/>'s mixing coefficient.</summary>
     public const float AndersonRegularization = 1e-4f;
 
-    // x ← f(x) − γ Δf with γ = ⟨Δr, r⟩ / (‖Δr‖² + λ‖r‖²) per row; γ = 0 (a Picard step) before a row has a history.
-    private static string AndersonStep(OnnxGraphBuilder body, string fx, string r, string rr, string fPrevious, string rPrevious, string iterations)
+    /// <summary>
+    /// Every entry R of Anderson's initial "previous residual": γ₀ ≈ −mean(r) / R is below float32's 2⁻²⁵ for
+    /// |r| ≲ 3 · 10¹⁰; from ~340 features on, n R² overflows to ∞ and γ₀ = 0 exactly — a Picard step either way.
+    /// </summary>
+    internal const float AndersonFarHistory = 1e18f;
+
+    // x ← f(x) − γ Δf with γ = ⟨Δr, r⟩ / (‖Δr‖² + λ‖r‖²) per row.
+    private static string AndersonStep(OnnxGraphBuilder body, string fx, string r, string rr, string fPrevious, string rPrevious)
     {
         var dr = body.Sub(r, rPrevious);
         var numerator = body.Reduce("ReduceSum", body.Mul(dr, r), 1, keepDims: true);
         var denominator = body.Add(body.Add(body.Reduce("ReduceSumSquare", dr, 1, keepDims: true), body.Mul(rr, body.Scalar(AndersonRegularization, "anderson_lambda"))), body.Scalar(1e-30f, "tiny"));
-        var history = body.Cast(body.Node("Greater", [iterations, body.Int64Scalar("zero", 0)]), TensorProto.Types.DataType.Float);
-        var gamma = body.Mul(body.Div(numerator, denominator), history);
+        var gamma = body.Div(numerator, denominator);
         return body.Sub(fx, body.Mul(gamma, body.Sub(fx, fPrevious)));
     }
 }

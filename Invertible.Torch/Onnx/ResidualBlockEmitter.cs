@@ -53,17 +53,26 @@ internal sealed class ResidualBlockEmitter : IInvertibleLayerEmitter
 
     public InverseEmission EmitInverse(OnnxGraphBuilder g, string y, LoopSettings loop)
     {
-        var result = OnnxFixedPointLoop.Emit(g, y, features, (body, x) => body.Sub(y, EmitFoldedBranch(body, x)), loop);
+        // x ← y − g(x) with the subtraction inside the last Gemm: −h W′ᵀ + (y − b′), where y − b′ is computed once.
+        var last = folded[^1];
+        var shifted = last.Bias is null ? y : g.Sub(y, last.Bias);
+        var result = OnnxFixedPointLoop.Emit(g, y, features, (body, x) => EmitFoldedBranch(body, x, shifted), loop);
         return new InverseEmission(result.Solution, result);
     }
 
-    /// <summary>g(x) in the folded form of <see cref="Layers.FoldedMlp"/>: W′_k φ̃(… φ̃(W′_1 x + b′_1) …) + b′_k.</summary>
-    private string EmitFoldedBranch(OnnxGraphBuilder g, string x)
+    /// <summary>
+    /// g(x) in the folded form of <see cref="Layers.FoldedMlp"/>: W′_k φ̃(… φ̃(W′_1 x + b′_1) …) + b′_k; or, given
+    /// <paramref name="subtractFrom"/> = c − b′_k, the value c − g(x) from the same number of nodes.
+    /// </summary>
+    private string EmitFoldedBranch(OnnxGraphBuilder g, string x, string? subtractFrom = null)
     {
         var value = x;
-        foreach (var (weight, bias, activation) in folded)
+        for (var i = 0; i < folded.Count; i++)
         {
-            value = g.Node("Gemm", bias is null ? [value, weight] : [value, weight, bias], null, OnnxGraphBuilder.Attribute("transB", 1L));
+            var (weight, bias, activation) = folded[i];
+            value = i == folded.Count - 1 && subtractFrom is not null
+                ? g.Node("Gemm", [value, weight, subtractFrom], null, OnnxGraphBuilder.Attribute("transB", 1L), OnnxGraphBuilder.Attribute("alpha", -1f))
+                : g.Node("Gemm", bias is null ? [value, weight] : [value, weight, bias], null, OnnxGraphBuilder.Attribute("transB", 1L));
             if (activation is not null)
                 value = activation.Kind == LipschitzActivation.LipSwish ? g.Mul(value, g.Node("Sigmoid", [value])) : activation.Folded(new OnnxAlgebra(g), value);
         }

@@ -92,4 +92,21 @@ public sealed class CappedLoopTests
             Check.TensorsClose(outputs["scores"], network.Head.forward(state), 1e-5, $"scores of the second {solver} iterate");
         AssertNotConverged(model, outputs, residual, "equilibrium");
     }
+
+    /// <summary>
+    /// Anderson's first step has no history: capped at one iteration it returns Picard's f(x₀) bit for bit, for rows near
+    /// the origin and rows with entries of 10⁴ alike (the loop's "far history" must vanish below float32's rounding).
+    /// </summary>
+    [TestMethod]
+    public void AndersonLoop_FirstStep_IsExactlyPicard_AtEveryScale()
+    {
+        manual_seed(163);
+        var stack = HardModels.Stack();
+        var y = cat([randn(4, HardModels.Features).mul(1e-3), randn(4, HardModels.Features), randn(4, HardModels.Features).mul(1e4)]);
+        Dictionary<string, Tensor> Run(OnnxLoopSolver solver)
+            => OnnxRunner.Run(ResidualStackExporter.ExportInverse(stack, new OnnxExportOptions { MaxIterations = 1, Solver = solver }), ("y", y));
+        var (picard, anderson) = (Run(OnnxLoopSolver.Picard), Run(OnnxLoopSolver.Anderson));
+        Check.Identical(anderson["x"], picard["x"], "one Anderson step vs one Picard step");
+        Assert.IsTrue(anderson["iterations"].eq(1).all().item<bool>(), "every row ran one iteration");
+    }
 }
