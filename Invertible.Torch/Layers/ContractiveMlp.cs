@@ -119,23 +119,26 @@ public sealed class ContractiveMlp : nn.Module<Tensor, Tensor>, IJacobianLayer, 
     {
         var offset = 0;
         var value = input;
-        Tensor? jacobian = null;
+        var weights = new List<Tensor>();
+        var derivatives = new List<Tensor>();
         foreach (var layer in functional)
         {
             var own = parameters.Slice(offset, layer.ParameterCount);
             offset += layer.ParameterCount;
             if (layer is IElementwiseActivation activation)
-            {
-                jacobian = jacobian!.mul(activation.Derivative(value, own).unsqueeze(2));
-                value = layer.Apply(value, own);
-            }
+                derivatives.Add(activation.Derivative(value, own));
             else
-            {
-                jacobian = jacobian is null ? own[0].expand(input.shape[0], -1, -1) : own[0].matmul(jacobian);
-                value = layer.Apply(value, own);
-            }
+                weights.Add(own[0]);
+            value = layer.Apply(value, own);
         }
-        return (value, jacobian!);
+        // Accumulated from the left, (W_k D_{k−1}) W_{k−1} …: each product is [batch, features, h] @ [h, h′], which folds
+        // the batch into one matrix product whose weight gradient is one product too. From the right, W @ [batch, h, n]
+        // broadcasts W over the batch and its gradient reduces a [batch, h′, h] tensor (the default flow's training step,
+        // depth 3, d = 2: 7.7 ms from the right, 6.5 ms from the left).
+        var jacobian = weights[^1];
+        for (var i = derivatives.Count - 1; i >= 0; i--)
+            jacobian = jacobian.mul(derivatives[i].unsqueeze(-2)).matmul(weights[i]);
+        return (value, derivatives.Count == 0 ? jacobian.expand(input.shape[0], -1, -1) : jacobian);
     }
 
     /// <summary>

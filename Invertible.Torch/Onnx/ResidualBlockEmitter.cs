@@ -79,21 +79,22 @@ internal sealed class ResidualBlockEmitter : IInvertibleLayerEmitter
         return value;
     }
 
+    // J = W_k D_{k−1} ⋯ D_1 W_1 accumulated from the left, as ContractiveMlp.OutputAndJacobian does: each MatMul is
+    // [batch, features, h] @ [h, h′], which ONNX Runtime runs as one matrix product instead of one per row.
     private string EmitJacobian(OnnxGraphBuilder g, string x)
     {
         var value = x;
-        string? jacobian = null;
-        for (var i = 0; i < linears.Count; i++)
+        var derivatives = new List<string>();
+        for (var i = 0; i < linears.Count - 1; i++)
         {
-            var weight = top.Initializer("jacobian_w", linears[i].Weight);
-            jacobian = jacobian is null ? weight : g.MatMul(weight, jacobian);
-            if (i == linears.Count - 1)
-                break;
             var z = g.Add(g.MatMul(value, linears[i].WeightT.Value), linears[i].Bias.Value);
-            jacobian = g.Mul(g.Unsqueeze(Activation(g, i, derivative: true, z), 2), jacobian);
+            derivatives.Add(Activation(g, i, derivative: true, z));
             value = Activation(g, i, derivative: false, z);
         }
-        return jacobian!;
+        var jacobian = top.Initializer("jacobian_w", linears[^1].Weight);
+        for (var i = derivatives.Count - 1; i >= 0; i--)
+            jacobian = g.MatMul(g.Mul(jacobian, g.Unsqueeze(derivatives[i], 1)), top.Initializer("jacobian_w", linears[i].Weight));
+        return jacobian;
     }
 
     private string Activation(OnnxGraphBuilder g, int index, bool derivative, string z)
