@@ -105,11 +105,17 @@ public sealed class InvertibleResNetTransformer : BatchedTransformer
     internal static InvertibleResNetTransformer Restore(IHostEnvironment environment, JsonObject description, InvertibleResNetFlow model)
         => new(environment, model, (string)description["featureColumn"]!, (string)description["outputColumn"]!, (string)description["logLikelihoodColumn"]!, null);
 
-    private protected override void DisposeModel() => Model.Dispose();
+    private protected override void DisposeModel()
+    {
+        function.Dispose();
+        Model.Dispose();
+    }
 
-    private sealed class ForwardFunction(InvertibleResNetFlow model, IReadOnlyList<OutputColumn> columns) : IBatchFunction
+    /// <summary>Through ONNX Runtime where its graph computes the same (<see cref="OnnxForwardScorer.Applies"/>), else TorchSharp.</summary>
+    private sealed class ForwardFunction(InvertibleResNetFlow model, IReadOnlyList<OutputColumn> columns) : IBatchFunction, IDisposable
     {
         private readonly Device device = model.parameters().First().device;
+        private readonly OnnxForwardScorer onnx = new(model);
 
         public int InputWidth => model.Features;
 
@@ -117,11 +123,18 @@ public sealed class InvertibleResNetTransformer : BatchedTransformer
 
         public object[] Compute(ReadOnlySpan<float> input, int rows)
         {
+            if (onnx.Applies)
+            {
+                var scored = onnx.Score(input, rows);
+                return [scored.Latent, scored.LogLikelihood];
+            }
             using var scope = NewDisposeScope();
             using var _ = no_grad();
             var (latent, logDet) = model.ForwardWithLogDet(TensorRows.From(input, rows, device));
             return [TensorRows.Floats(latent), TensorRows.Floats(StandardNormal.LogProb(latent).add(logDet))];
         }
+
+        public void Dispose() => onnx.Dispose();
     }
 
     private sealed class SampleRow
