@@ -52,11 +52,17 @@ public sealed class InvertibleAnomalyTransformer : BatchedTransformer
         => new(environment, (InvertibleResNetFlow)model, (string)description["featureColumn"]!,
             double.Parse((string)description["threshold"]!, CultureInfo.InvariantCulture), null);
 
-    private protected override void DisposeModel() => Model.Dispose();
+    private protected override void DisposeModel()
+    {
+        function.Dispose();
+        Model.Dispose();
+    }
 
-    private sealed class ScoreFunction(InvertibleResNetFlow model, double threshold, IReadOnlyList<OutputColumn> columns) : IBatchFunction
+    /// <summary>−log p(x) through ONNX Runtime where the flow's graph computes the same (<see cref="OnnxForwardScorer.Applies"/>), else TorchSharp.</summary>
+    private sealed class ScoreFunction(InvertibleResNetFlow model, double threshold, IReadOnlyList<OutputColumn> columns) : IBatchFunction, IDisposable
     {
         private readonly Device device = model.parameters().First().device;
+        private readonly OnnxForwardScorer onnx = new(model);
 
         public int InputWidth => model.Features;
 
@@ -64,10 +70,22 @@ public sealed class InvertibleAnomalyTransformer : BatchedTransformer
 
         public object[] Compute(ReadOnlySpan<float> input, int rows)
         {
-            using var scope = NewDisposeScope();
-            using var _ = no_grad();
-            var score = TensorRows.Floats(model.LogProb(TensorRows.From(input, rows, device)).neg());
+            float[] score;
+            if (onnx.Applies)
+            {
+                score = onnx.Score(input, rows).LogLikelihood;
+                for (var i = 0; i < score.Length; i++)
+                    score[i] = -score[i];
+            }
+            else
+            {
+                using var scope = NewDisposeScope();
+                using var _ = no_grad();
+                score = TensorRows.Floats(model.LogProb(TensorRows.From(input, rows, device)).neg());
+            }
             return [score, score.Select(s => s > threshold).ToArray()];
         }
+
+        public void Dispose() => onnx.Dispose();
     }
 }
