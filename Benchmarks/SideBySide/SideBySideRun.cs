@@ -4,6 +4,7 @@ using Invertible.Torch.Implicit;
 using Invertible.Torch.Layers;
 using Invertible.Torch.Onnx;
 using Invertible.Torch.Solvers;
+using Invertible.Torch.Training;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using TorchSharp;
@@ -171,15 +172,16 @@ internal static class SideBySideRun
             manual_seed(0);
             var flow = build();
             flow.Generator = new Generator(0);
-            var optimizer = optim.Adam(flow.parameters(), 1e-3);
+            // The library's optimiser (what Trainer.Fit runs): Adam over flat buffers.
+            using var optimizer = new FlatAdam(flow.parameters(), 1e-3);
             var i = 0;
             void Step()
             {
                 using var scope = NewDisposeScope();
                 var x = pool.narrow(0, i++ % 16 * batch, batch);
-                optimizer.zero_grad();
+                optimizer.ZeroGrad();
                 flow.LogProb(x).mean().neg().backward();
-                optimizer.step();
+                optimizer.Step();
             }
             var time = Timing.Of(Step, 10, 60);
             var ours = $"TorchSharp, {name}";

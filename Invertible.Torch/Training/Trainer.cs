@@ -49,8 +49,7 @@ public static class Trainer
         options ??= new TrainerOptions();
         options.Validate();
 
-        var parameters = model.parameters().Where(p => p.requires_grad).ToList();
-        var optimizer = optim.Adam(parameters, options.LearningRate, weight_decay: options.WeightDecay);
+        using var optimizer = new FlatAdam(model.parameters().Where(p => p.requires_grad), options.LearningRate, options.WeightDecay);
         var metrics = new TrainingMetrics();
         var history = new List<TrainingProgress>();
         var best = (Epoch: 0, Loss: double.PositiveInfinity);
@@ -70,8 +69,7 @@ public static class Trainer
             for (var epoch = 1; epoch <= options.Epochs; epoch++)
             {
                 var learningRate = options.LearningRateAt(epoch - 1);
-                foreach (var group in optimizer.ParamGroups)
-                    group.LearningRate = learningRate;
+                optimizer.LearningRate = learningRate;
 
                 model.train();
                 double lossSum = 0;
@@ -81,7 +79,7 @@ public static class Trainer
                     cancellationToken.ThrowIfCancellationRequested();
                     heap?.Check();
                     using var scope = NewDisposeScope();
-                    optimizer.zero_grad();
+                    optimizer.ZeroGrad();
                     var value = loss(batch, metrics);
                     var scalar = value.ToDouble();
                     if (!double.IsFinite(scalar))
@@ -89,8 +87,8 @@ public static class Trainer
                     value.backward();
                     BackwardFailures.ThrowIfAny();
                     if (options.GradientClipNorm is { } clip)
-                        nn.utils.clip_grad_norm_(parameters, clip);
-                    optimizer.step();
+                        optimizer.ClipGradNorm(clip);
+                    optimizer.Step();
                     var count = batch[0].shape[0];
                     lossSum += scalar * count;
                     rows += count;
