@@ -58,6 +58,34 @@ public sealed class OnnxForwardScorerTests
         Check.TensorsClose(MlData.Scalars(changed, "LogLikelihood"), newLogLikelihood, 1e-4, "log-likelihood after the change");
     }
 
+    /// <summary>
+    /// One live session however often the weights change: a replaced session is disposed once no call runs on it, and
+    /// every score comes from the current weights.
+    /// </summary>
+    [TestMethod]
+    public void ReplacedSessions_AreDisposed()
+    {
+        manual_seed(10);
+        var flow = new InvertibleResNetFlow(3, new InvertibleResNetFlowOptions { Blocks = 2, HiddenFeatures = 8 });
+        flow.eval();
+        using var scorer = new OnnxForwardScorer(flow);
+        var rows = new float[] { 0.1f, -0.2f, 0.3f, 1f, 0.5f, -1f };
+        for (var change = 0; change < 5; change++)
+        {
+            using (no_grad())
+            {
+                foreach (var parameter in flow.parameters())
+                    parameter.mul_(0.95);
+            }
+            var scored = scorer.Score(rows, 2);
+            var expected = TorchSharpForward(flow, tensor(rows).view(2, 3)).LogLikelihood;
+            Check.TensorsClose(tensor(scored.LogLikelihood), expected, 1e-4, $"log-likelihood after change {change}");
+            Assert.AreEqual(1, scorer.LiveSessions, $"live sessions after change {change}");
+        }
+        scorer.Dispose();
+        Assert.AreEqual(0, scorer.LiveSessions, "disposed with the scorer");
+    }
+
     /// <summary>ONNX Runtime only where its graph computes what TorchSharp would: exact log-determinants, evaluation mode.</summary>
     [TestMethod]
     public void Applies_OnlyToExactLogDeterminantsInEvaluationMode()
