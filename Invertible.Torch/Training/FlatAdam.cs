@@ -11,9 +11,10 @@ namespace Invertible.Torch.Training;
 /// (<c>optim.Adam</c> makes about eight per tensor: 0.7 ms of the default flow's 6.5 ms training step, 40 tensors).
 /// </summary>
 /// <remarks>
-/// A gradient that autograd replaces instead of accumulating in place (a backward with <c>create_graph</c>, a gradient
-/// set to null or assigned) is detected by the buffer's version counter, which every in-place accumulation bumps once,
-/// and copied in: a step always uses the gradients in <c>p.grad</c>. A parameter without a gradient in a step counts as
+/// A gradient that autograd does not accumulate into the buffer — replaced by a backward with <c>create_graph</c>, or
+/// allocated afresh because it was set to null before the backward — is detected by the buffer's version counter, which
+/// every in-place accumulation bumps once, and copied in. (A gradient assigned by hand between the backward and
+/// <see cref="Step"/> is not seen: assign before the backward, or into <c>p.grad</c> in place.) A parameter without a gradient in a step counts as
 /// a zero gradient (its moments still decay), where <c>optim.Adam</c> would skip it. Create the optimiser after the
 /// model is on its device: moving the model afterwards gives it new tensors, outside the buffers.
 /// </remarks>
@@ -30,11 +31,18 @@ public sealed class FlatAdam : IDisposable
     private readonly double weightDecay;
     private long steps;
 
+    /// <summary>Moves <paramref name="parameters"/> into flat buffers (keeping their values) and starts Adam's moments at zero.</summary>
     /// <param name="parameters">The parameters to train; they become views of the flat buffers (their values are kept).</param>
     /// <param name="learningRate">Adam's step size.</param>
     /// <param name="weightDecay">L2 penalty added to the gradient, as <c>optim.Adam</c>'s <c>weight_decay</c>.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A learning rate that is not positive and finite, or a negative weight decay.</exception>
     public FlatAdam(IEnumerable<Parameter> parameters, double learningRate, double weightDecay = 0)
     {
+        ArgumentNullException.ThrowIfNull(parameters);
+        if (!(learningRate > 0) || double.IsInfinity(learningRate))
+            throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate, "Must be positive and finite.");
+        if (!(weightDecay >= 0) || double.IsInfinity(weightDecay))
+            throw new ArgumentOutOfRangeException(nameof(weightDecay), weightDecay, "Must be non-negative and finite.");
         LearningRate = learningRate;
         this.weightDecay = weightDecay;
         var distinct = new List<Parameter>();

@@ -90,4 +90,14 @@ public sealed class FlatAdamTests
                 Check.TensorsClose(a, b, 1e-12, $"parameter after step {step}");
         }
     }
+
+    [TestMethod]
+    public void BadArguments_AreRejectedByName()
+    {
+        var model = Seeded();
+        Assert.AreEqual("learningRate", Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new FlatAdam(model.parameters(), 0)).ParamName);
+        Assert.AreEqual("learningRate", Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new FlatAdam(model.parameters(), double.NaN)).ParamName);
+        Assert.AreEqual("weightDecay", Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new FlatAdam(model.parameters(), 1e-3, -1)).ParamName);
+        Assert.AreEqual("parameters", Assert.ThrowsExactly<ArgumentNullException>(() => new FlatAdam(null!, 1e-3)).ParamName);
+    }
 }
