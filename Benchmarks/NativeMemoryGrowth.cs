@@ -106,7 +106,7 @@ internal static class NativeMemoryGrowth
             }
             heap?.Check();
             if (trimEvery > 0 && step % trimEvery == 0)
-                malloc_trim(0);
+                Invertible.Torch.NativeMemory.TrimHeap();
             if (step == 100)
                 early = Kilobytes("VmRSS") / 1024.0;
             if (Environment.GetEnvironmentVariable("NATIVE_MEMORY_TRACE") is not null && step % 250 == 0)
@@ -162,7 +162,4 @@ internal static class NativeMemoryGrowth
 
     [DllImport("libc")]
     private static extern int mallopt(int parameter, int value);
-
-    [DllImport("libc")]
-    private static extern int malloc_trim(nuint pad);
 }

@@ -114,8 +114,7 @@ public sealed class InvertibleResNetTransformer : BatchedTransformer
     /// <summary>Through ONNX Runtime where its graph computes the same (<see cref="OnnxForwardScorer.Applies"/>), else TorchSharp.</summary>
     private sealed class ForwardFunction(InvertibleResNetFlow model, IReadOnlyList<OutputColumn> columns) : IBatchFunction, IDisposable
     {
-        private readonly Device device = model.parameters().First().device;
-        private readonly OnnxForwardScorer onnx = new(model);
+        private readonly OnnxForwardScorer scorer = new(model);
 
         public int InputWidth => model.Features;
 
@@ -123,18 +122,11 @@ public sealed class InvertibleResNetTransformer : BatchedTransformer
 
         public object[] Compute(ReadOnlySpan<float> input, int rows)
         {
-            if (onnx.Applies)
-            {
-                var scored = onnx.Score(input, rows);
-                return [scored.Latent, scored.LogLikelihood];
-            }
-            using var scope = NewDisposeScope();
-            using var _ = no_grad();
-            var (latent, logDet) = model.ForwardWithLogDet(TensorRows.From(input, rows, device));
-            return [TensorRows.Floats(latent), TensorRows.Floats(StandardNormal.LogProb(latent).add(logDet))];
+            var (latent, logLikelihood) = scorer.Forward(input, rows);
+            return [latent, logLikelihood];
         }
 
-        public void Dispose() => onnx.Dispose();
+        public void Dispose() => scorer.Dispose();
     }
 
     private sealed class SampleRow

@@ -36,7 +36,21 @@ internal sealed class OnnxForwardScorer(InvertibleResNetFlow model) : IDisposabl
         && model.parameters().All(p => p.device_type == DeviceType.CPU)
         && model.Layers.OfType<ResidualBlockBase>().All(b => b.EvaluationLogDet.Method is LogDetMethod.Exact or LogDetMethod.ExactTraceSeries);
 
-    /// <summary>Latents (rows × features, row-major) and log-likelihoods of <paramref name="rows"/> rows of <paramref name="input"/>.</summary>
+    /// <summary>
+    /// Latents (rows × features, row-major) and log-likelihoods of <paramref name="rows"/> rows of <paramref name="input"/>:
+    /// through ONNX Runtime where it <see cref="Applies"/>, through the TorchSharp flow otherwise.
+    /// </summary>
+    public (float[] Latent, float[] LogLikelihood) Forward(ReadOnlySpan<float> input, int rows)
+    {
+        if (Applies)
+            return Score(input, rows);
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var (latent, logDet) = model.ForwardWithLogDet(TensorRows.From(input, rows, model.parameters().First().device));
+        return (TensorRows.Floats(latent), TensorRows.Floats(StandardNormal.LogProb(latent).add(logDet)));
+    }
+
+    /// <summary>Latents (rows × features, row-major) and log-likelihoods of <paramref name="rows"/> rows of <paramref name="input"/>, through ONNX Runtime.</summary>
     public (float[] Latent, float[] LogLikelihood) Score(ReadOnlySpan<float> input, int rows)
     {
         var lease = Acquire();

@@ -61,8 +61,7 @@ public sealed class InvertibleAnomalyTransformer : BatchedTransformer
     /// <summary>−log p(x) through ONNX Runtime where the flow's graph computes the same (<see cref="OnnxForwardScorer.Applies"/>), else TorchSharp.</summary>
     private sealed class ScoreFunction(InvertibleResNetFlow model, double threshold, IReadOnlyList<OutputColumn> columns) : IBatchFunction, IDisposable
     {
-        private readonly Device device = model.parameters().First().device;
-        private readonly OnnxForwardScorer onnx = new(model);
+        private readonly OnnxForwardScorer scorer = new(model);
 
         public int InputWidth => model.Features;
 
@@ -70,22 +69,12 @@ public sealed class InvertibleAnomalyTransformer : BatchedTransformer
 
         public object[] Compute(ReadOnlySpan<float> input, int rows)
         {
-            float[] score;
-            if (onnx.Applies)
-            {
-                score = onnx.Score(input, rows).LogLikelihood;
-                for (var i = 0; i < score.Length; i++)
-                    score[i] = -score[i];
-            }
-            else
-            {
-                using var scope = NewDisposeScope();
-                using var _ = no_grad();
-                score = TensorRows.Floats(model.LogProb(TensorRows.From(input, rows, device)).neg());
-            }
+            var score = scorer.Forward(input, rows).LogLikelihood;
+            for (var i = 0; i < score.Length; i++)
+                score[i] = -score[i];
             return [score, score.Select(s => s > threshold).ToArray()];
         }
 
-        public void Dispose() => onnx.Dispose();
+        public void Dispose() => scorer.Dispose();
     }
 }

@@ -117,20 +117,7 @@ public sealed class ContractiveMlp : nn.Module<Tensor, Tensor>, IJacobianLayer, 
     /// </summary>
     public (Tensor Output, Tensor Jacobian) OutputAndJacobian(Tensor input, ReadOnlySpan<Tensor> parameters)
     {
-        var offset = 0;
-        var value = input;
-        var weights = new List<Tensor>();
-        var derivatives = new List<Tensor>();
-        foreach (var layer in functional)
-        {
-            var own = parameters.Slice(offset, layer.ParameterCount);
-            offset += layer.ParameterCount;
-            if (layer is IElementwiseActivation activation)
-                derivatives.Add(activation.Derivative(value, own));
-            else
-                weights.Add(own[0]);
-            value = layer.Apply(value, own);
-        }
+        var (value, weights, derivatives) = ForwardWithFactors(input, parameters);
         // Accumulated from the left, (W_k D_{k−1}) W_{k−1} …: each product is [batch, features, h] @ [h, h′], which folds
         // the batch into one matrix product whose weight gradient is one product too. From the right, W @ [batch, h, n]
         // broadcasts W over the batch and its gradient reduces a [batch, h′, h] tensor (the default flow's training step,
@@ -147,24 +134,34 @@ public sealed class ContractiveMlp : nn.Module<Tensor, Tensor>, IJacobianLayer, 
     /// </summary>
     public (Tensor Output, Func<Tensor, Tensor> VectorJacobian) OutputAndVectorJacobian(Tensor input, ReadOnlySpan<Tensor> parameters)
     {
-        var offset = 0;
-        var value = input;
-        // Last layer first: a weight (multiply on the right) or an activation's derivative (multiply elementwise).
-        var factors = new (Tensor Factor, bool IsWeight)[functional.Length];
-        for (var i = 0; i < functional.Length; i++)
-        {
-            var layer = functional[i];
-            var own = parameters.Slice(offset, layer.ParameterCount);
-            offset += layer.ParameterCount;
-            factors[functional.Length - 1 - i] = layer is IElementwiseActivation activation ? (activation.Derivative(value, own), false) : (own[0], true);
-            value = layer.Apply(value, own);
-        }
+        var (value, weights, derivatives) = ForwardWithFactors(input, parameters);
         return (value, w =>
         {
-            foreach (var (factor, isWeight) in factors)
-                w = isWeight ? w.matmul(factor) : w.mul(factor);
+            w = w.matmul(weights[^1]);
+            for (var i = derivatives.Count - 1; i >= 0; i--)
+                w = w.mul(derivatives[i]).matmul(weights[i]);
             return w;
         });
+    }
+
+    // g(x), the weights W_1 … W_k and the activations' derivatives φ'(z_1) … φ'(z_{k−1}), in layer order.
+    private (Tensor Output, List<Tensor> Weights, List<Tensor> Derivatives) ForwardWithFactors(Tensor input, ReadOnlySpan<Tensor> parameters)
+    {
+        var offset = 0;
+        var value = input;
+        var weights = new List<Tensor>();
+        var derivatives = new List<Tensor>();
+        foreach (var layer in functional)
+        {
+            var own = parameters.Slice(offset, layer.ParameterCount);
+            offset += layer.ParameterCount;
+            if (layer is IElementwiseActivation activation)
+                derivatives.Add(activation.Derivative(value, own));
+            else
+                weights.Add(own[0]);
+            value = layer.Apply(value, own);
+        }
+        return (value, weights, derivatives);
     }
 
     /// <summary>Makes g ≡ 0 by zeroing the last linear layer: the block becomes the identity, and training grows g from there.</summary>

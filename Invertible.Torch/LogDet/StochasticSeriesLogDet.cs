@@ -35,14 +35,14 @@ public sealed class StochasticSeriesLogDet : ILogDetEstimator
         var (terms, inclusion) = Truncation(generator);
         using var grad = enable_grad();
         Tensor residual;
-        Func<Tensor, Tensor, bool, Tensor> vjp;
+        Func<Tensor, bool, Tensor> vjp;
         if (g is IVectorJacobianLayer closedForm)
         {
             // wᵀJ in closed form: first-order operations, and no graph at all when nothing is differentiated.
             var x = differentiable ? input : input.detach();
             using var gradients = set_grad_enabled(differentiable);
             (residual, var product) = closedForm.OutputAndVectorJacobian(x, parameters);
-            vjp = (_, w, createGraph) =>
+            vjp = (w, createGraph) =>
             {
                 using var mode = set_grad_enabled(differentiable && createGraph);
                 return product(w);
@@ -51,10 +51,10 @@ public sealed class StochasticSeriesLogDet : ILogDetEstimator
         else
         {
             var x = differentiable && input.requires_grad ? input : input.detach().requires_grad_(true);
-            residual = g.Apply(x, parameters);
-            vjp = (output, w, createGraph) => autograd.grad([output], [x], [w], retain_graph: true, create_graph: createGraph)[0];
+            var output = residual = g.Apply(x, parameters);
+            vjp = (w, createGraph) => autograd.grad([output], [x], [w], retain_graph: true, create_graph: createGraph)[0];
         }
-        Tensor Vjp(Tensor w, bool createGraph) => vjp(residual, w, createGraph);
+        Tensor Vjp(Tensor w, bool createGraph) => vjp(w, createGraph);
 
         Tensor? total = null;
         for (var probe = 0; probe < options.Probes; probe++)

@@ -24,7 +24,18 @@ public sealed class FlatAdam : IDisposable
 
     private sealed record Group(Parameter[] Parameters, Tensor Values, Tensor Gradients, Tensor First, Tensor Second, Tensor[] GradientViews)
     {
-        public long Version = -1;
+        /// <summary>The buffer's version when it last held exactly the gradients in <c>p.grad</c> (after <see cref="ZeroGrad"/> or <see cref="Step"/>); -1 where versions cannot be read.</summary>
+        public long SyncedVersion = -1;
+
+        /// <summary>The gradients of this backward are in the buffer (set by <see cref="Collect"/>, cleared by <see cref="ZeroGrad"/> and <see cref="Step"/>).</summary>
+        public bool Collected;
+
+        /// <summary>The buffer holds what <c>p.grad</c> holds, and the next backward's gradients are still to collect.</summary>
+        public void Synced()
+        {
+            SyncedVersion = TensorVersion.Available ? TensorVersion.Of(Gradients) : -1;
+            Collected = false;
+        }
     }
 
     private readonly Group[] groups;
@@ -90,7 +101,7 @@ public sealed class FlatAdam : IDisposable
         foreach (var group in groups)
         {
             group.Gradients.zero_();
-            group.Version = TensorVersion.Available ? TensorVersion.Of(group.Gradients) : -1;
+            group.Synced();
         }
     }
 
@@ -105,7 +116,6 @@ public sealed class FlatAdam : IDisposable
         {
             foreach (var group in groups)
                 group.Gradients.mul_(coefficient);
-            Recount();
         }
     }
 
@@ -126,6 +136,7 @@ public sealed class FlatAdam : IDisposable
             using var denominator = group.Second.sqrt().div_(correction).add_(Epsilon);
             group.Values.addcdiv_(group.First, denominator, -stepSize);
             decayed?.Dispose();
+            group.Synced();
         }
     }
 
@@ -135,7 +146,10 @@ public sealed class FlatAdam : IDisposable
         using var _ = no_grad();
         foreach (var group in groups)
         {
-            if (group.Version >= 0 && TensorVersion.Of(group.Gradients) - group.Version == group.Parameters.Length)
+            if (group.Collected)
+                continue;
+            group.Collected = true;
+            if (group.SyncedVersion >= 0 && TensorVersion.Of(group.Gradients) - group.SyncedVersion == group.Parameters.Length)
                 continue;
             for (var i = 0; i < group.Parameters.Length; i++)
             {
@@ -147,14 +161,6 @@ public sealed class FlatAdam : IDisposable
                 group.Parameters[i].grad = group.GradientViews[i];
             }
         }
-        Recount();
-    }
-
-    // After a deliberate in-place write, the current version is the one a second Collect must find.
-    private void Recount()
-    {
-        foreach (var group in groups)
-            group.Version = TensorVersion.Available ? TensorVersion.Of(group.Gradients) - group.Parameters.Length : -1;
     }
 
     /// <summary>Releases the buffers' handles; the parameters keep their values (they share the storage).</summary>
