@@ -38,18 +38,19 @@ internal static class OnnxFixedPointLoop
             ? (body.OpenInput(body.Fresh("f_previous"), TensorProto.Types.DataType.Float), body.OpenInput(body.Fresh("r_previous"), TensorProto.Types.DataType.Float))
             : (null, null);
 
-        // Every operator here runs once per iteration, and at batch 1 each costs about as much as a small product: few of them.
+        // Every operator here runs once per iteration, and at batch 1 each costs about as much as a small product: few of
+        // them. The test compares squares (‖r‖² ≤ bound², no square root), the relative residual is formed once after the
+        // loop, and a pure absolute rule (Tolerance 0) needs no norm of f(x) inside it.
         var fx = map(body, x);
         var r = body.Sub(fx, x);
         var rr = body.Reduce("ReduceSumSquare", r, 1, keepDims: true);
-        var absolute = body.Node("Sqrt", [rr]);
-        var scale = body.Reduce("ReduceL2", fx, 1, keepDims: true);
-        var relative = body.Div(absolute, body.Add(scale, body.Scalar(1e-30f, "tiny")));
-        var bound = body.Add(body.Mul(scale, body.Scalar((float)loop.Tolerance, "tolerance")), body.Scalar((float)loop.AbsoluteTolerance, "absolute_tolerance"));
-        var converged = body.Node("LessOrEqual", [absolute, bound]);
+        var converged = loop.Tolerance == 0
+            ? body.Node("LessOrEqual", [rr, body.Scalar((float)(loop.AbsoluteTolerance * loop.AbsoluteTolerance), "absolute_tolerance_squared")])
+            : body.Node("LessOrEqual", [rr, Square(body, body.Add(body.Mul(body.Reduce("ReduceL2", fx, 1, keepDims: true), body.Scalar((float)loop.Tolerance, "tolerance")),
+                body.Scalar((float)loop.AbsoluteTolerance, "absolute_tolerance")))]);
         var next = anderson ? body.Node("Where", [converged, fx, AndersonStep(body, fx, r, rr, fPrevious!, rPrevious!)]) : fx;
         var xOut = body.Node("Where", [done, x, next]);
-        var residualOut = body.Node("Where", [done, residual, relative]);
+        var residualOut = body.Node("Where", [done, residual, rr]);
         // The 0-based index of a row's last iteration (the loop's own counter); one is added once, after the loop.
         var iterationsOut = body.Node("Where", [done, iterations, iteration]);
         var doneOut = body.Node("Or", [done, converged]);
@@ -77,8 +78,14 @@ internal static class OnnxFixedPointLoop
             carried.Length, null, OnnxGraphBuilder.Attribute("body", body.Build()));
         var column = g.Int64("axis1", 1);
         string Rows(string value) => g.Node("Squeeze", [value, column]);
-        return new Result(outputs[0], g.Add(Rows(outputs[2]), g.Int64Scalar("one", 1)), Rows(outputs[3]), Rows(outputs[1]));
+        // ‖f(x)‖ of each row's last iteration: the solution itself where the row converged (frozen at f(x)), and for a
+        // row stopped by the cap, f(x) itself (Anderson's solution there is its mixed step, carried f(x) beside it).
+        var image = anderson ? g.Node("Where", [outputs[1], outputs[0], outputs[4]]) : outputs[0];
+        var relative = g.Div(g.Node("Sqrt", [outputs[3]]), g.Add(g.Reduce("ReduceL2", image, 1, keepDims: true), g.Scalar(1e-30f, "tiny")));
+        return new Result(outputs[0], g.Add(Rows(outputs[2]), g.Int64Scalar("one", 1)), Rows(relative), Rows(outputs[1]));
     }
+
+    private static string Square(OnnxGraphBuilder body, string value) => body.Mul(value, value);
 
     /// <summary>Regularisation λ of <see cref="OnnxLoopSolver.Anderson"/>'s mixing coefficient.</summary>
     public const float AndersonRegularization = 1e-4f;

@@ -98,6 +98,30 @@ public sealed class CappedLoopTests
     /// the origin and rows with entries of 10⁴ alike (the loop's "far history" must vanish below float32's rounding).
     /// </summary>
     [TestMethod]
+    public void PurelyAbsoluteRule_StopsEveryRowWhereTorchSharpsPicardDoes()
+    {
+        // Tolerance 0 exports the rule ‖f(x) − x‖² ≤ abs² without a norm of f(x); rows at scales 10⁻³…10³ stop at
+        // different iterations, and one iteration more or less moves the result by about abs.
+        manual_seed(171);
+        const double absolute = 1e-4;
+        var stack = HardModels.Stack();
+        var y = randn(32, HardModels.Features).mul(pow(10, rand(32, 1).mul(6).sub(3)));
+        Invertible.Torch.Implicit.InverseResult expected;
+        using (no_grad())
+            expected = stack.InverseWithStatistics(y, new Invertible.Torch.Implicit.ImplicitOptions
+            {
+                Forward = new Invertible.Torch.Solvers.FixedPointOptions { Solver = Invertible.Torch.Solvers.FixedPointSolverKind.Picard, Tolerance = 0, AbsoluteTolerance = absolute, MaxIterations = 500 },
+            });
+        var outputs = OnnxRunner.Run(ResidualStackExporter.ExportInverse(stack, new OnnxExportOptions { Tolerance = 0, AbsoluteTolerance = absolute, MaxIterations = 500 }), ("y", y));
+        Assert.IsTrue(outputs["converged"].all().item<bool>(), "every row converged");
+        Check.Less(3, outputs["iterations"].max().ToInt64() - outputs["iterations"].min().ToInt64(), "rows stop at different iterations");
+        CollectionAssert.AreEqual(expected.RowIterations().Select(i => (long)i).ToArray(), outputs["iterations"].data<long>().ToArray(),
+            "each row's iterations: ONNX Runtime vs TorchSharp's Picard under the same absolute rule");
+        var absoluteResidual = outputs["residual"].mul(linalg.vector_norm(outputs["x"], 2, [1]));
+        Check.AtMost(absoluteResidual.max().ToDouble(), absolute * (1 + 1e-5), "‖f(x) − x‖ of every row's last step");
+    }
+
+    [TestMethod]
     public void AndersonLoop_FirstStep_IsExactlyPicard_AtEveryScale()
     {
         manual_seed(163);
