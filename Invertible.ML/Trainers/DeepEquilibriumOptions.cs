@@ -7,8 +7,9 @@ namespace Invertible.ML.Trainers;
 
 /// <summary>
 /// Options of the deep-equilibrium trainers (multiclass, binary, regression): scores = H z* + S x + c with the
-/// equilibrium z* = φ(W z* + U P x + b), ‖W‖ ≤ c &lt; 1. Every field has a documented default chosen to work without tuning
-/// on small tabular data (standardised features).
+/// equilibrium z* of a monotone-operator cell, z* = ReLU(W z* + U x + b) with I − W ⪰ m I (the default), or of a
+/// contractive cell, z* = φ(W z* + U x + b) with ‖W‖ ≤ c &lt; 1 (<see cref="Monotone"/> = false); either way z* exists and is
+/// unique. Every field has a documented default chosen to work without tuning on small tabular data (standardised features).
 /// </summary>
 /// <remarks>
 /// Training starts from the linear model fitted first (the linear path S x + c, the equilibrium head at zero), which is
@@ -25,6 +26,11 @@ public sealed class DeepEquilibriumOptions : TrainingOptions
         public const double LipschitzCoefficient = 0.9;
         /// <summary>Default <see cref="Activation"/>.</summary>
         public const LipschitzActivation Activation = LipschitzActivation.Tanh;
+        /// <summary>
+        /// Default <see cref="Monotone"/>: true. Measured on the digits, 5 splits, default options otherwise: monotone cell
+        /// 0.9861 accuracy, contractive cell 0.9755 (tanh; LipSwish 0.9816, ELU 0.9777); fits take about twice as long.
+        /// </summary>
+        public const bool Monotone = true;
         /// <summary>Default <see cref="Gradient"/>.</summary>
         public const EquilibriumBackward Gradient = EquilibriumBackward.Implicit;
         /// <summary>Default <see cref="Solver"/>.</summary>
@@ -68,14 +74,17 @@ public sealed class DeepEquilibriumOptions : TrainingOptions
     /// <summary>Width of the equilibrium state z (and of the projected input). Default 256.</summary>
     public int StateSize = Defaults.StateSize;
 
-    /// <summary>Bound c on ‖W‖, in (0, 1): f is a contraction, so z* exists and is unique. Default 0.9.</summary>
+    /// <summary>Contractive cell: bound c on ‖W‖, in (0, 1), so that z* exists and is unique. Default 0.9.</summary>
     public double LipschitzCoefficient = Defaults.LipschitzCoefficient;
 
-    /// <summary>The cell's 1-Lipschitz activation φ. Default tanh.</summary>
+    /// <summary>Contractive cell: its 1-Lipschitz activation φ (the monotone cell uses ReLU). Default tanh.</summary>
     public LipschitzActivation Activation = Defaults.Activation;
 
-    /// <summary>Use the monotone-operator cell instead of the contractive one. Default false.</summary>
-    public bool Monotone;
+    /// <summary>
+    /// The monotone-operator cell (monDEQ: W = (1 − m) I − AᵀA + B − Bᵀ, unconstrained A and B, ReLU) rather than the
+    /// contractive one (‖W‖ ≤ <see cref="LipschitzCoefficient"/>, <see cref="Activation"/>). Default true.
+    /// </summary>
+    public bool Monotone = Defaults.Monotone;
 
     /// <summary>How gradients pass through the equilibrium. Default implicit differentiation.</summary>
     public EquilibriumBackward Gradient = Defaults.Gradient;

@@ -24,13 +24,15 @@ public sealed class SupervisedTrainerTests
     }
 
     [TestMethod]
-    public void MulticlassDeepEquilibrium_InAPipeline_EvaluatesPredictsAndMapsKeysBack()
+    [DataRow(true)]
+    [DataRow(false)]
+    public void MulticlassDeepEquilibrium_InAPipeline_EvaluatesPredictsAndMapsKeysBack(bool monotone)
     {
         var context = new MLContext(seed: 3);
         var (train, test) = ThreeClasses(context);
         var pipeline = context.Transforms.Conversion.MapValueToKey("Label")
             .Append(context.Transforms.NormalizeMeanVariance("Features"))
-            .Append(context.MulticlassClassification.Trainers.DeepEquilibrium(new DeepEquilibriumOptions { Epochs = 30, StateSize = 32, LearningRate = 1e-2, TrainingNoise = 0 }))
+            .Append(context.MulticlassClassification.Trainers.DeepEquilibrium(new DeepEquilibriumOptions { Epochs = 30, StateSize = 32, LearningRate = 1e-2, TrainingNoise = 0, Monotone = monotone }))
             .Append(context.Transforms.Conversion.MapKeyToValue("PredictedText", "PredictedLabel"));
         var model = pipeline.Fit(train);
         var scored = model.Transform(test);
@@ -71,6 +73,8 @@ public sealed class SupervisedTrainerTests
             .Append(context.Transforms.NormalizeMeanVariance("Features"))
             .Append(context.BinaryClassification.Trainers.DeepEquilibrium(new DeepEquilibriumOptions { Epochs = 40, StateSize = 32 }))
             .Fit(train);
+        var network = (Invertible.Torch.Equilibrium.EquilibriumNetwork)model.LastTransformer.Model;
+        Assert.IsInstanceOfType<Invertible.Torch.Equilibrium.MonotoneCell>(network.Layer.Function, "the default cell is the monotone one");
         var scored = model.Transform(test);
         var metrics = context.BinaryClassification.Evaluate(scored);
         var linear = context.BinaryClassification.Evaluate(context.Transforms.Concatenate("Features", "Features", "A").Append(context.Transforms.NormalizeMeanVariance("Features"))
