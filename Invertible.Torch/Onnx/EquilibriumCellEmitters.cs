@@ -6,16 +6,20 @@ using static TorchSharp.torch;
 namespace Invertible.Torch.Onnx;
 
 /// <summary>
-/// Writes an equilibrium cell f(z, u) into a graph as two parts: the injection, constant during the solve and so
-/// emitted once outside the loop, and the map z ↦ f(z, u) emitted into the loop body.
+/// Writes an equilibrium cell into a graph as a fixed-point iteration s ← T(s) on a loop variable s: the injection,
+/// constant during the solve and so emitted once outside the loop, the map T emitted into the loop body, and the
+/// equilibrium state z* read from the loop's fixed point s*.
 /// </summary>
 internal interface IEquilibriumCellEmitter
 {
-    /// <summary>The injected term U u + b, [batch, state].</summary>
+    /// <summary>The loop-constant term computed from the cell's input u (for the contractive cell U u + b), [batch, state].</summary>
     string EmitInjection(OnnxGraphBuilder g, string u);
 
-    /// <summary>f(z, u) given the injected term.</summary>
-    string EmitMap(OnnxGraphBuilder body, string z, string injection);
+    /// <summary>T(s) given the injected term.</summary>
+    string EmitMap(OnnxGraphBuilder body, string s, string injection);
+
+    /// <summary>The equilibrium state z* from the fixed point s* of T.</summary>
+    string EmitState(OnnxGraphBuilder g, string solution);
 }
 
 /// <summary>The emitter of each cell kind.</summary>
@@ -39,17 +43,42 @@ internal static class EquilibriumCellEmitters
         public string EmitMap(OnnxGraphBuilder body, string z, string injection)
             => cell.ActivationFunction.Math.Value(new OnnxAlgebra(body), body.Add(body.MatMul(z, recurrentT), injection),
                 beta is { } b ? body.Scalar((float)b, "beta") : null);
+
+        public string EmitState(OnnxGraphBuilder g, string solution) => solution;
     }
 
-    /// <summary><see cref="MonotoneCell"/>: the splitting map f(z, u) = ReLU((1 − α) z + α (W z + U u + b)).</summary>
-    private sealed class MonotoneCellEmitter(MonotoneCell cell, OnnxGraphBuilder top) : IEquilibriumCellEmitter
+    /// <summary>
+    /// <see cref="MonotoneCell"/>, solved by Peaceman–Rachford splitting (monDEQ) rather than the cell's forward–backward
+    /// map: with the weights fixed, the resolvent V = (I + α(I − W))⁻¹ is a constant, and the iteration on s,
+    /// T(s) = 2V(|s| + α b̃) − |s| = |s| (2Vᵀ − I) + 2α b̃ Vᵀ in rows (b̃ = U u + b; 2 ReLU(s) − s = |s|), is a contraction for
+    /// every α > 0 because I − W ⪰ m I, where the forward–backward step of the cell is guaranteed only for
+    /// α ≤ 2m/‖I − W‖², which trained weights exceed. z* = ReLU(s*). α = 1/‖I − W‖₂.
+    /// </summary>
+    private sealed class MonotoneCellEmitter : IEquilibriumCellEmitter
     {
-        private readonly string weightT = top.Initializer("monotone_weight_t", cell.Weight().detach().t());
+        private readonly MonotoneCell cell;
+        private readonly string reflection, resolventT;
+        private readonly double alpha;
 
-        public string EmitInjection(OnnxGraphBuilder g, string u) => g.Linear(u, cell.Injection.weight!, cell.Injection.bias, "injection");
+        public MonotoneCellEmitter(MonotoneCell cell, OnnxGraphBuilder top)
+        {
+            this.cell = cell;
+            var n = cell.StateFeatures;
+            var identity = eye(n, dtype: ScalarType.Float64);
+            var complement = identity.sub(cell.Weight().detach().cpu().to(ScalarType.Float64));
+            alpha = 1.0 / linalg.matrix_norm(complement, 2).ToDouble();
+            var resolvent = linalg.inv(identity.add(complement.mul(alpha)));
+            var dtype = cell.Injection.weight!.dtype;
+            reflection = top.Initializer("monotone_reflection", resolvent.t().mul(2).sub(identity).to(dtype));
+            resolventT = top.Initializer("monotone_resolvent_t", resolvent.t().to(dtype));
+        }
 
-        public string EmitMap(OnnxGraphBuilder body, string z, string injection)
-            => body.Node("Relu", [body.Add(body.Mul(z, body.Scalar((float)(1 - cell.Step), "keep")),
-                body.Mul(body.Add(body.MatMul(z, weightT), injection), body.Scalar((float)cell.Step, "step")))]);
+        public string EmitInjection(OnnxGraphBuilder g, string u)
+            => g.Mul(g.MatMul(g.Linear(u, cell.Injection.weight!, cell.Injection.bias, "injection"), resolventT), g.Scalar((float)(2 * alpha), "two_alpha"));
+
+        public string EmitMap(OnnxGraphBuilder body, string s, string injection)
+            => body.Add(body.MatMul(body.Node("Abs", [s]), reflection), injection);
+
+        public string EmitState(OnnxGraphBuilder g, string solution) => g.Node("Relu", [solution]);
     }
 }

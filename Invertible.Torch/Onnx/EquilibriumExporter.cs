@@ -5,9 +5,9 @@ using static TorchSharp.torch;
 namespace Invertible.Torch.Onnx;
 
 /// <summary>
-/// Exports an <see cref="EquilibriumNetwork"/>: projection, the equilibrium solve as a fixed-point <c>Loop</c> (Picard
-/// iteration with per-row freezing and the forward solver's stopping rule, which converges for the contractive and the
-/// monotone cells), and the head.
+/// Exports an <see cref="EquilibriumNetwork"/>: projection, the equilibrium solve as a fixed-point <c>Loop</c> (per-row
+/// freezing and the forward solver's stopping rule; the contractive cell's own map, the monotone cell's equilibrium by
+/// Peaceman–Rachford splitting, which converges for every trained monotone cell), and the head.
 /// </summary>
 public static class EquilibriumExporter
 {
@@ -36,7 +36,7 @@ public static class EquilibriumExporter
         var injection = cell.EmitInjection(g, g.Linear(x, network.Projection.weight!, network.Projection.bias, "projection"));
         var start = g.ZerosLike(injection, function.StateFeatures, function.StateFeatures);
         var solve = OnnxFixedPointLoop.Emit(g, start, function.StateFeatures, (body, z) => cell.EmitMap(body, z, injection), loop);
-        var scores = g.Linear(solve.Solution, network.Head.weight!, network.Head.bias, "head");
+        var scores = g.Linear(cell.EmitState(g, solve.Solution), network.Head.weight!, network.Head.bias, "head");
         if (network.Skip is { } skip)
             scores = g.Add(scores, g.Linear(x, skip.weight!, skip.bias, "skip"));
         SupervisedGraph.EmitOutputs(g, scores, network.Task, network.Outputs, metadata);

@@ -31,6 +31,47 @@ public sealed class EquilibriumExportTests
     }
 
     [TestMethod]
+    public void MonotoneCell_StronglySkewed_ConvergesInOnnxRuntime_WhereItsForwardBackwardMapDoesNot()
+    {
+        // B − Bᵀ scaled up: the cell's forward–backward step (α = 0.5) is far beyond its guaranteed range; Picard on it
+        // never converges (measured here: not in 2 000 iterations). The graph solves by Peaceman–Rachford splitting.
+        manual_seed(133);
+        var network = new EquilibriumNetwork(5, 3, SupervisedTask.MulticlassClassification, new EquilibriumNetworkOptions { StateFeatures = 16, InjectionFeatures = 16, Monotone = true });
+        var cell = (MonotoneCell)network.Layer.Function;
+        using (no_grad())
+            cell.named_parameters().Single(p => p.name == "b").parameter.mul_(3);
+        network.Layer.Options = new EquilibriumOptions { Forward = Tight };
+        network.eval();
+        var x = randn(256, 5).mul(3);
+        Tensor scores;
+        using (no_grad())
+            scores = network.forward(x);
+        var outputs = OnnxRunner.Run(EquilibriumExporter.Export(network, new OnnxExportOptions { Tolerance = 1e-7, MaxIterations = 2000 }), ("x", x));
+        Assert.IsTrue(outputs["converged"].all().item<bool>(), $"every row converged ({outputs["converged"].logical_not().sum().ToInt64()} did not)");
+        Check.AtMost(outputs["iterations"].max().ToInt64(), 300, "iterations of the splitting");
+        Check.TensorsClose(outputs["scores"], scores, 1e-4, "scores vs TorchSharp's tight Anderson solve");
+    }
+
+    [TestMethod]
+    public void DefaultLoopCap_LetsPicardFinishRowsTheModelsOwnSolverFinishes()
+    {
+        // The hard contractive cell: the model's Anderson-based solve finishes every row within its cap; the graph's
+        // Picard loop needs more iterations than that cap, which the default cap (10×) allows.
+        var network = HardModels.Equilibrium();
+        var cap = Cap;
+        network.Layer.Options = new EquilibriumOptions { Forward = new FixedPointOptions { Solver = FixedPointSolverKind.Adaptive, Tolerance = 1e-5, MaxIterations = cap } };
+        var x = randn(64, HardModels.Features, generator: new Generator(5));
+        using (no_grad())
+            network.forward(x); // throws if a row misses the cap
+        var ownCap = OnnxRunner.Run(EquilibriumExporter.Export(network, new OnnxExportOptions { MaxIterations = cap }), ("x", x));
+        Check.Less(0, ownCap["converged"].logical_not().sum().ToInt64(), $"rows Picard leaves unconverged at the model's cap of {cap}");
+        var byDefault = OnnxRunner.Run(EquilibriumExporter.Export(network), ("x", x));
+        Assert.IsTrue(byDefault["converged"].all().item<bool>(), $"every row converges under the default cap ({byDefault["iterations"].max().ToInt64()} iterations at most)");
+    }
+
+    private const int Cap = 20;
+
+    [TestMethod]
     [DataRow(SupervisedTask.MulticlassClassification, false)]
     [DataRow(SupervisedTask.BinaryClassification, false)]
     [DataRow(SupervisedTask.Regression, false)]
