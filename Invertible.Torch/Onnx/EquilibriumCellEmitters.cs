@@ -56,25 +56,25 @@ internal static class EquilibriumCellEmitters
     /// </summary>
     private sealed class MonotoneCellEmitter : IEquilibriumCellEmitter
     {
-        private readonly MonotoneCell cell;
-        private readonly string reflection, resolventT;
-        private readonly double alpha;
+        private readonly Tensor injectionWeight, injectionBias;
+        private readonly string reflection;
 
         public MonotoneCellEmitter(MonotoneCell cell, OnnxGraphBuilder top)
         {
-            this.cell = cell;
             var n = cell.StateFeatures;
+            var dtype = cell.Injection.weight!.dtype;
             var identity = eye(n, dtype: ScalarType.Float64);
             var complement = identity.sub(cell.Weight().detach().cpu().to(ScalarType.Float64));
-            alpha = 1.0 / linalg.matrix_norm(complement, 2).ToDouble();
+            var alpha = 1.0 / linalg.matrix_norm(complement, 2).ToDouble();
             var resolvent = linalg.inv(identity.add(complement.mul(alpha)));
-            var dtype = cell.Injection.weight!.dtype;
+            // The loop-constant term 2α V (U u + b), folded into one linear map of u in float64.
+            var scaled = resolvent.mul(2 * alpha);
+            injectionWeight = scaled.mm(cell.Injection.weight!.detach().cpu().to(ScalarType.Float64)).to(dtype);
+            injectionBias = scaled.mv(cell.Injection.bias!.detach().cpu().to(ScalarType.Float64)).to(dtype);
             reflection = top.Initializer("monotone_reflection", resolvent.t().mul(2).sub(identity).to(dtype));
-            resolventT = top.Initializer("monotone_resolvent_t", resolvent.t().to(dtype));
         }
 
-        public string EmitInjection(OnnxGraphBuilder g, string u)
-            => g.Mul(g.MatMul(g.Linear(u, cell.Injection.weight!, cell.Injection.bias, "injection"), resolventT), g.Scalar((float)(2 * alpha), "two_alpha"));
+        public string EmitInjection(OnnxGraphBuilder g, string u) => g.Linear(u, injectionWeight, injectionBias, "injection");
 
         public string EmitMap(OnnxGraphBuilder body, string s, string injection)
             => body.Add(body.MatMul(body.Node("Abs", [s]), reflection), injection);

@@ -44,10 +44,16 @@ internal static class OnnxFixedPointLoop
         var fx = map(body, x);
         var r = body.Sub(fx, x);
         var rr = body.Reduce("ReduceSumSquare", r, 1, keepDims: true);
-        var converged = loop.Tolerance == 0
-            ? body.Node("LessOrEqual", [rr, body.Scalar((float)(loop.AbsoluteTolerance * loop.AbsoluteTolerance), "absolute_tolerance_squared")])
-            : body.Node("LessOrEqual", [rr, Square(body, body.Add(body.Mul(body.Reduce("ReduceL2", fx, 1, keepDims: true), body.Scalar((float)loop.Tolerance, "tolerance")),
-                body.Scalar((float)loop.AbsoluteTolerance, "absolute_tolerance")))]);
+        string boundSquared;
+        if (loop.Tolerance == 0)
+            boundSquared = body.Scalar((float)(loop.AbsoluteTolerance * loop.AbsoluteTolerance), "absolute_tolerance_squared");
+        else
+        {
+            var scale = body.Reduce("ReduceL2", fx, 1, keepDims: true);
+            var bound = body.Add(body.Mul(scale, body.Scalar((float)loop.Tolerance, "tolerance")), body.Scalar((float)loop.AbsoluteTolerance, "absolute_tolerance"));
+            boundSquared = body.Mul(bound, bound);
+        }
+        var converged = body.Node("LessOrEqual", [rr, boundSquared]);
         var next = anderson ? body.Node("Where", [converged, fx, AndersonStep(body, fx, r, rr, fPrevious!, rPrevious!)]) : fx;
         var xOut = body.Node("Where", [done, x, next]);
         var residualOut = body.Node("Where", [done, residual, rr]);
@@ -84,8 +90,6 @@ internal static class OnnxFixedPointLoop
         var relative = g.Div(g.Node("Sqrt", [outputs[3]]), g.Add(g.Reduce("ReduceL2", image, 1, keepDims: true), g.Scalar(1e-30f, "tiny")));
         return new Result(outputs[0], g.Add(Rows(outputs[2]), g.Int64Scalar("one", 1)), Rows(relative), Rows(outputs[1]));
     }
-
-    private static string Square(OnnxGraphBuilder body, string value) => body.Mul(value, value);
 
     /// <summary>Regularisation λ of <see cref="OnnxLoopSolver.Anderson"/>'s mixing coefficient.</summary>
     public const float AndersonRegularization = 1e-4f;

@@ -1,8 +1,10 @@
 using System.Globalization;
 using Invertible.Tests.Support;
 using Invertible.Torch.Equilibrium;
+using Invertible.Torch.Implicit;
 using Invertible.Torch.Layers;
 using Invertible.Torch.Onnx;
+using Invertible.Torch.Solvers;
 using Onnx;
 using static TorchSharp.torch;
 
@@ -93,10 +95,6 @@ public sealed class CappedLoopTests
         AssertNotConverged(model, outputs, residual, "equilibrium");
     }
 
-    /// <summary>
-    /// Anderson's first step has no history: capped at one iteration it returns Picard's f(x₀) bit for bit, for rows near
-    /// the origin and rows with entries of 10⁴ alike (the loop's "far history" must vanish below float32's rounding).
-    /// </summary>
     [TestMethod]
     public void PurelyAbsoluteRule_StopsEveryRowWhereTorchSharpsPicardDoes()
     {
@@ -106,11 +104,11 @@ public sealed class CappedLoopTests
         const double absolute = 1e-4;
         var stack = HardModels.Stack();
         var y = randn(32, HardModels.Features).mul(pow(10, rand(32, 1).mul(6).sub(3)));
-        Invertible.Torch.Implicit.InverseResult expected;
+        InverseResult expected;
         using (no_grad())
-            expected = stack.InverseWithStatistics(y, new Invertible.Torch.Implicit.ImplicitOptions
+            expected = stack.InverseWithStatistics(y, new ImplicitOptions
             {
-                Forward = new Invertible.Torch.Solvers.FixedPointOptions { Solver = Invertible.Torch.Solvers.FixedPointSolverKind.Picard, Tolerance = 0, AbsoluteTolerance = absolute, MaxIterations = 500 },
+                Forward = new FixedPointOptions { Solver = FixedPointSolverKind.Picard, Tolerance = 0, AbsoluteTolerance = absolute, MaxIterations = 500 },
             });
         var outputs = OnnxRunner.Run(ResidualStackExporter.ExportInverse(stack, new OnnxExportOptions { Tolerance = 0, AbsoluteTolerance = absolute, MaxIterations = 500 }), ("y", y));
         Assert.IsTrue(outputs["converged"].all().item<bool>(), "every row converged");
@@ -121,6 +119,10 @@ public sealed class CappedLoopTests
         Check.AtMost(absoluteResidual.max().ToDouble(), absolute * (1 + 1e-5), "‖f(x) − x‖ of every row's last step");
     }
 
+    /// <summary>
+    /// Anderson's first step has no history: capped at one iteration it returns Picard's f(x₀) bit for bit, for rows near
+    /// the origin and rows with entries of 10⁴ alike (the loop's "far history" must vanish below float32's rounding).
+    /// </summary>
     [TestMethod]
     public void AndersonLoop_FirstStep_IsExactlyPicard_AtEveryScale()
     {

@@ -58,7 +58,7 @@ public sealed class EquilibriumExportTests
         // The hard contractive cell: the model's Anderson-based solve finishes every row within its cap; the graph's
         // Picard loop needs more iterations than that cap, which the default cap (10×) allows.
         var network = HardModels.Equilibrium();
-        var cap = Cap;
+        const int cap = 20;
         network.Layer.Options = new EquilibriumOptions { Forward = new FixedPointOptions { Solver = FixedPointSolverKind.Adaptive, Tolerance = 1e-5, MaxIterations = cap } };
         var x = randn(64, HardModels.Features, generator: new Generator(5));
         using (no_grad())
@@ -68,8 +68,6 @@ public sealed class EquilibriumExportTests
         var byDefault = OnnxRunner.Run(EquilibriumExporter.Export(network), ("x", x));
         Assert.IsTrue(byDefault["converged"].all().item<bool>(), $"every row converges under the default cap ({byDefault["iterations"].max().ToInt64()} iterations at most)");
     }
-
-    private const int Cap = 20;
 
     [TestMethod]
     [DataRow(SupervisedTask.MulticlassClassification, false)]
