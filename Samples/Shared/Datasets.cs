@@ -12,7 +12,7 @@ public sealed record Digits(float[][] Pixels, int[] Labels)
     /// <summary>Loads <c>digits.csv.gz</c>, looking in shared/data above the working and the application directories.</summary>
     public static Digits Load(string? path = null)
     {
-        path ??= Locate("digits.csv.gz");
+        path ??= SharedData.Locate("digits.csv.gz");
         using var stream = new GZipStream(File.OpenRead(path), CompressionMode.Decompress);
         using var reader = new StreamReader(stream);
         var pixels = new List<float[]>();
@@ -50,15 +50,20 @@ public sealed record Digits(float[][] Pixels, int[] Labels)
         }
         return (Take(i => !test.Contains(i)), Take(test.Contains));
     }
+}
 
-    private static string Locate(string file)
+/// <summary>The repository's shared data folder (shared/data), found above the working or the application directory.</summary>
+public static class SharedData
+{
+    /// <summary>The path of <paramref name="file"/> (a file or folder relative to shared/data).</summary>
+    public static string Locate(string file)
     {
         foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
         {
             for (var directory = new DirectoryInfo(start); directory is not null; directory = directory.Parent)
             {
                 var candidate = Path.Combine(directory.FullName, "shared", "data", file);
-                if (File.Exists(candidate))
+                if (File.Exists(candidate) || Directory.Exists(candidate))
                     return candidate;
             }
         }
