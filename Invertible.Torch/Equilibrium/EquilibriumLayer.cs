@@ -80,7 +80,7 @@ public sealed class EquilibriumLayer : nn.Module<Tensor, Tensor>
             previousState?.Dispose();
             previousState = state.detach().clone().DetachFromDisposeScope();
         }
-        return new EquilibriumResult(state, statistics, penalty);
+        return new EquilibriumResult(function.Output(state), statistics, penalty);
     }
 
     /// <summary>One-probe Hutchinson estimate of ‖J_f(z*)‖_F² / d, differentiable in x and θ.</summary>

@@ -32,4 +32,10 @@ public interface IEquilibriumFunction
         var own = parameters.ToArray();
         return state => Apply(state, input, own);
     }
+
+    /// <summary>
+    /// The layer's output from the fixed point of f (differentiable): the state itself by default; a cell solved in a
+    /// splitting variable maps it to the equilibrium (the monotone cell: z* = ReLU(s*)).
+    /// </summary>
+    Tensor Output(Tensor state) => state;
 }

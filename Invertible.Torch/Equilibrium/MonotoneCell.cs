@@ -9,25 +9,30 @@ namespace Invertible.Torch.Equilibrium;
 /// W = (1 − m) I − AᵀA + B − Bᵀ, so I − W ⪰ m I and the equilibrium exists and is unique for every A, B.
 /// </summary>
 /// <remarks>
-/// The equilibrium is found as the fixed point of the forward–backward splitting map
-/// f(z, x) = ReLU((1 − α) z + α (W z + U x + b)), which has the same fixed points and converges for
-/// α ≤ 2m / ‖I − W‖² (α is a constructor argument; the default suits the default initialisation).
+/// The cell's state is the variable s of Peaceman–Rachford splitting, T(s) = 2V(|s| + α b̃) − |s| with
+/// V = (I + α(I − W))⁻¹ and b̃ = U x + b, whose fixed point gives z* = ReLU(s*) (<see cref="Output"/>): a contraction for
+/// every α &gt; 0 because I − W is strongly monotone, where the forward–backward map ReLU((1 − α) z + α(W z + b̃)) is
+/// guaranteed only for α ≤ 2m / ‖I − W‖², which trained weights exceed. α = 1 / ‖I − W‖₂: exact (once per weight
+/// version) in evaluation, tracked by one power-iteration step per call in training — any α &gt; 0 has the same fixed
+/// point, so the estimate only sets the speed. The ONNX graph iterates the same map.
 /// </remarks>
 public sealed class MonotoneCell : nn.Module<Tensor, Tensor, Tensor>, IEquilibriumFunction
 {
     private readonly Parameter a, b;
     private readonly Linear injection;
+    private readonly VersionedCache<Tensor[]> evaluation = new();
+    private Tensor? powerVector;
 
-    /// <summary>Creates the cell with monotonicity m and splitting step α.</summary>
-    public MonotoneCell(int stateFeatures, int inputFeatures, double monotonicity = 0.5, double step = 0.5,
-        ScalarType dtype = ScalarType.Float32, Generator? generator = null) : base(nameof(MonotoneCell))
+    /// <summary>Creates the cell with monotonicity m.</summary>
+    public MonotoneCell(int stateFeatures, int inputFeatures, double monotonicity = 0.5, ScalarType dtype = ScalarType.Float32, Generator? generator = null)
+        : base(nameof(MonotoneCell))
     {
+        if (stateFeatures < 1) throw new ArgumentOutOfRangeException(nameof(stateFeatures), stateFeatures, "Must be at least 1.");
+        if (inputFeatures < 1) throw new ArgumentOutOfRangeException(nameof(inputFeatures), inputFeatures, "Must be at least 1.");
         if (!(monotonicity > 0 && monotonicity < 1)) throw new ArgumentOutOfRangeException(nameof(monotonicity), monotonicity, "Must lie in (0, 1).");
-        if (!(step > 0 && step <= 1)) throw new ArgumentOutOfRangeException(nameof(step), step, "Must lie in (0, 1].");
         StateFeatures = stateFeatures;
         InputFeatures = inputFeatures;
         Monotonicity = monotonicity;
-        Step = step;
         var scale = 1.0 / Math.Sqrt(stateFeatures);
         a = new Parameter(randn([stateFeatures, stateFeatures], dtype: dtype, generator: generator).mul_(0.5 * scale));
         b = new Parameter(randn([stateFeatures, stateFeatures], dtype: dtype, generator: generator).mul_(0.5 * scale));
@@ -45,9 +50,6 @@ public sealed class MonotoneCell : nn.Module<Tensor, Tensor, Tensor>, IEquilibri
     /// <summary>m: I − W ⪰ m I.</summary>
     public double Monotonicity { get; }
 
-    /// <summary>α of the splitting map.</summary>
-    public double Step { get; }
-
     /// <summary>The injection x ↦ U x + b.</summary>
     public Linear Injection => injection;
 
@@ -55,20 +57,64 @@ public sealed class MonotoneCell : nn.Module<Tensor, Tensor, Tensor>, IEquilibri
     public Tensor Weight()
         => eye(StateFeatures, dtype: a.dtype, device: a.device).mul(1 - Monotonicity).sub(a.t().mm(a)).add(b).sub(b.t());
 
-    /// <inheritdoc />
+    /// <summary>[V, U, b, α]: the resolvent V = (I + α(I − W))⁻¹ (differentiable in A and B), the injection, and α (a constant).</summary>
     public IEnumerable<Tensor> EffectiveParameters()
     {
-        yield return Weight();
-        yield return injection.weight!;
-        yield return injection.bias!;
+        var sources = new Tensor?[] { a, b, injection.weight, injection.bias };
+        if (!training && !is_grad_enabled() && VersionedCache<Tensor[]>.Enabled && evaluation.TryGet(sources) is { } cached)
+            return cached;
+        var complement = eye(StateFeatures, dtype: a.dtype, device: a.device).sub(Weight());
+        var step = 1 / Norm(complement);
+        var resolvent = linalg.inv(eye(StateFeatures, dtype: a.dtype, device: a.device).add(complement.mul(step)));
+        Tensor[] parameters = [resolvent, injection.weight!, injection.bias!, tensor(step, dtype: a.dtype, device: a.device)];
+        if (!training && !is_grad_enabled() && VersionedCache<Tensor[]>.Enabled)
+            return evaluation.Store(sources, [.. parameters.Select(p => p.detach().DetachFromDisposeScope())]);
+        return parameters;
+    }
+
+    /// <summary>‖I − W‖₂: exact in evaluation; in training one power-iteration step from the previous call's vector.</summary>
+    private double Norm(Tensor complement)
+    {
+        using var _ = no_grad();
+        if (!training)
+            return linalg.matrix_norm(complement.detach(), 2).ToDouble();
+        using var scope = NewDisposeScope();
+        var m = complement.detach();
+        var v = powerVector is { } previous && previous.dtype == m.dtype && previous.device == m.device ? previous : ones(StateFeatures, dtype: m.dtype, device: m.device);
+        var u = m.mv(v);
+        var sigma = u.norm().ToDouble();
+        var next = m.t().mv(u);
+        var length = next.norm().ToDouble();
+        if (length > 0 && double.IsFinite(length))
+        {
+            powerVector?.Dispose();
+            powerVector = next.div(length).DetachFromDisposeScope();
+        }
+        // σ from one step underestimates ‖I − W‖₂ (never below m), which only makes α larger: still a contraction.
+        return Math.Max(sigma / Math.Max(v.norm().ToDouble(), 1e-30), Monotonicity);
     }
 
     /// <inheritdoc />
     public Tensor Apply(Tensor state, Tensor input, ReadOnlySpan<Tensor> parameters)
     {
-        var affine = addmm(parameters[2], input, parameters[1].t(), 1, 1).add_(state.mm(parameters[0].t()));
-        return nn.functional.relu(state.mul(1 - Step).add_(affine.mul_(Step)));
+        var (resolvent, weight, bias, step) = (parameters[0], parameters[1], parameters[2], parameters[3]);
+        var reflected = state.abs();
+        var injected = addmm(bias, input, weight.t(), 1, 1).mul(step);
+        return reflected.add(injected).mm(resolvent.t()).mul(2).sub(reflected);
     }
+
+    /// <inheritdoc />
+    public Func<Tensor, Tensor> IterationMap(Tensor input, ReadOnlySpan<Tensor> parameters)
+    {
+        var (resolvent, weight, bias, step) = (parameters[0], parameters[1], parameters[2], parameters[3]);
+        var transposed = resolvent.t();
+        var constant = addmm(bias, input, weight.t(), 1, 1).mul(step.mul(2)).mm(transposed);
+        var reflection = transposed.mul(2).sub(eye(StateFeatures, dtype: resolvent.dtype, device: resolvent.device));
+        return s => s.abs().mm(reflection).add_(constant);
+    }
+
+    /// <summary>z* = ReLU(s*).</summary>
+    public Tensor Output(Tensor state) => nn.functional.relu(state);
 
     /// <inheritdoc />
     public override Tensor forward(Tensor state, Tensor input) => Apply(state, input, EffectiveParameters().ToArray());
