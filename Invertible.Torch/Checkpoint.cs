@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using Invertible.Torch.Equilibrium;
 using Invertible.Torch.Flows;
+using Invertible.Torch.Supervised;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -22,7 +23,8 @@ namespace Invertible.Torch;
 /// file fails with a <see cref="CheckpointException"/> before anything is parsed; models are rebuilt from a fixed table
 /// of kinds and plain options, so loading never runs code named by the file.</para>
 /// <para>Kinds: <see cref="InvertibleResNetFlow"/>, <see cref="EquilibriumNetwork"/>, <see cref="InvertibleResNetClassifier"/>,
-/// and those registered with
+/// <see cref="EquilibriumMembers"/>, <see cref="ModelMembers"/> and <see cref="SupervisedEnsemble"/> (of parts of these
+/// kinds), and those registered with
 /// <see cref="Register{TModel}"/>.</para>
 /// </remarks>
 public static class Checkpoint
@@ -58,6 +60,51 @@ public static class Checkpoint
             },
             arguments => new InvertibleResNetClassifier(Read<int>(arguments, "inputFeatures"), Read<int>(arguments, "outputs"),
                 Read<SupervisedTask>(arguments, "task"), Read<InvertibleResNetClassifierOptions>(arguments, "options")));
+        Register<EquilibriumMembers>("EquilibriumMembers", 1,
+            members => new JsonObject
+            {
+                ["members"] = members.Members, ["inputFeatures"] = members.InputFeatures, ["outputs"] = members.Outputs,
+                ["task"] = JsonSerializer.SerializeToNode(members.Task, Json), ["options"] = JsonSerializer.SerializeToNode(members.Options, Json),
+            },
+            arguments => new EquilibriumMembers(Read<int>(arguments, "members"), Read<int>(arguments, "inputFeatures"), Read<int>(arguments, "outputs"),
+                Read<SupervisedTask>(arguments, "task"), Read<EquilibriumNetworkOptions>(arguments, "options")));
+        Register<ModelMembers>("ModelMembers", 1,
+            members => new JsonObject
+            {
+                ["models"] = new JsonArray([.. Enumerable.Range(0, members.Members).Select(k => (JsonNode)DescribePart((nn.Module)members.Model(k)))]),
+            },
+            arguments => new ModelMembers([.. arguments["models"]!.AsArray().Select(model => CreatePart(model!.AsObject()))]));
+        Register<SupervisedEnsemble>("SupervisedEnsemble", 1,
+            ensemble => new JsonObject
+            {
+                ["features"] = ensemble.InputFeatures, ["clipBound"] = ensemble.Scaling.ClipBound, ["dtype"] = ensemble.Scaling.Mean.dtype.ToString(),
+                ["members"] = DescribePart((nn.Module)ensemble.Members),
+            },
+            arguments => new SupervisedEnsemble(
+                new InputScaling(Read<int>(arguments, "features"), arguments["clipBound"]?.GetValue<double>(), Enum.Parse<ScalarType>(Read<string>(arguments, "dtype"))),
+                CreatePart(Read<JsonObject>(arguments, "members")) as Supervised.IMemberModel ?? throw new CheckpointException("The ensemble's members are not a member model.")));
+    }
+
+    /// <summary>A part of a composite model: its kind and the arguments that rebuild it.</summary>
+    private static JsonObject DescribePart(nn.Module model)
+    {
+        Kind kind;
+        lock (KindsByName)
+            if (!KindsByType.TryGetValue(model.GetType(), out kind!))
+                throw new NotSupportedException($"{model.GetType().Name} has no checkpoint kind; supported: {string.Join(", ", KindsByName.Keys)}.");
+        return new JsonObject { ["kind"] = kind.Name, ["kindVersion"] = kind.Version, ["arguments"] = kind.Describe(model) };
+    }
+
+    private static nn.Module CreatePart(JsonObject member)
+    {
+        var name = Read<string>(member, "kind");
+        Kind kind;
+        lock (KindsByName)
+            if (!KindsByName.TryGetValue(name, out kind!))
+                throw new CheckpointException($"Unknown part kind '{name}'; known: {string.Join(", ", KindsByName.Keys)}.");
+        if (Read<int>(member, "kindVersion") != kind.Version)
+            throw new CheckpointException($"{name} part version {Read<int>(member, "kindVersion")} is not supported (this library reads version {kind.Version}).");
+        return kind.Create(member["arguments"]!.AsObject());
     }
 
     /// <summary>

@@ -9,13 +9,27 @@ public static class SupervisedObjective
 {
     /// <summary>
     /// Mean loss of <paramref name="scores"/> against <paramref name="target"/>: cross-entropy (class indices, int64),
-    /// binary cross-entropy with logits (0/1 labels) or squared error ([batch, outputs] values).
+    /// binary cross-entropy with logits (0/1 labels) or squared error ([batch, outputs] values). Classification targets
+    /// may be smoothed: the true class keeps 1 − ε of the probability and ε is spread evenly over all classes.
     /// </summary>
-    public static Tensor Loss(SupervisedTask task, Tensor scores, Tensor target) => task switch
+    public static Tensor Loss(SupervisedTask task, Tensor scores, Tensor target, double labelSmoothing = 0) => task switch
     {
-        SupervisedTask.MulticlassClassification => nn.functional.cross_entropy(scores, target.to(ScalarType.Int64)),
-        SupervisedTask.BinaryClassification => nn.functional.binary_cross_entropy_with_logits(scores.squeeze(1), target.to(scores.dtype)),
+        SupervisedTask.MulticlassClassification => nn.functional.cross_entropy(scores, target.to(ScalarType.Int64), label_smoothing: labelSmoothing),
+        SupervisedTask.BinaryClassification => nn.functional.binary_cross_entropy_with_logits(scores.squeeze(1),
+            labelSmoothing > 0 ? target.to(scores.dtype).mul(1 - labelSmoothing).add(labelSmoothing / 2) : target.to(scores.dtype)),
         _ => nn.functional.mse_loss(scores, target.to(scores.dtype).view(scores.shape)),
+    };
+
+    /// <summary>
+    /// Each row's loss (<see cref="Loss(SupervisedTask, Tensor, Tensor, double)"/> without the mean), [rows]; regression
+    /// averages the squared errors over the outputs.
+    /// </summary>
+    public static Tensor RowLosses(SupervisedTask task, Tensor scores, Tensor target, double labelSmoothing = 0) => task switch
+    {
+        SupervisedTask.MulticlassClassification => nn.functional.cross_entropy(scores, target.to(ScalarType.Int64), reduction: nn.Reduction.None, label_smoothing: labelSmoothing),
+        SupervisedTask.BinaryClassification => nn.functional.binary_cross_entropy_with_logits(scores.squeeze(1),
+            labelSmoothing > 0 ? target.to(scores.dtype).mul(1 - labelSmoothing).add(labelSmoothing / 2) : target.to(scores.dtype), reduction: nn.Reduction.None),
+        _ => scores.sub(target.to(scores.dtype).view(scores.shape)).square().mean([1]),
     };
 
     /// <summary>The model's mean loss on a batch plus its regularisation penalty, if any.</summary>

@@ -16,6 +16,10 @@ public delegate Tensor MinibatchLoss(IReadOnlyList<Tensor> batch, TrainingMetric
 /// </summary>
 public static class Trainer
 {
+    /// <summary>Validation runs in batches of at least this many rows: without gradients they are cheap to hold, and a
+    /// model whose forward solves a fixed point pays its per-call cost once per batch.</summary>
+    public const int ValidationBatchRows = 1024;
+
     /// <summary>
     /// Trains <paramref name="model"/> on rows of <paramref name="data"/> (all tensors share dimension 0), holding out
     /// <see cref="TrainerOptions.ValidationFraction"/> of them (seeded) for validation.
@@ -62,7 +66,7 @@ public static class Trainer
         {
             if (validation is not null && options.ValidateBeforeTraining)
             {
-                best = (0, Evaluate(model, validation, loss, options.BatchSize));
+                best = (0, Evaluate(model, validation, loss, Math.Max(options.BatchSize, ValidationBatchRows)));
                 if (options.RestoreBestWeights)
                     bestState = Snapshot(model, bestState);
             }
@@ -96,7 +100,7 @@ public static class Trainer
                 if (rows == 0)
                     throw new ArgumentException("The training source produced no rows.", nameof(training));
 
-                double? validationLoss = validation is null ? null : Evaluate(model, validation, loss, options.BatchSize);
+                double? validationLoss = validation is null ? null : Evaluate(model, validation, loss, Math.Max(options.BatchSize, ValidationBatchRows));
                 var isBest = validationLoss is not { } v || v < best.Loss;
                 if (isBest)
                 {
