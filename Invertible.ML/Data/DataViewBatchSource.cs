@@ -10,8 +10,8 @@ namespace Invertible.ML.Data;
 /// <see cref="RowSplit"/>, shuffled through a bounded buffer, so memory does not grow with the number of rows. Data
 /// small enough (at most <see cref="CacheValues"/> values) is kept after the first pass and shuffled in full.
 /// </summary>
-/// <remarks>Batches are [features] or [features, label]: features float32 [rows, d]; the label int64 class indices
-/// (multiclass) or float32 values (binary 0/1, regression).</remarks>
+/// <remarks>Batches are [features], [features, label] or [features, label, fold]: features float32 [rows, d]; the label
+/// int64 class indices (multiclass) or float32 values (binary 0/1, regression); the fold (cross-fitting) int64.</remarks>
 internal sealed class DataViewBatchSource : IBatchSource
 {
     /// <summary>Rows the shuffle buffer holds.</summary>
@@ -26,16 +26,20 @@ internal sealed class DataViewBatchSource : IBatchSource
     private readonly LabelColumn? label;
     private readonly Func<long, bool> include;
     private readonly Device device;
+    private readonly Func<long, int>? fold;
     private float[]? cache;
     private int cachedRows;
 
-    public DataViewBatchSource(IDataView data, string featureColumn, int width, LabelColumn? label, Func<long, bool> include, Device? device = null)
+    public DataViewBatchSource(IDataView data, string featureColumn, int width, LabelColumn? label, Func<long, bool> include, Device? device = null,
+        Func<long, int>? fold = null)
     {
-        (this.data, this.featureColumn, this.width, this.label, this.include) = (data, featureColumn, width, label, include);
+        (this.data, this.featureColumn, this.width, this.label, this.include, this.fold) = (data, featureColumn, width, label, include, fold);
+        if (fold is not null && label is null)
+            throw new ArgumentException("Folds come with a label.", nameof(fold));
         this.device = device ?? CPU;
     }
 
-    private int RowWidth => width + (label is null ? 0 : 1);
+    private int RowWidth => width + (label is null ? 0 : 1) + (fold is null ? 0 : 1);
 
     public IEnumerable<IReadOnlyList<Tensor>> Batches(int batchSize, bool shuffle, ulong seed)
     {
@@ -77,6 +81,8 @@ internal sealed class DataViewBatchSource : IBatchSource
             features.Read(row.AsSpan(0, width), index);
             if (readLabel is not null)
                 row[width] = readLabel(index);
+            if (fold is not null)
+                row[width + 1] = fold(index);
             if (cacheable)
             {
                 collected.Add(row);
@@ -130,6 +136,7 @@ internal sealed class DataViewBatchSource : IBatchSource
         if (label is null)
             return [features];
         var target = values[.., width];
-        return [features, label.Task == Torch.SupervisedTask.MulticlassClassification ? target.to(ScalarType.Int64) : target.contiguous()];
+        target = label.Task == Torch.SupervisedTask.MulticlassClassification ? target.to(ScalarType.Int64) : target.contiguous();
+        return fold is null ? [features, target] : [features, target, values[.., width + 1].to(ScalarType.Int64)];
     }
 }

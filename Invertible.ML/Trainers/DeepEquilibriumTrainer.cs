@@ -1,5 +1,6 @@
 using Invertible.Torch;
 using Invertible.Torch.Equilibrium;
+using Invertible.Torch.Supervised;
 using Invertible.Torch.Solvers;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
@@ -40,11 +41,11 @@ public sealed class DeepEquilibriumTrainer : IEstimator<InvertiblePredictionTran
     /// <inheritdoc />
     /// <exception cref="ArgumentException">Bad feature or label column, no rows, or a row holding NaN or ±∞ or a missing label.</exception>
     public InvertiblePredictionTransformer Fit(IDataView input)
-        => SupervisedFit.Fit(environment, "DeepEquilibrium", input, Task, options.FeatureColumnName, options.LabelColumnName, options,
-            (inputs, outputs, _, generator) =>
+        => SupervisedFit.Fit(environment, "DeepEquilibrium", input, Task, options,
+            (members, inputs, outputs, _, generator) =>
             {
                 var solve = new FixedPointOptions { Solver = options.Solver, Tolerance = options.SolverTolerance, MaxIterations = options.SolverMaxIterations };
-                return new EquilibriumNetwork(inputs, outputs, Task, new EquilibriumNetworkOptions
+                return new EquilibriumMembers(members, inputs, outputs, Task, new EquilibriumNetworkOptions
                 {
                     StateFeatures = options.StateSize, InjectionFeatures = options.StateSize, Monotone = options.Monotone,
                     Coefficient = options.LipschitzCoefficient, Activation = options.Activation, LinearSkip = true,

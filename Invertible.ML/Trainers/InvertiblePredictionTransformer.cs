@@ -37,12 +37,13 @@ public sealed class InvertiblePredictionTransformer : BatchedTransformer
     private readonly LabelKeys? keys;
 
     internal InvertiblePredictionTransformer(IHostEnvironment environment, nn.Module model, string featureColumnName, string labelColumnName,
-        LabelKeys? keys, TrainingReport? report)
+        LabelKeys? keys, TrainingReport? report, OutOfFoldMetrics? outOfFold)
         : base(environment, featureColumnName)
     {
         Model = (ISupervisedModel)model;
         LabelColumnName = labelColumnName;
         TrainingReport = report;
+        OutOfFold = outOfFold;
         this.keys = keys;
         OutputColumn[] columns = Model.Task switch
         {
@@ -60,7 +61,7 @@ public sealed class InvertiblePredictionTransformer : BatchedTransformer
         function = new PredictionFunction(Model, columns);
     }
 
-    /// <summary>The trained model (TorchSharp): an <see cref="EquilibriumNetwork"/> or an <see cref="InvertibleResNetClassifier"/>.</summary>
+    /// <summary>The trained model (TorchSharp): a <see cref="Torch.Supervised.SupervisedEnsemble"/> of cross-fitted members.</summary>
     public ISupervisedModel Model { get; }
 
     /// <summary>What is predicted.</summary>
@@ -69,18 +70,16 @@ public sealed class InvertiblePredictionTransformer : BatchedTransformer
     /// <summary>The label column the model was trained on.</summary>
     public string LabelColumnName { get; }
 
-    /// <summary>What training did (both stages: the linear start, then the full model), or null for a loaded transformer.</summary>
+    /// <summary>What training did (epoch 0 is the linear start), or null for a loaded transformer.</summary>
     public TrainingReport? TrainingReport { get; }
+
+    /// <summary>The model's quality on rows it did not train on (each row scored by the member that held it out).</summary>
+    public OutOfFoldMetrics? OutOfFold { get; }
 
     internal override IBatchFunction Function => function;
 
     /// <summary>The model's ONNX graph ("x" → "scores", …; see <see cref="EquilibriumExporter"/> and <see cref="ClassifierExporter"/>).</summary>
-    public ModelProto ExportOnnx(OnnxExportOptions? options = null) => Model switch
-    {
-        EquilibriumNetwork network => EquilibriumExporter.Export(network, options),
-        InvertibleResNetClassifier classifier => ClassifierExporter.Export(classifier, options),
-        _ => throw new NotSupportedException($"{Model.GetType().Name} has no ONNX exporter."),
-    };
+    public ModelProto ExportOnnx(OnnxExportOptions? options = null) => SupervisedExporter.Export(Model, options);
 
     internal const string Kind = "Supervised";
 
@@ -89,6 +88,7 @@ public sealed class InvertiblePredictionTransformer : BatchedTransformer
         var description = new JsonObject
         {
             ["kind"] = Kind, ["featureColumn"] = InputColumnName, ["labelColumn"] = LabelColumnName, ["keys"] = keys?.Describe(),
+            ["outOfFold"] = OutOfFold is null ? null : JsonSerializer.SerializeToNode(OutOfFold),
         };
         var checkpoint = Checkpoint.ToBytes((nn.Module)Model);
         switch (Task)
@@ -114,7 +114,7 @@ public sealed class InvertiblePredictionTransformer : BatchedTransformer
 
     internal static InvertiblePredictionTransformer Restore(IHostEnvironment environment, JsonObject description, nn.Module model)
         => new(environment, model, (string)description["featureColumn"]!, (string)description["labelColumn"]!,
-            description["keys"] is JsonObject keys ? LabelKeys.Restore(keys) : null, null);
+            description["keys"] is JsonObject keys ? LabelKeys.Restore(keys) : null, null, description["outOfFold"]?.Deserialize<OutOfFoldMetrics>());
 
     private protected override void DisposeModel() => ((nn.Module)Model).Dispose();
 

@@ -1,5 +1,6 @@
 using Invertible.Torch;
 using Invertible.Torch.Flows;
+using Invertible.Torch.Supervised;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
 
@@ -34,11 +35,10 @@ public sealed class InvertibleResNetTrainer : IEstimator<InvertiblePredictionTra
     /// <inheritdoc />
     /// <exception cref="ArgumentException">Bad feature or label column, no rows, or a row holding NaN or ±∞ or a missing label.</exception>
     public InvertiblePredictionTransformer Fit(IDataView input)
-        => SupervisedFit.Fit(environment, "InvertibleResNetTrainer", input, SupervisedTask.MulticlassClassification, options.FeatureColumnName,
-            options.LabelColumnName, options, (inputs, outputs, _, generator) => new InvertibleResNetClassifier(inputs, outputs, SupervisedTask.MulticlassClassification,
-                new InvertibleResNetClassifierOptions
+        => SupervisedFit.Fit(environment, "InvertibleResNetTrainer", input, SupervisedTask.MulticlassClassification, options, (members, inputs, outputs, _, generator) => new ModelMembers([.. Enumerable.Range(0, members).Select(_ =>
+                (TorchSharp.torch.nn.Module)new InvertibleResNetClassifier(inputs, outputs, SupervisedTask.MulticlassClassification, new InvertibleResNetClassifierOptions
                 {
                     Blocks = options.Blocks, Width = options.Width ?? Math.Max(2 * inputs, 32), HiddenFeatures = options.HiddenSize ?? Math.Clamp(4 * inputs, 32, 256), Depth = options.HiddenLayers + 1,
                     Coefficient = options.LipschitzCoefficient, Activation = options.Activation,
-                }, generator));
+                }, generator))]));
 }

@@ -9,7 +9,7 @@ namespace Invertible.ML.Trainers;
 /// </summary>
 /// <remarks>Training starts from the linear model fitted first (F the identity, H its weights), which is also epoch 0 of
 /// early stopping: the result is never worse than that linear model on the held-out rows.</remarks>
-public sealed class InvertibleResNetTrainerOptions : TrainingOptions
+public sealed class InvertibleResNetTrainerOptions : SupervisedTrainingOptions
 {
     /// <summary>Default values.</summary>
     public static class Defaults
@@ -31,25 +31,16 @@ public sealed class InvertibleResNetTrainerOptions : TrainingOptions
         /// <summary>Default <see cref="TrainingOptions.WeightDecay"/>.</summary>
         public const double WeightDecay = 1e-4;
         /// <summary>Default <see cref="TrainingOptions.ValidationFraction"/>.</summary>
-        public const double ValidationFraction = 0.15;
+        public const double ValidationFraction = 0.2;
         /// <summary>Default <see cref="TrainingOptions.EarlyStoppingPatience"/>.</summary>
-        public const int EarlyStoppingPatience = 15;
-        /// <summary>Default <see cref="TrainingOptions.TrainingNoise"/>, relative to the features' RMS standard deviation.</summary>
-        public const double TrainingNoise = 0.5;
+        public const int EarlyStoppingPatience = 20;
     }
 
     /// <summary>Creates the options with their defaults.</summary>
     public InvertibleResNetTrainerOptions()
         : base(Defaults.Epochs, Defaults.BatchSize, Defaults.LearningRate, Defaults.WeightDecay, Defaults.ValidationFraction, Defaults.EarlyStoppingPatience)
     {
-        TrainingNoise = Defaults.TrainingNoise;
     }
-
-    /// <summary>The label column: a key. Default "Label".</summary>
-    public string LabelColumnName = "Label";
-
-    /// <summary>The feature column: a known-size vector of Single. Default "Features".</summary>
-    public string FeatureColumnName = "Features";
 
     /// <summary>Residual blocks of the feature map. Default 4.</summary>
     public int Blocks = Defaults.Blocks;
@@ -73,14 +64,12 @@ public sealed class InvertibleResNetTrainerOptions : TrainingOptions
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
     public void Validate()
     {
-        Check.ColumnName(LabelColumnName, nameof(LabelColumnName));
-        Check.ColumnName(FeatureColumnName, nameof(FeatureColumnName));
         Check.Positive(Blocks, nameof(Blocks));
         Check.Positive(Width, nameof(Width));
         Check.Positive(HiddenSize, nameof(HiddenSize));
         Check.Positive(HiddenLayers, nameof(HiddenLayers));
         Check.Coefficient(LipschitzCoefficient, nameof(LipschitzCoefficient));
         Check.Defined(Activation, nameof(Activation));
-        ValidateTraining();
+        ValidateSupervised();
     }
 }

@@ -3,6 +3,7 @@ using Invertible.ML.Data;
 using Invertible.ML.Hosting;
 using Invertible.ML.Mapping;
 using Invertible.Torch;
+using Invertible.Torch.Supervised;
 using Invertible.Torch.Training;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
@@ -12,14 +13,19 @@ using static TorchSharp.torch;
 namespace Invertible.ML.Trainers;
 
 /// <summary>
-/// What the supervised trainers share: schema checks, a streaming pass over the rows, then two stages of training — the
-/// linear model x ↦ W x + b first, then the full model initialised to it and validated before its first epoch, so it
-/// never ends worse than the linear model on the held-out rows.
+/// What the supervised trainers share: schema checks, then cross-fitting. The rows are dealt to K folds (stratified by
+/// class); the input scaling is fitted on every row; K linear models — member k fitted on the rows outside fold k, the
+/// L2 penalty chosen on the held-out folds — start K members of the model, which then train together on minibatches
+/// (each on the rows outside its fold) with early stopping on the out-of-fold loss. Epoch 0 of that early stopping is
+/// the linear start itself, so the result is never worse out of fold than the linear models.
 /// </summary>
 internal static class SupervisedFit
 {
-    /// <summary>Builds an untrained model for (input features, outputs, training rows, generator).</summary>
-    public delegate nn.Module ModelFactory(int inputs, int outputs, long rows, Generator generator);
+    /// <summary>Builds the untrained members for (members, input features, outputs, training rows, generator).</summary>
+    public delegate IMemberModel MemberFactory(int members, int inputs, int outputs, long rows, Generator generator);
+
+    /// <summary>Members by default.</summary>
+    public const int DefaultMembers = 5;
 
     public static SchemaShape OutputSchema(SchemaShape input, SupervisedTask task, string featureColumn, string labelColumn)
     {
@@ -40,9 +46,10 @@ internal static class SupervisedFit
     }
 
     public static InvertiblePredictionTransformer Fit(IHostEnvironment environment, string name, IDataView input, SupervisedTask task,
-        string featureColumn, string labelColumn, TrainingOptions options, ModelFactory create)
+        SupervisedTrainingOptions options, MemberFactory create)
     {
         ArgumentNullException.ThrowIfNull(input);
+        var (featureColumn, labelColumn) = (options.FeatureColumnName, options.LabelColumnName);
         var width = FeatureColumn.Width(input.Schema, featureColumn);
         var label = LabelColumn.For(input.Schema, labelColumn, task);
         var keys = task == SupervisedTask.MulticlassClassification ? LabelKeys.Of(input.Schema[labelColumn]) : null;
@@ -50,34 +57,56 @@ internal static class SupervisedFit
         var host = new TrainingHost(environment, name);
         var seed = host.Seed(options.Seed);
         var device = Devices.Resolve(options.Device);
-        var split = new RowSplit(options.ValidationFraction, seed);
-        var statistics = DataStatistics.Compute(input, featureColumn, width, split);
-        if (statistics.TrainingRows == 0)
-            throw new ArgumentException($"The input has no rows to train on (column '{featureColumn}'; {statistics.ValidationRows} held out for validation).", nameof(input));
-        var training = new DataViewBatchSource(input, featureColumn, width, label, split.Training, device);
-        var validation = statistics.ValidationRows > 0 ? new DataViewBatchSource(input, featureColumn, width, label, split.Validation, device) : null;
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+
+        var rows = LabeledRows.Read(input, featureColumn, width, label);
+        if (rows.Rows == 0)
+            throw new ArgumentException($"The input has no rows to train on (column '{featureColumn}').", nameof(input));
+        var members = options.Members ?? DefaultMembers;
+        var folds = CrossFitFolds.Deal(task == SupervisedTask.Regression ? null : [.. rows.Labels.Select(l => (int)l)], rows.Rows, members,
+            options.ValidationFraction, seed);
+        var statistics = DataStatistics.Compute(input, featureColumn, width, new RowSplit(0, seed));
         var generator = new Generator((ulong)seed);
 
-        var linear = nn.Linear(width, outputs);
-        Initialization.Linear(linear, generator);
-        linear.to(device);
-        var linearReport = Trainer.Fit(linear, training, validation, (batch, _) => SupervisedObjective.Loss(task, linear.call(batch[0]), batch[1]),
-            options.ToTrainerOptions(seed, learningRate: 1e-2, validateBeforeTraining: false), cancellationToken: options.CancellationToken);
+        var scaling = new InputScaling(width);
+        scaling.Fit(statistics.Training.Mean.to(ScalarType.Float32), statistics.Training.Covariance.diagonal().to(ScalarType.Float32));
+        LinearModels linear;
+        double targetMean = 0, targetScale = 1;
+        using (var scope = NewDisposeScope())
+        {
+            var (x, y) = rows.SampleTensors();
+            using (no_grad())
+                x = scaling.call(x.to(ScalarType.Float32)).to(ScalarType.Float64);
+            if (task == SupervisedTask.Regression)
+            {
+                var values = y.to(ScalarType.Float64);
+                (targetMean, targetScale) = (values.mean().ToDouble(), Math.Max(values.std(unbiased: false).ToDouble(), 1e-12));
+                y = values.sub(targetMean).div(targetScale);
+            }
+            var sampleFolds = tensor(rows.Sampled.Select(r => (long)folds.Of(r)).ToArray());
+            linear = LinearModelFit.Fit(task, x, y, sampleFolds, members, outputs);
+        }
         host.Info(string.Create(CultureInfo.InvariantCulture,
-            $"{name}: {statistics.TrainingRows} training rows, {statistics.ValidationRows} validation rows, {width} features; linear start: validation loss {linearReport.BestValidationLoss:F4} after {linearReport.History.Count} epochs."));
+            $"{name}: {rows.Rows} rows, {width} features, {members} cross-fitted member{(members == 1 ? "" : "s")}; linear start: L2 penalty {linear.Penalty:G2}, out-of-fold loss {linear.HeldOutLoss:F4} ({watch.Elapsed.TotalSeconds:F1} s)."));
 
-        var model = create(width, outputs, statistics.TrainingRows, generator);
-        using (no_grad())
-            ((ILinearStart)model).InitializeLinear(linear.weight!.detach().cpu(), linear.bias!.detach().cpu());
-        model.to(device);
-        var objective = SupervisedObjective.For((ISupervisedModel)model);
-        var noise = (options.TrainingNoise ?? 0) * Math.Sqrt(statistics.Training.Covariance.diagonal().mean().ToDouble());
-        Tensor Loss(IReadOnlyList<Tensor> batch, TrainingMetrics metrics)
-            => objective(model.training && noise > 0 ? [batch[0].add(randn(batch[0].shape, generator: generator, device: batch[0].device).mul(noise)), batch[1]] : batch, metrics);
-        var report = Trainer.Fit(model, training, validation, Loss, options.ToTrainerOptions(seed),
+        var memberModel = create(members, width, outputs, rows.Rows, generator);
+        for (var k = 0; k < members; k++)
+            memberModel.InitializeLinear(k, linear.Weights[k].to(ScalarType.Float32), linear.Biases[k].to(ScalarType.Float32));
+        var ensemble = new SupervisedEnsemble(scaling, memberModel);
+        if (task == SupervisedTask.Regression)
+            ensemble.SetOutputTransform(tensor(new[] { (float)targetScale }), tensor(new[] { (float)targetMean }));
+        ensemble.to(device);
+
+        var training = new DataViewBatchSource(input, featureColumn, width, label, _ => true, device, folds.Of);
+        var validation = new DataViewBatchSource(input, featureColumn, width, label, folds.IsValidated, device, folds.Of);
+        var smoothing = task == SupervisedTask.Regression ? 0 : options.LabelSmoothing;
+        var loss = CrossFitting.Loss(ensemble, smoothing, options.TrainingNoise ?? 0, selectOnError: task != SupervisedTask.Regression, generator);
+        var report = Trainer.Fit(ensemble, training, validation, loss, options.ToTrainerOptions(seed),
             host.Progress(name, options.ProgressCallback), options.CancellationToken);
+        var (scores, targets) = CrossFitting.OutOfFoldScores(ensemble, validation);
+        var outOfFold = OutOfFoldMetrics.Of(task, scores, targets);
         host.Info(string.Create(CultureInfo.InvariantCulture,
-            $"{name}: best epoch {report.BestEpoch} of {report.History.Count} (0 = the linear start), validation loss {report.BestValidationLoss:F4}, {report.Elapsed.TotalSeconds:F1} s."));
-        return new InvertiblePredictionTransformer(environment, model, featureColumn, labelColumn, keys, report);
+            $"{name}: best epoch {report.BestEpoch} of {report.History.Count} (0 = the linear start); {outOfFold}; {watch.Elapsed.TotalSeconds:F1} s."));
+        return new InvertiblePredictionTransformer(environment, ensemble, featureColumn, labelColumn, keys, report, outOfFold);
     }
 }

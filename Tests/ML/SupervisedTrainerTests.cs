@@ -73,8 +73,9 @@ public sealed class SupervisedTrainerTests
             .Append(context.Transforms.NormalizeMeanVariance("Features"))
             .Append(context.BinaryClassification.Trainers.DeepEquilibrium(new DeepEquilibriumOptions { Epochs = 40, StateSize = 32 }))
             .Fit(train);
-        var network = (Invertible.Torch.Equilibrium.EquilibriumNetwork)model.LastTransformer.Model;
-        Assert.IsInstanceOfType<Invertible.Torch.Equilibrium.MonotoneCell>(network.Layer.Function, "the default cell is the monotone one");
+        var members = (Invertible.Torch.Equilibrium.EquilibriumMembers)((Invertible.Torch.Supervised.SupervisedEnsemble)model.LastTransformer.Model).Members;
+        Assert.IsInstanceOfType<Invertible.Torch.Equilibrium.MemberContractiveCell>(members.Cell, "the default cell is the contractive one");
+        Assert.AreEqual(5, members.Members, "five cross-fitted members by default");
         var scored = model.Transform(test);
         var metrics = context.BinaryClassification.Evaluate(scored);
         var linear = context.BinaryClassification.Evaluate(context.Transforms.Concatenate("Features", "Features", "A").Append(context.Transforms.NormalizeMeanVariance("Features"))
