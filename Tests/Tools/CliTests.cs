@@ -72,7 +72,7 @@ public sealed class CliTests
     [TestMethod]
     public void Classifier_TrainsScoresAndEvaluates_WithTheFilesLabels()
     {
-        Assert.AreEqual(0, Run(out _, out _, "train", "--data", "points.csv", "--kind", "classifier", "--epochs", "5", "--model", "classifier.zip"));
+        Assert.AreEqual(0, Run(out _, out _, "train", "--data", "points.csv", "--kind", "classifier", "--model", "classifier.zip"));
         Assert.AreEqual(0, Run(out var evaluated, out _, "evaluate", "--data", "points.csv", "--model", "classifier.zip"));
         var accuracy = double.Parse(evaluated.Split("accuracy ")[1].Split(';')[0], CultureInfo.InvariantCulture);
         Assert.IsTrue(accuracy > 0.6, evaluated);
@@ -81,6 +81,26 @@ public sealed class CliTests
         CollectionAssert.AreEquivalent(new[] { "predicted", "p_in", "p_out" }, lines[0].Split(','));
         Assert.IsTrue(lines[1..].All(l => l.Split(',')[0] is "in" or "out"), "predicted labels are the file's own");
         Assert.IsTrue(lines[1..].All(l => Math.Abs(Numbers(string.Join(",", l.Split(',')[1..]), 2).Sum() - 1) < 1e-5), "probabilities sum to one");
+    }
+
+    /// <summary>
+    /// A model remembers the label and feature columns it was trained on: evaluate and score need neither, even when the
+    /// label column is not called "label" and the file holds an extra column; train ends with the fit time and the
+    /// out-of-fold accuracy.
+    /// </summary>
+    [TestMethod]
+    public void TrainedColumns_AreRemembered_AndTrainReportsTimeAndOutOfFoldAccuracy()
+    {
+        var lines = File.ReadAllLines(Path.Combine(folder, "points.csv"));
+        File.WriteAllLines(Path.Combine(folder, "named.csv"), ["kind,a,b", .. lines[1..].Select(l => string.Join(",", l.Split(',')[2], l.Split(',')[0], l.Split(',')[1]))]);
+        File.WriteAllLines(Path.Combine(folder, "named-extra.csv"), ["id,b,kind,a", .. lines[1..].Select((l, i) => string.Join(",", i, l.Split(',')[1], l.Split(',')[2], l.Split(',')[0]))]);
+        Assert.AreEqual(0, Run(out var trained, out _, "train", "--data", "named.csv", "--kind", "classifier", "--label", "kind", "--model", "named.zip"));
+        StringAssert.Matches(trained, new System.Text.RegularExpressions.Regex(@"Trained in [0-9.]+ s; out-of-fold accuracy 0\.[0-9]{4}, log-loss [0-9.]+ over 300 rows"));
+        Assert.AreEqual(0, Run(out var evaluated, out var error, "evaluate", "--data", "named-extra.csv", "--model", "named.zip"), error);
+        var accuracy = double.Parse(evaluated.Split("accuracy ")[1].Split(';')[0], CultureInfo.InvariantCulture);
+        Assert.IsTrue(accuracy > 0.6, evaluated);
+        Assert.AreEqual(0, Run(out _, out error, "score", "--data", "named-extra.csv", "--model", "named.zip", "--output", "named-scores.csv"), error);
+        Assert.AreEqual(301, File.ReadAllLines(Path.Combine(folder, "named-scores.csv")).Length, "a header and one line per row");
     }
 
     [TestMethod]

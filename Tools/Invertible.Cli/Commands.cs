@@ -15,6 +15,7 @@ internal static class Commands
 
     public static void Train(string dataPath, string modelPath, ModelKind kind, string label, string? features, int? epochs, int seed)
     {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
         var table = CsvTable.Read(dataPath);
         var context = new MLContext(seed);
         var labelIndex = kind == ModelKind.Flow ? -1 : table.IndexOf(label);
@@ -59,13 +60,19 @@ internal static class Commands
                 break;
             }
         }
-        AtomicFile.Write(modelPath, stream => context.Model.Save(model, data.Schema, stream));
-        Console.WriteLine($"Saved {modelPath}.");
+        var fitted = watch.Elapsed;
+        using var saved = new MemoryStream();
+        context.Model.Save(model, data.Schema, saved);
+        var bytes = new ModelColumns(kind == ModelKind.Flow ? null : label, [.. columns.Select(c => table.Header[c])]).AddTo(saved.ToArray());
+        AtomicFile.Write(modelPath, stream => stream.Write(bytes));
+        var quality = Parts(model).OfType<InvertiblePredictionTransformer>().FirstOrDefault()?.OutOfFold is { } outOfFold ? $"; {outOfFold}" : "";
+        Console.WriteLine(Invariant($"Trained in {fitted.TotalSeconds:F1} s{quality}. Saved {modelPath}."));
     }
 
-    public static void Evaluate(string dataPath, string modelPath, string label, string? features)
+    public static void Evaluate(string dataPath, string modelPath, string? label, string? features)
     {
         var (context, model, kind, width) = Load(modelPath);
+        (label, features) = Columns(modelPath, label, features);
         var table = CsvTable.Read(dataPath);
         var data = View(context, table, kind, label, features, width, needLabel: kind != ModelKind.Flow);
         var scored = model.Transform(data);
@@ -86,9 +93,10 @@ internal static class Commands
         }
     }
 
-    public static void Score(string dataPath, string modelPath, string outputPath, string label, string? features)
+    public static void Score(string dataPath, string modelPath, string outputPath, string? label, string? features)
     {
         var (context, model, kind, width) = Load(modelPath);
+        (label, features) = Columns(modelPath, label, features);
         var table = CsvTable.Read(dataPath);
         var transformed = model.Transform(View(context, table, kind, label, features, width, needLabel: false));
         // One pass through the model for every column written.
@@ -161,6 +169,16 @@ internal static class Commands
 
     private static (MLContext Context, ITransformer Model, ModelKind Kind, int Width) Load(string modelPath) => Load(modelPath, out _);
 
+    /// <summary>The label and feature columns to read: as given, else as the model was trained (else "label" and every other column).</summary>
+    private static (string Label, string? Features) Columns(string modelPath, string? label, string? features)
+    {
+        var trained = ModelColumns.ReadFrom(modelPath);
+        return (label ?? trained?.Label ?? DefaultLabel, features ?? (trained is null ? null : string.Join(",", trained.Features)));
+    }
+
+    /// <summary>The label column when neither the command line nor the model names one.</summary>
+    public const string DefaultLabel = "label";
+
     private static (MLContext Context, ITransformer Model, ModelKind Kind, int Width) Load(string modelPath, out DataViewSchema schema)
     {
         if (!File.Exists(modelPath))
@@ -194,7 +212,7 @@ internal static class Commands
         return flow;
     }
 
-    private static List<ITransformer> Parts(ITransformer model) => model is TransformerChain<ITransformer> chain ? [.. chain] : [model];
+    private static List<ITransformer> Parts(ITransformer model) => model is IEnumerable<ITransformer> chain ? [.. chain] : [model];
 
     private static IDataView View(MLContext context, CsvTable table, ModelKind kind, string label, string? features, int width, bool needLabel)
     {

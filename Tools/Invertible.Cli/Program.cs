@@ -5,14 +5,18 @@ using Invertible.Cli;
 var data = new Option<string>("--data") { Description = "CSV file with a header row", Required = true };
 var model = new Option<string>("--model") { Description = "model file (an ML.NET .zip written by train)", Required = true };
 var output = new Option<string>("--output") { Description = "file to write (written whole or not at all)", Required = true };
-var label = new Option<string>("--label") { Description = "label column (classifier, regressor)", DefaultValueFactory = _ => "label" };
+var label = new Option<string>("--label") { Description = "label column (classifier, regressor)", DefaultValueFactory = _ => Commands.DefaultLabel };
 var features = new Option<string?>("--features") { Description = "comma-separated feature columns (default: every column but the label)" };
+var trainedLabel = new Option<string?>("--label") { Description = "label column (default: the one the model was trained with)" };
+var trainedFeatures = new Option<string?>("--features") { Description = "comma-separated feature columns (default: the ones the model was trained with)" };
 
 var kind = new Option<ModelKind>("--kind") { Description = "flow (density, inverse, sampling), classifier or regressor", DefaultValueFactory = _ => ModelKind.Flow };
 var epochs = new Option<int?>("--epochs") { Description = "training epochs (default: the trainer's)" };
 var seed = new Option<int>("--seed") { Description = "random seed", DefaultValueFactory = _ => 1 };
 var train = new Command("train", """
-    Trains a model on a CSV file and saves it.
+    Trains a model on a CSV file and saves it (with the names of its label and feature columns); ends with the fit time
+    and, for a classifier or regressor, its out-of-fold accuracy or R² (rows scored by cross-fitted members that did not
+    train on them).
     Example: invertible train --data sensors.csv --kind flow --model sensors.zip
              invertible train --data iris.csv --kind classifier --label species --model iris.zip
     """) { data, model, kind, label, features, epochs, seed };
@@ -21,14 +25,14 @@ train.SetAction(r => Run(() => Commands.Train(r.GetValue(data)!, r.GetValue(mode
 var evaluate = new Command("evaluate", """
     Evaluates a model on a CSV file: mean log-likelihood (flow), accuracy and log-loss (classifier), RMSE and R² (regressor).
     Example: invertible evaluate --data test.csv --model sensors.zip
-    """) { data, model, label, features };
-evaluate.SetAction(r => Run(() => Commands.Evaluate(r.GetValue(data)!, r.GetValue(model)!, r.GetValue(label)!, r.GetValue(features))));
+    """) { data, model, trainedLabel, trainedFeatures };
+evaluate.SetAction(r => Run(() => Commands.Evaluate(r.GetValue(data)!, r.GetValue(model)!, r.GetValue(trainedLabel), r.GetValue(trainedFeatures))));
 
 var score = new Command("score", """
     Scores every row to a CSV file: log-likelihood and latent (flow), predicted label and class probabilities (classifier), score (regressor).
     Example: invertible score --data new.csv --model sensors.zip --output scores.csv
-    """) { data, model, output, label, features };
-score.SetAction(r => Run(() => Commands.Score(r.GetValue(data)!, r.GetValue(model)!, r.GetValue(output)!, r.GetValue(label)!, r.GetValue(features))));
+    """) { data, model, output, trainedLabel, trainedFeatures };
+score.SetAction(r => Run(() => Commands.Score(r.GetValue(data)!, r.GetValue(model)!, r.GetValue(output)!, r.GetValue(trainedLabel), r.GetValue(trainedFeatures))));
 
 var inverse = new Command("inverse", """
     Maps latent rows (a CSV with one column per latent dimension) back to the flow's input space, with iterations and convergence per row.
