@@ -24,6 +24,9 @@ switch (args.FirstOrDefault())
     case "side-by-side":
         Invertible.Benchmarks.SideBySide.SideBySideRun.Print(args.Skip(1).ToArray());
         break;
+    case "anomaly-large":
+        Environment.ExitCode = Invertible.Benchmarks.Tabular.LargeAnomaly.Command(args[1..]);
+        break;
     case "tabular":
         Environment.ExitCode = Invertible.Benchmarks.Tabular.SuiteRun.Command(args[1..]);
         break;

@@ -29,6 +29,9 @@ public sealed class SuiteDataSet
         Classes = Task == SuiteTask.Classification ? [.. labels.Distinct().Order(StringComparer.Ordinal)] : [];
     }
 
+    /// <summary>A data set from rows in memory (generated data); its task follows from the name as for the files.</summary>
+    public static SuiteDataSet Create(string name, float[][] features, string[] labels) => new(name, features, labels);
+
     /// <summary>The file name without ".csv" (or "digits", "anomaly-digits").</summary>
     public string Name { get; }
 
@@ -85,9 +88,8 @@ public sealed class SuiteDataSet
         }
     }
 
-    /// <summary>The suite's data sets: the CSV files of shared/data/tabular, then the digits (as a classification and an
-    /// anomaly set: 0–8 normal, 9 anomalous); <paramref name="names"/> selects some of them (all when empty).</summary>
-    /// <exception cref="ArgumentException">A name that is not in the suite (the message lists the names).</exception>
+    /// <summary>The suite's data sets: the CSV files of shared/data/tabular, and the digits as a classification and an
+    /// anomaly set ("anomaly-digits": 0–8 normal, 9 anomalous).</summary>
     public static IReadOnlyList<string> Names(string? folder = null)
     {
         folder ??= SharedData.Locate("tabular");
