@@ -92,8 +92,8 @@ public sealed class SuiteDataSet
     /// anomaly set ("anomaly-digits": 0–8 normal, 9 anomalous).</summary>
     public static IReadOnlyList<string> Names(string? folder = null)
     {
-        folder ??= SharedData.Locate("tabular");
-        return [.. Directory.GetFiles(folder, "*.csv").Select(f => Path.GetFileNameWithoutExtension(f)!).Append("digits").Append("anomaly-digits").Order(StringComparer.Ordinal)];
+        var files = Directory.GetFiles(folder ?? SharedData.Locate("tabular"), "*.csv").Select(f => Path.GetFileNameWithoutExtension(f)!);
+        return [.. (folder is null ? files.Append("digits").Append("anomaly-digits") : files).Order(StringComparer.Ordinal)];
     }
 
     /// <summary>Loads data set <paramref name="name"/> (see <see cref="Names"/>).</summary>
@@ -102,7 +102,7 @@ public sealed class SuiteDataSet
     public static SuiteDataSet Load(string name, string? folder = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        if (name is "digits" or "anomaly-digits")
+        if (folder is null && name is "digits" or "anomaly-digits")
         {
             var digits = Digits.Load();
             var labels = digits.Labels.Select(l => name == "digits" ? l.ToString(CultureInfo.InvariantCulture) : l == 9 ? "1" : "0").ToArray();
@@ -112,7 +112,7 @@ public sealed class SuiteDataSet
         var path = Path.Combine(folder, name + ".csv");
         if (!File.Exists(path))
             throw new ArgumentException($"'{name}' is not a data set of the suite; it has: {string.Join(", ", Names(folder))}.", nameof(name));
-        var lines = File.ReadAllLines(path);
+        var lines = File.ReadAllLines(path).Select(l => l.Replace("\"", "", StringComparison.Ordinal)).ToArray();
         var width = lines[0].Split(',').Length - 1;
         var features = new float[lines.Length - 1][];
         var labelColumn = new string[lines.Length - 1];

@@ -11,7 +11,7 @@ public static class SuiteReport
     {
         var text = new StringBuilder("data\tgroup\ttrainer\tours\tvariant\tmetric\tmean\tsd\tseconds_per_fit\tvalues\terror\n");
         foreach (var r in results)
-            text.AppendLine(Invariant($"{r.Data}\t{r.Group}\t{r.Trainer}\t{r.Ours}\t{r.Variant}\t{r.Metric}\t{r.Mean:F4}\t{r.Sd:F4}\t{r.SecondsPerFit:F3}\t{string.Join(",", r.Values.Select(v => v.ToString("F4", CultureInfo.InvariantCulture)))}\t{r.Error}"));
+            text.AppendLine(Invariant($"{r.Data}\t{r.Group}\t{r.Trainer}\t{r.Ours}\t{r.Variant}\t{r.Metric}\t{r.Mean:F4}\t{r.Sd:F4}\t{r.SecondsPerFit:G4}\t{string.Join(",", r.Values.Select(v => v.ToString("F4", CultureInfo.InvariantCulture)))}\t{r.Error}"));
         return text.ToString();
     }
 

@@ -5,9 +5,11 @@ using Spectre.Console;
 namespace Invertible.Benchmarks.Tabular;
 
 /// <summary>
-/// <c>dotnet run -c Release --project Benchmarks -- tabular [--splits N] [--trainers a,b] [--output DIR] [names…]</c>:
+/// <c>dotnet run -c Release --project Benchmarks -- tabular [--splits N] [--trainers a,b] [--data DIR] [--output DIR] [names…]</c>:
 /// every data set of the suite (or the named ones) with every trainer of its groups, over the suite's splits, in one
-/// run; writes tabular.tsv and tabular.md into the output folder (default tabular-results).
+/// run; writes tabular.tsv and tabular.md into the output folder (default tabular-results). <c>--data</c> runs the CSV
+/// files of another folder instead (same format: a header, numeric features, then the label; "anomaly-" names for
+/// anomaly detection), to measure the defaults on data nobody tuned them on.
 /// </summary>
 public static class SuiteRun
 {
@@ -18,6 +20,7 @@ public static class SuiteRun
         var splits = SuiteSplit.Splits.Length;
         var output = "tabular-results";
         string[]? trainerFilter = null;
+        string? folder = null;
         var names = new List<string>();
         for (var i = 0; i < args.Length; i++)
         {
@@ -30,18 +33,21 @@ public static class SuiteRun
                 case "--output" when i + 1 < args.Length:
                     output = args[++i];
                     break;
+                case "--data" when i + 1 < args.Length:
+                    folder = args[++i];
+                    break;
                 case "--trainers" when i + 1 < args.Length:
                     trainerFilter = args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
                     break;
                 case var option when option.StartsWith("--", StringComparison.Ordinal):
-                    Console.Error.WriteLine($"tabular: unknown or incomplete option '{option}'. Usage: tabular [--splits 1-5] [--trainers Name,…] [--output DIR] [data sets…]");
+                    Console.Error.WriteLine($"tabular: unknown or incomplete option '{option}'. Usage: tabular [--splits 1-5] [--trainers Name,…] [--data DIR] [--output DIR] [data sets…]");
                     return 2;
                 default:
                     names.Add(args[i]);
                     break;
             }
         }
-        var known = SuiteDataSet.Names();
+        var known = SuiteDataSet.Names(folder);
         var unknown = names.Where(n => !known.Contains(n)).ToList();
         if (unknown.Count > 0)
         {
@@ -49,7 +55,7 @@ public static class SuiteRun
             return 2;
         }
         var trainers = SuiteTrainers.All.Where(t => trainerFilter is null || trainerFilter.Contains(t.Name, StringComparer.OrdinalIgnoreCase)).ToList();
-        var results = Run(names.Count > 0 ? names : known, trainers, SuiteSplit.Splits[..splits]);
+        var results = Run(names.Count > 0 ? names : known, trainers, SuiteSplit.Splits[..splits], folder);
 
         Directory.CreateDirectory(output);
         var peers = SuitePeers.Load();
@@ -63,9 +69,9 @@ public static class SuiteRun
     }
 
     /// <summary>Runs every (data set, trainer, split) and returns one result per data set and trainer (the best variant).</summary>
-    public static IReadOnlyList<SuiteResult> Run(IReadOnlyList<string> names, IReadOnlyList<SuiteTrainer> trainers, int[] splits)
+    public static IReadOnlyList<SuiteResult> Run(IReadOnlyList<string> names, IReadOnlyList<SuiteTrainer> trainers, int[] splits, string? folder = null)
     {
-        var data = names.Select(n => SuiteDataSet.Load(n)).ToList();
+        var data = names.Select(n => SuiteDataSet.Load(n, folder)).ToList();
         var work = data.SelectMany(d => SuiteTrainers.GroupsOf(d).SelectMany(g => trainers.Where(t => t.Group == g).Select(t => (Data: d, Trainer: t)))).ToList();
         var fits = work.Sum(w => w.Trainer.Variants.Count * splits.Length);
         var results = new List<SuiteResult>();
