@@ -59,9 +59,9 @@ public abstract class TrainingOptions
     }
 
     /// <summary>The training loop's options for these fields.</summary>
-    internal TrainerOptions ToTrainerOptions(int seed, double? learningRate = null, bool validateBeforeTraining = true) => new()
+    internal TrainerOptions ToTrainerOptions(int seed, double? learningRate = null, bool validateBeforeTraining = true, (int Batch, int Epochs)? schedule = null) => new()
     {
-        Epochs = Epochs, BatchSize = BatchSize, LearningRate = learningRate ?? LearningRate, WeightDecay = WeightDecay,
+        Epochs = schedule?.Epochs ?? Epochs, BatchSize = schedule?.Batch ?? BatchSize, LearningRate = learningRate ?? LearningRate, WeightDecay = WeightDecay,
         Schedule = LearningRateSchedule.Cosine, EarlyStoppingPatience = EarlyStoppingPatience, ValidateBeforeTraining = validateBeforeTraining,
         ValidationFraction = 0, Seed = (ulong)seed,
     };

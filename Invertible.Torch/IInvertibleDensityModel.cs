@@ -28,7 +28,7 @@ public interface IInvertibleDensityModel : IInvertibleLayer
     Tensor LogLikelihood(Tensor input)
     {
         var (latent, logDet) = ForwardWithLogDet(input);
-        return StandardNormal.LogProb(latent).add(logDet);
+        return StandardNormal.LogProb(latent).Add(logDet);
     }
 
     /// <summary>Draws <paramref name="count"/> rows from the model: z ~ N(0, I), x = F⁻¹(z), without gradients.</summary>
@@ -49,7 +49,7 @@ internal static class DensityModel
         {
             var (output, layerLogDet) = layer.ForwardWithLogDet(value);
             value = output;
-            logDet = logDet is null ? layerLogDet : logDet.add(layerLogDet);
+            logDet = logDet is null ? layerLogDet : logDet.Add(layerLogDet);
         }
         return (value, logDet!);
     }

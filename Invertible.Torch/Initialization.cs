@@ -24,6 +24,6 @@ public static class Initialization
     private static void Uniform(Tensor parameter, double bound, Generator generator)
     {
         using var draw = rand(parameter.shape, dtype: parameter.dtype, generator: generator);
-        parameter.copy_(draw.mul_(2 * bound).sub_(bound));
+        parameter.copy_(draw.MulInPlace(2 * bound).SubInPlace(bound));
     }
 }

@@ -1,4 +1,5 @@
 using Invertible.ML.Mapping;
+using Invertible.Torch;
 using Microsoft.ML;
 using static TorchSharp.torch;
 
@@ -61,7 +62,7 @@ internal sealed class DataStatistics
         public long Rows { get; private set; }
 
         /// <summary>μ (float64, [d]).</summary>
-        public Tensor Mean => sum.div(Math.Max(Rows, 1));
+        public Tensor Mean => sum.Div(Math.Max(Rows, 1));
 
         /// <summary>E[(x − μ)(x − μ)ᵀ] (float64, [d, d]).</summary>
         public Tensor Covariance => SecondMomentAbout(Mean);
@@ -71,7 +72,7 @@ internal sealed class DataStatistics
         {
             var mean = Mean;
             var shift = mean.sub(centre);
-            return products.div(Math.Max(Rows, 1)).sub(mean.outer(mean)).add(shift.outer(shift));
+            return products.Div(Math.Max(Rows, 1)).sub(mean.outer(mean)).Add(shift.outer(shift));
         }
 
         internal Span<float> Next()
@@ -88,8 +89,8 @@ internal sealed class DataStatistics
                 return;
             using var scope = NewDisposeScope();
             var rows = TensorRows.From(block.AsSpan(0, filled * width), filled, CPU).to(ScalarType.Float64);
-            sum.add_(rows.sum(dim: 0));
-            products.add_(rows.t().mm(rows));
+            sum.AddInPlace(rows.sum(dim: 0));
+            products.AddInPlace(rows.t().mm(rows));
             filled = 0;
         }
     }

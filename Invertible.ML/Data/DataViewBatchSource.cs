@@ -129,14 +129,20 @@ internal sealed class DataViewBatchSource : IBatchSource
             yield return row;
     }
 
+    /// <remarks>The enumerator runs outside the caller's dispose scope; this scope keeps the temporaries referenced until
+    /// their native calls return (a temporary tensor nothing references can be finalized in the middle of one).</remarks>
     private Tensor[] ToTensors(float[] batch, int rows)
     {
+        using var scope = NewDisposeScope();
         var values = TensorRows.From(batch.AsSpan(0, rows * RowWidth), rows, device);
         var features = values.narrow(1, 0, width).contiguous();
         if (label is null)
-            return [features];
+            return [features.MoveToOuterDisposeScope()];
         var target = values[.., width];
         target = label.Task == Torch.SupervisedTask.MulticlassClassification ? target.to(ScalarType.Int64) : target.contiguous();
-        return fold is null ? [features, target] : [features, target, values[.., width + 1].to(ScalarType.Int64)];
+        Tensor[] tensors = fold is null ? [features, target] : [features, target, values[.., width + 1].to(ScalarType.Int64)];
+        foreach (var tensor in tensors)
+            tensor.MoveToOuterDisposeScope();
+        return tensors;
     }
 }

@@ -1,4 +1,5 @@
 using Invertible.ML.Data;
+using Invertible.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -26,19 +27,19 @@ internal static class GaussianStart
         using var scope = NewDisposeScope();
         var mean = statistics.Training.Mean;
         var covariance = statistics.Training.Covariance;
-        covariance = covariance.add(covariance.t()).div(2);
+        covariance = covariance.Add(covariance.t()).Div(2);
         var spread = statistics.Validation.SecondMomentAbout(mean);
         var d = covariance.shape[0];
-        var scale = Math.Max(covariance.diagonal().mean().ToDouble(), 1e-12);
+        var scale = Math.Max(covariance.diagonal().mean().ReadDouble(), 1e-12);
         var best = (Regularization: Fallback, ValidationNll: double.PositiveInfinity);
         foreach (var lambda in Grid)
         {
-            var sigma = covariance.add(eye(d, dtype: ScalarType.Float64).mul(lambda * scale));
+            var sigma = covariance.Add(eye(d, dtype: ScalarType.Float64).Mul(lambda * scale));
             var (factor, info) = linalg.cholesky_ex(sigma);
-            if (info.ToInt32() != 0)
+            if (info.ReadInt64() != 0)
                 continue;
-            var logDet = factor.diagonal().log().sum().ToDouble() * 2;
-            var quadratic = linalg.solve(sigma, spread).trace().ToDouble();
+            var logDet = factor.diagonal().log().sum().ReadDouble() * 2;
+            var quadratic = linalg.solve(sigma, spread).trace().ReadDouble();
             var nll = 0.5 * (logDet + quadratic + d * Math.Log(2 * Math.PI));
             if (nll < best.ValidationNll)
                 best = (lambda, nll);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Invertible.ML.Data;
 using Invertible.ML.Hosting;
+using Invertible.Torch;
 using Invertible.Torch.Flows;
 using Invertible.Torch.Implicit;
 using Invertible.Torch.LogDet;
@@ -84,15 +85,16 @@ public sealed class InvertibleResNetEstimator : IEstimator<InvertibleResNetTrans
 
         var training = new DataViewBatchSource(input, options.FeatureColumnName, width, null, split.Training, device);
         var validation = statistics.ValidationRows > 0 ? new DataViewBatchSource(input, options.FeatureColumnName, width, null, split.Validation, device) : null;
-        var scale = Math.Sqrt(statistics.Training.Covariance.diagonal().mean().ToDouble());
+        var scale = Math.Sqrt(statistics.Training.Covariance.diagonal().mean().ReadDouble());
         var relativeNoise = options.TrainingNoise ?? DefaultNoise(regularization);
         var noise = scale * relativeNoise;
         Tensor Loss(IReadOnlyList<Tensor> batch, TrainingMetrics metrics)
         {
-            var x = flow.training && noise > 0 ? batch[0].add(randn(batch[0].shape, generator: generator, device: batch[0].device).mul(noise)) : batch[0];
+            var x = flow.training && noise > 0 ? batch[0].Add(randn(batch[0].shape, generator: generator, device: batch[0].device).Mul(noise)) : batch[0];
             return flow.LogProb(x).mean().neg();
         }
-        var report = Trainer.Fit(flow, training, validation, Loss, options.ToTrainerOptions(seed),
+        var schedule = Schedule(statistics.TrainingRows, options.BatchSize, options.Epochs);
+        var report = Trainer.Fit(flow, training, validation, Loss, options.ToTrainerOptions(seed, schedule: schedule),
             host.Progress("InvertibleResNet", options.ProgressCallback), options.CancellationToken);
         host.Info(string.Create(CultureInfo.InvariantCulture,
             $"InvertibleResNet: best epoch {report.BestEpoch} of {report.History.Count} (0 = the Gaussian start), validation NLL {report.BestValidationLoss:F4} nats, {report.Elapsed.TotalSeconds:F1} s."));
@@ -105,6 +107,27 @@ public sealed class InvertibleResNetEstimator : IEstimator<InvertibleResNetTrans
     /// flow fits the data more closely (measured on the digits' anomaly task: noise √λ gave AUC 0.86, √(λ/2) 0.90).
     /// </summary>
     internal static double DefaultNoise(double regularization) => Math.Sqrt(regularization / 2);
+
+    /// <summary>At most this many minibatches per epoch: on more rows the batch grows instead.</summary>
+    internal const int MaxStepsPerEpoch = 64;
+
+    /// <summary>At most this many minibatches in a fit (but at least <see cref="MinimumEpochs"/> epochs).</summary>
+    internal const int StepBudget = 4000;
+
+    internal const int MinimumEpochs = 30;
+
+    /// <summary>
+    /// The batch and epoch cap for <paramref name="rows"/> training rows: the batch grows past
+    /// <paramref name="batchSize"/> so an epoch has at most <see cref="MaxStepsPerEpoch"/> steps, and the epochs stop at
+    /// <see cref="StepBudget"/> steps — so the cost of a fit levels off with the rows instead of growing with them (sets
+    /// under 8 192 training rows keep the batch; under about 1 300 rows, the epochs too).
+    /// </summary>
+    internal static (int Batch, int Epochs) Schedule(long rows, int batchSize, int epochs)
+    {
+        var batch = (int)Math.Max(batchSize, (rows + MaxStepsPerEpoch - 1) / MaxStepsPerEpoch);
+        var stepsPerEpoch = (int)Math.Max(1, (rows + batch - 1) / batch);
+        return (batch, Math.Min(epochs, Math.Max(MinimumEpochs, StepBudget / stepsPerEpoch)));
+    }
 
     /// <summary>The architecture, with the defaults that depend on the data filled in.</summary>
     private InvertibleResNetFlowOptions FlowOptions(int features, long rows) => new()

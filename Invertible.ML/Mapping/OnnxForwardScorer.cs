@@ -47,7 +47,7 @@ internal sealed class OnnxForwardScorer(InvertibleResNetFlow model) : IDisposabl
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var (latent, logDet) = model.ForwardWithLogDet(TensorRows.From(input, rows, model.parameters().First().device));
-        return (TensorRows.Floats(latent), TensorRows.Floats(StandardNormal.LogProb(latent).add(logDet)));
+        return (TensorRows.Floats(latent), TensorRows.Floats(StandardNormal.LogProb(latent).Add(logDet)));
     }
 
     /// <summary>Latents (rows × features, row-major) and log-likelihoods of <paramref name="rows"/> rows of <paramref name="input"/>, through ONNX Runtime.</summary>

@@ -139,11 +139,11 @@ public sealed class InvertiblePredictionTransformer : BatchedTransformer
             switch (model.Task)
             {
                 case SupervisedTask.MulticlassClassification:
-                    var labels = scores.argmax(1).add(1).to(ScalarType.Int64).cpu().data<long>().ToArray().Select(k => (uint)k).ToArray();
+                    var labels = scores.argmax(1).Add(1).to(ScalarType.Int64).cpu().data<long>().ToArray().Select(k => (uint)k).ToArray();
                     return [TensorRows.Floats(scores.softmax(1)), labels];
                 case SupervisedTask.BinaryClassification:
                     var logits = scores.squeeze(1);
-                    var positive = logits.gt(0).cpu().data<bool>().ToArray();
+                    var positive = logits.Gt(0).cpu().data<bool>().ToArray();
                     return [TensorRows.Floats(logits), TensorRows.Floats(logits.sigmoid()), positive];
                 default:
                     return [TensorRows.Floats(scores.squeeze(1))];

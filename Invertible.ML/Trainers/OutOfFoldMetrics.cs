@@ -26,21 +26,21 @@ public sealed record OutOfFoldMetrics(long Rows, double? Accuracy, double? LogLo
             case SupervisedTask.MulticlassClassification:
             {
                 var classes = targets.to(ScalarType.Int64);
-                return new(rows, scores.argmax(1).eq(classes).to(ScalarType.Float64).mean().ToDouble(),
-                    nn.functional.cross_entropy(scores.to(ScalarType.Float64), classes).ToDouble(), null, null);
+                return new(rows, scores.argmax(1).eq(classes).to(ScalarType.Float64).mean().ReadDouble(),
+                    nn.functional.cross_entropy(scores.to(ScalarType.Float64), classes).ReadDouble(), null, null);
             }
             case SupervisedTask.BinaryClassification:
             {
                 var logits = scores.squeeze(1).to(ScalarType.Float64);
                 var positive = targets.to(ScalarType.Float64);
-                return new(rows, logits.gt(0).to(ScalarType.Float64).eq(positive).to(ScalarType.Float64).mean().ToDouble(),
-                    nn.functional.binary_cross_entropy_with_logits(logits, positive).ToDouble(), null, null);
+                return new(rows, logits.Gt(0).to(ScalarType.Float64).eq(positive).to(ScalarType.Float64).mean().ReadDouble(),
+                    nn.functional.binary_cross_entropy_with_logits(logits, positive).ReadDouble(), null, null);
             }
             default:
             {
                 var truth = targets.to(ScalarType.Float64).view(scores.shape);
-                var squared = scores.to(ScalarType.Float64).sub(truth).square().sum().ToDouble();
-                var total = truth.sub(truth.mean([0])).square().sum().ToDouble();
+                var squared = scores.to(ScalarType.Float64).sub(truth).Square().sum().ReadDouble();
+                var total = truth.sub(truth.mean([0])).Square().sum().ReadDouble();
                 return new(rows, null, null, total > 0 ? 1 - squared / total : double.NaN, Math.Sqrt(squared / truth.numel()));
             }
         }

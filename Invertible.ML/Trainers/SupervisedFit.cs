@@ -80,8 +80,8 @@ internal static class SupervisedFit
             if (task == SupervisedTask.Regression)
             {
                 var values = y.to(ScalarType.Float64);
-                (targetMean, targetScale) = (values.mean().ToDouble(), Math.Max(values.std(unbiased: false).ToDouble(), 1e-12));
-                y = values.sub(targetMean).div(targetScale);
+                (targetMean, targetScale) = (values.mean().ReadDouble(), Math.Max(values.std(unbiased: false).ReadDouble(), 1e-12));
+                y = values.Sub(targetMean).Div(targetScale);
             }
             var sampleFolds = tensor(rows.Sampled.Select(r => (long)folds.Of(r)).ToArray());
             linear = LinearModelFit.Fit(task, x, y, sampleFolds, members, outputs);

@@ -54,7 +54,7 @@ public static class GradientCheck
             for (var k = 0; k < directions; k++)
             {
                 var direction = randn(inputs[i].shape, dtype: ScalarType.Float64, device: inputs[i].device, generator: generator);
-                var analytic = gradients[i].mul(direction).sum().ToDouble();
+                var analytic = gradients[i].mul(direction).sum().ReadDouble();
                 var numeric = Derivative(inputs[i], direction, loss, step);
                 var error = Math.Abs(analytic - numeric) / Math.Max(Math.Max(Math.Abs(analytic), Math.Abs(numeric)), 1e-8);
                 if (!(error <= relativeTolerance))
@@ -71,11 +71,11 @@ public static class GradientCheck
         {
             using var _ = no_grad();
             using var original = target.clone();
-            target.add_(direction, alpha: t);
+            target.AddInPlace(direction, alpha: t);
             try
             {
                 using var value = loss();
-                return value.ToDouble();
+                return value.ReadDouble();
             }
             finally
             {

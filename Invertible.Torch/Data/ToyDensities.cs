@@ -20,8 +20,8 @@ public static class ToyDensities
     {
         var centres = EightCentres();
         var which = randint(0, 8, [count], generator: generator);
-        var points = randn([count, 2], dtype: ScalarType.Float64, generator: generator).mul(Spread).add(centres.index_select(0, which));
-        return points.div(Sqrt2).to(dtype);
+        var points = randn([count, 2], dtype: ScalarType.Float64, generator: generator).Mul(Spread).Add(centres.index_select(0, which));
+        return points.Div(Sqrt2).to(dtype);
     }
 
     /// <summary>Exact log-density of the 8-gaussians mixture at <paramref name="points"/> ([n, 2]), per row.</summary>
@@ -29,10 +29,10 @@ public static class ToyDensities
     {
         using var _ = no_grad();
         var x = points.to(ScalarType.Float64).unsqueeze(1);
-        var means = EightCentres().div(Sqrt2).unsqueeze(0);
+        var means = EightCentres().Div(Sqrt2).unsqueeze(0);
         var sigma = Spread / Sqrt2;
-        var componentLogProb = x.sub(means).square().sum(dim: 2).div(-2 * sigma * sigma).sub(2 * Math.Log(sigma) + Math.Log(2 * Math.PI));
-        return componentLogProb.logsumexp(1).sub(Math.Log(8));
+        var componentLogProb = x.sub(means).Square().sum(dim: 2).Div(-2 * sigma * sigma).Sub(2 * Math.Log(sigma) + Math.Log(2 * Math.PI));
+        return componentLogProb.logsumexp(1).Sub(Math.Log(8));
     }
 
     /// <summary>
@@ -40,40 +40,40 @@ public static class ToyDensities
     /// </summary>
     public static Tensor Checkerboard(int count, Generator? generator = null, ScalarType dtype = ScalarType.Float32)
     {
-        var x1 = rand([count], dtype: ScalarType.Float64, generator: generator).mul(4).sub(2);
+        var x1 = rand([count], dtype: ScalarType.Float64, generator: generator).Mul(4).Sub(2);
         var x2 = rand([count], dtype: ScalarType.Float64, generator: generator)
-            .sub(randint(0, 2, [count], generator: generator).to(ScalarType.Float64).mul(2));
+            .sub(randint(0, 2, [count], generator: generator).to(ScalarType.Float64).Mul(2));
         // floor(x1) mod 2 (non-negative) shifts alternate columns up by one.
-        x2 = x2.add(x1.floor().remainder(2).add(2).remainder(2));
-        return stack([x1, x2], 1).mul(2).to(dtype);
+        x2 = x2.Add(x1.floor().Remainder(2).Add(2).Remainder(2));
+        return stack([x1, x2], 1).Mul(2).to(dtype);
     }
 
     /// <summary>Exact log-density of the checkerboard: −ln 32 on its squares, −∞ elsewhere.</summary>
     public static Tensor CheckerboardLogProb(Tensor points)
     {
         using var _ = no_grad();
-        var p = points.to(ScalarType.Float64).div(2);
+        var p = points.to(ScalarType.Float64).Div(2);
         var column = p[.., 0].floor();
         var row = p[.., 1].floor();
-        var inside = p[.., 0].ge(-2).logical_and(p[.., 0].lt(2)).logical_and(p[.., 1].ge(-2)).logical_and(p[.., 1].lt(2));
-        var onBoard = column.add(row).remainder(2).add(2).remainder(2).eq(1).logical_not();
-        return where(inside.logical_and(onBoard), full_like(column, -Math.Log(32)), full_like(column, double.NegativeInfinity));
+        var inside = p[.., 0].Ge(-2).logical_and(p[.., 0].Lt(2)).logical_and(p[.., 1].Ge(-2)).logical_and(p[.., 1].Lt(2));
+        var onBoard = column.Add(row).Remainder(2).Add(2).Remainder(2).Eq(1).logical_not();
+        return where(inside.logical_and(onBoard), HeldScalars.FullLike(column, -Math.Log(32)), HeldScalars.FullLike(column, double.NegativeInfinity));
     }
 
     /// <summary>Two interleaved half-moons (scikit-learn's make_moons with noise 0.1, each row's moon drawn at random), scaled by 2 and centred.</summary>
     public static Tensor TwoMoons(int count, Generator? generator = null, ScalarType dtype = ScalarType.Float32, double noise = 0.1)
     {
-        var angles = rand([count], dtype: ScalarType.Float64, generator: generator).mul(Math.PI);
-        var isOuter = randint(0, 2, [count], generator: generator).eq(1);
-        var x = where(isOuter, angles.cos(), angles.cos().neg().add(1));
-        var y = where(isOuter, angles.sin(), angles.sin().neg().add(0.5));
-        var points = stack([x, y], 1).add(randn([count, 2], dtype: ScalarType.Float64, generator: generator).mul(noise));
-        return points.mul(2).add(tensor(new[] { -1.0, -0.2 }, dtype: ScalarType.Float64)).to(dtype);
+        var angles = rand([count], dtype: ScalarType.Float64, generator: generator).Mul(Math.PI);
+        var isOuter = randint(0, 2, [count], generator: generator).Eq(1);
+        var x = where(isOuter, angles.cos(), angles.cos().neg().Add(1));
+        var y = where(isOuter, angles.sin(), angles.sin().neg().Add(0.5));
+        var points = stack([x, y], 1).Add(randn([count, 2], dtype: ScalarType.Float64, generator: generator).Mul(noise));
+        return points.Mul(2).Add(tensor(new[] { -1.0, -0.2 }, dtype: ScalarType.Float64)).to(dtype);
     }
 
     private static Tensor EightCentres()
     {
-        var angles = arange(8, dtype: ScalarType.Float64).mul(Math.PI / 4);
-        return stack([angles.cos(), angles.sin()], 1).mul(Radius);
+        var angles = HeldScalars.Arange(8, dtype: ScalarType.Float64).Mul(Math.PI / 4);
+        return stack([angles.cos(), angles.sin()], 1).Mul(Radius);
     }
 }

@@ -76,7 +76,7 @@ public sealed class EquilibriumCell : nn.Module<Tensor, Tensor, Tensor>, IEquili
 
     /// <inheritdoc />
     public Tensor Apply(Tensor state, Tensor input, ReadOnlySpan<Tensor> parameters)
-        => ActivationFunction.Apply(addmm(parameters[2], input, parameters[1].t(), 1, 1).add_(state.mm(parameters[0].t())), parameters[3..]);
+        => ActivationFunction.Apply(addmm(parameters[2], input, parameters[1].t(), 1, 1).AddInPlace(state.mm(parameters[0].t())), parameters[3..]);
 
     /// <inheritdoc />
     public override Tensor forward(Tensor state, Tensor input) => Apply(state, input, EffectiveParameters().ToArray());
@@ -92,9 +92,9 @@ public sealed class EquilibriumCell : nn.Module<Tensor, Tensor, Tensor>, IEquili
         var activation = ActivationFunction;
         if (activation.Beta(parameters[3..]) is { } betaTensor && activation.Math.Kind == LipschitzActivation.LipSwish)
         {
-            var beta = betaTensor.ToDouble();
-            var (scaledWeight, scaledInjection, outputScale) = (weight.mul(beta).t(), injected.mul(beta), 1 / (LipSwish.Scale * beta));
-            return state => nn.functional.silu(addmm(scaledInjection, state, scaledWeight, 1, 1), inplace: true).mul_(outputScale);
+            var beta = betaTensor.ReadDouble();
+            var (scaledWeight, scaledInjection, outputScale) = (weight.Mul(beta).t(), injected.Mul(beta), 1 / (LipSwish.Scale * beta));
+            return state => nn.functional.silu(addmm(scaledInjection, state, scaledWeight, 1, 1), inplace: true).MulInPlace(outputScale);
         }
         var own = parameters[3..].ToArray();
         var transposed = weight.t();

@@ -69,12 +69,12 @@ public sealed class EquilibriumLayer : nn.Module<Tensor, Tensor>
         {
             var lambda = Options.PhantomDamping;
             for (var k = 0; k < Options.PhantomSteps; k++)
-                state = state.mul(1 - lambda).add(function.Apply(state, input, parameters).mul(lambda));
+                state = state.Mul(1 - lambda).Add(function.Apply(state, input, parameters).Mul(lambda));
         }
 
         Tensor? penalty = null;
         if (training && Options.JacobianRegularization > 0 && is_grad_enabled())
-            penalty = JacobianPenalty(state, input, parameters).mul(Options.JacobianRegularization);
+            penalty = JacobianPenalty(state, input, parameters).Mul(Options.JacobianRegularization);
         if (warm)
         {
             previousState?.Dispose();
@@ -90,6 +90,6 @@ public sealed class EquilibriumLayer : nn.Module<Tensor, Tensor>
         var output = function.Apply(z, input, parameters);
         var probe = randn_like(output);
         var vjp = autograd.grad([output], [z], [probe], retain_graph: true, create_graph: true)[0];
-        return vjp.square().sum(dim: 1).mean().div(function.StateFeatures);
+        return vjp.Square().sum(dim: 1).mean().Div(function.StateFeatures);
     }
 }

@@ -98,8 +98,8 @@ public sealed class EquilibriumMembers : nn.Module<Tensor, Tensor>, IMemberModel
         var rows = input.unsqueeze(0).expand(Members, batch, InputFeatures).reshape(Members * batch, InputFeatures);
         var result = equilibrium.Solve(rows);
         var state = MemberRows.Split(result.State, Members);
-        var scores = state.bmm(head.transpose(1, 2)).add(headBias.unsqueeze(1))
-            .add(MemberRows.Affine(rows, skip, skipBias, Members));
+        var scores = state.bmm(head.transpose(1, 2)).Add(headBias.unsqueeze(1))
+            .Add(MemberRows.Affine(rows, skip, skipBias, Members));
         return new SupervisedOutput(scores, result.Statistics, result.JacobianPenalty);
     }
 

@@ -99,6 +99,6 @@ public sealed class EquilibriumNetwork : nn.Module<Tensor, Tensor>, ILinearStart
         using var _ = RowInput.Trusted();
         var result = equilibrium.Solve(projection.call(input));
         var scores = head.call(result.State);
-        return new SupervisedOutput(skip is null ? scores : scores.add(skip.call(input)), result.Statistics, result.JacobianPenalty);
+        return new SupervisedOutput(skip is null ? scores : scores.Add(skip.call(input)), result.Statistics, result.JacobianPenalty);
     }
 }

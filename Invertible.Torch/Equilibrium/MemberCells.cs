@@ -29,14 +29,14 @@ internal static class MemberRows
     public static Tensor Affine(Tensor rows, Tensor weight, Tensor? bias, int members)
     {
         var product = Split(rows, members).bmm(weight.transpose(1, 2));
-        return bias is null ? product : product.add(bias.unsqueeze(1));
+        return bias is null ? product : product.Add(bias.unsqueeze(1));
     }
 
     /// <summary>U(−1/√fan_in, 1/√fan_in) of [K, out, in] from the generator (PyTorch's linear default).</summary>
     public static Tensor Uniform(long[] shape, long fanIn, ScalarType dtype, Generator? generator)
     {
         var bound = 1.0 / Math.Sqrt(fanIn);
-        return rand(shape, dtype: dtype, generator: generator).mul_(2 * bound).sub_(bound);
+        return rand(shape, dtype: dtype, generator: generator).MulInPlace(2 * bound).SubInPlace(bound);
     }
 }
 
@@ -124,20 +124,20 @@ public sealed class MemberContractiveCell : nn.Module<Tensor, Tensor, Tensor>, I
         }
         var right = nn.functional.normalize(recurrent.transpose(1, 2).bmm(leftVectors.unsqueeze(2)).squeeze(2), dim: 1).detach();
         var sigma = leftVectors.unsqueeze(1).bmm(recurrent).bmm(right.unsqueeze(2)).view(Members, 1, 1);
-        return recurrent.div(sigma.div(Coefficient).clamp_min(1));
+        return recurrent.div(sigma.Div(Coefficient).ClampMin(1));
     }
 
     private Tensor Certified()
     {
-        var sigma = linalg.matrix_norm(recurrent, 2).view(Members, 1, 1);
-        return recurrent.div(sigma.div(Coefficient).clamp_min(1));
+        var sigma = HeldScalars.SpectralNorm(recurrent).view(Members, 1, 1);
+        return recurrent.div(sigma.Div(Coefficient).ClampMin(1));
     }
 
     /// <summary>The certified bounds ‖W_k‖ of the effective weights in evaluation, [K] (each ≤ c).</summary>
     public Tensor ContractionBounds()
     {
         using var _ = no_grad();
-        return linalg.matrix_norm(Certified(), 2);
+        return HeldScalars.SpectralNorm(Certified());
     }
 
     /// <inheritdoc />
@@ -153,7 +153,7 @@ public sealed class MemberContractiveCell : nn.Module<Tensor, Tensor, Tensor>, I
     /// <inheritdoc />
     public Tensor Apply(Tensor state, Tensor input, ReadOnlySpan<Tensor> parameters)
     {
-        var pre = MemberRows.Split(state, Members).bmm(parameters[0].transpose(1, 2)).add(MemberRows.Affine(input, parameters[1], parameters[2], Members));
+        var pre = MemberRows.Split(state, Members).bmm(parameters[0].transpose(1, 2)).Add(MemberRows.Affine(input, parameters[1], parameters[2], Members));
         return MemberRows.Join(ActivationFunction.Apply(pre, parameters[3..]));
     }
 
@@ -164,7 +164,7 @@ public sealed class MemberContractiveCell : nn.Module<Tensor, Tensor, Tensor>, I
         var transposed = parameters[0].transpose(1, 2);
         var own = parameters[3..].ToArray();
         var activationFunction = ActivationFunction;
-        return state => MemberRows.Join(activationFunction.Apply(MemberRows.Split(state, Members).bmm(transposed).add_(injected), own));
+        return state => MemberRows.Join(activationFunction.Apply(MemberRows.Split(state, Members).bmm(transposed).AddInPlace(injected), own));
     }
 
     /// <inheritdoc />
@@ -191,8 +191,8 @@ public sealed class MemberMonotoneCell : nn.Module<Tensor, Tensor, Tensor>, IMem
         if (!(monotonicity > 0 && monotonicity < 1)) throw new ArgumentOutOfRangeException(nameof(monotonicity), monotonicity, "Must lie in (0, 1).");
         (Members, StateFeatures, InputFeatures, Monotonicity) = (members, stateFeatures, inputFeatures, monotonicity);
         var scale = 0.5 / Math.Sqrt(stateFeatures);
-        a = new Parameter(randn([members, stateFeatures, stateFeatures], dtype: dtype, generator: generator).mul_(scale));
-        b = new Parameter(randn([members, stateFeatures, stateFeatures], dtype: dtype, generator: generator).mul_(scale));
+        a = new Parameter(randn([members, stateFeatures, stateFeatures], dtype: dtype, generator: generator).MulInPlace(scale));
+        b = new Parameter(randn([members, stateFeatures, stateFeatures], dtype: dtype, generator: generator).MulInPlace(scale));
         injectionWeight = new Parameter(MemberRows.Uniform([members, stateFeatures, inputFeatures], inputFeatures, dtype, generator));
         injectionBias = new Parameter(MemberRows.Uniform([members, stateFeatures], inputFeatures, dtype, generator));
         RegisterComponents();
@@ -219,8 +219,8 @@ public sealed class MemberMonotoneCell : nn.Module<Tensor, Tensor, Tensor>, IMem
     /// <summary>W_k, [K, state, state].</summary>
     public Tensor Weight()
     {
-        var identity = eye(StateFeatures, dtype: a.dtype, device: a.device).mul(1 - Monotonicity);
-        return identity.sub(a.transpose(1, 2).bmm(a)).add(b).sub(b.transpose(1, 2));
+        var identity = eye(StateFeatures, dtype: a.dtype, device: a.device).Mul(1 - Monotonicity);
+        return identity.sub(a.transpose(1, 2).bmm(a)).Add(b).sub(b.transpose(1, 2));
     }
 
     /// <summary>[V, U, b, α]: V_k = (I + α_k(I − W_k))⁻¹ [K, state, state] (differentiable), U, b, and α [K, 1, 1] (constant).</summary>
@@ -234,8 +234,8 @@ public sealed class MemberMonotoneCell : nn.Module<Tensor, Tensor, Tensor>, IMem
         var complement = identity.sub(Weight());
         Tensor step;
         using (no_grad())
-            step = linalg.matrix_norm(complement.detach(), 2).reciprocal().view(Members, 1, 1);
-        var resolvent = linalg.inv(identity.add(complement.mul(step)));
+            step = HeldScalars.SpectralNorm(complement.detach()).reciprocal().view(Members, 1, 1);
+        var resolvent = linalg.inv(identity.Add(complement.mul(step)));
         Tensor[] parameters = [resolvent, injectionWeight, injectionBias, step];
         return cacheable ? evaluation.Store(sources, [.. parameters.Select(p => p.detach().DetachFromDisposeScope())]) : parameters;
     }
@@ -246,7 +246,7 @@ public sealed class MemberMonotoneCell : nn.Module<Tensor, Tensor, Tensor>, IMem
         var (resolvent, weight, bias, step) = (parameters[0], parameters[1], parameters[2], parameters[3]);
         var reflected = MemberRows.Split(state.abs(), Members);
         var injected = MemberRows.Affine(input, weight, bias, Members).mul(step);
-        return MemberRows.Join(reflected.add(injected).bmm(resolvent.transpose(1, 2)).mul(2).sub(reflected));
+        return MemberRows.Join(reflected.Add(injected).bmm(resolvent.transpose(1, 2)).Mul(2).sub(reflected));
     }
 
     /// <inheritdoc />
@@ -254,9 +254,9 @@ public sealed class MemberMonotoneCell : nn.Module<Tensor, Tensor, Tensor>, IMem
     {
         var (resolvent, weight, bias, step) = (parameters[0], parameters[1], parameters[2], parameters[3]);
         var transposed = resolvent.transpose(1, 2);
-        var constant = MemberRows.Affine(input, weight, bias, Members).mul(step.mul(2)).bmm(transposed);
-        var reflection = transposed.mul(2).sub(eye(StateFeatures, dtype: resolvent.dtype, device: resolvent.device));
-        return s => MemberRows.Join(MemberRows.Split(s.abs(), Members).bmm(reflection).add_(constant));
+        var constant = MemberRows.Affine(input, weight, bias, Members).mul(step.Mul(2)).bmm(transposed);
+        var reflection = transposed.Mul(2).sub(eye(StateFeatures, dtype: resolvent.dtype, device: resolvent.device));
+        return s => MemberRows.Join(MemberRows.Split(s.abs(), Members).bmm(reflection).AddInPlace(constant));
     }
 
     /// <summary>z* = ReLU(s*).</summary>

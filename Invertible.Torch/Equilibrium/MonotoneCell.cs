@@ -34,8 +34,8 @@ public sealed class MonotoneCell : nn.Module<Tensor, Tensor, Tensor>, IEquilibri
         InputFeatures = inputFeatures;
         Monotonicity = monotonicity;
         var scale = 1.0 / Math.Sqrt(stateFeatures);
-        a = new Parameter(randn([stateFeatures, stateFeatures], dtype: dtype, generator: generator).mul_(0.5 * scale));
-        b = new Parameter(randn([stateFeatures, stateFeatures], dtype: dtype, generator: generator).mul_(0.5 * scale));
+        a = new Parameter(randn([stateFeatures, stateFeatures], dtype: dtype, generator: generator).MulInPlace(0.5 * scale));
+        b = new Parameter(randn([stateFeatures, stateFeatures], dtype: dtype, generator: generator).MulInPlace(0.5 * scale));
         injection = nn.Linear(inputFeatures, stateFeatures, dtype: dtype);
         Initialization.Linear(injection, generator);
         RegisterComponents();
@@ -55,7 +55,7 @@ public sealed class MonotoneCell : nn.Module<Tensor, Tensor, Tensor>, IEquilibri
 
     /// <summary>W = (1 − m) I − AᵀA + B − Bᵀ.</summary>
     public Tensor Weight()
-        => eye(StateFeatures, dtype: a.dtype, device: a.device).mul(1 - Monotonicity).sub(a.t().mm(a)).add(b).sub(b.t());
+        => eye(StateFeatures, dtype: a.dtype, device: a.device).Mul(1 - Monotonicity).sub(a.t().mm(a)).Add(b).sub(b.t());
 
     /// <summary>[V, U, b, α]: the resolvent V = (I + α(I − W))⁻¹ (differentiable in A and B), the injection, and α (a constant).</summary>
     public IEnumerable<Tensor> EffectiveParameters()
@@ -65,7 +65,7 @@ public sealed class MonotoneCell : nn.Module<Tensor, Tensor, Tensor>, IEquilibri
             return cached;
         var complement = eye(StateFeatures, dtype: a.dtype, device: a.device).sub(Weight());
         var step = 1 / Norm(complement);
-        var resolvent = linalg.inv(eye(StateFeatures, dtype: a.dtype, device: a.device).add(complement.mul(step)));
+        var resolvent = linalg.inv(eye(StateFeatures, dtype: a.dtype, device: a.device).Add(complement.Mul(step)));
         Tensor[] parameters = [resolvent, injection.weight!, injection.bias!, tensor(step, dtype: a.dtype, device: a.device)];
         if (!training && !is_grad_enabled() && VersionedCache<Tensor[]>.Enabled)
             return evaluation.Store(sources, [.. parameters.Select(p => p.detach().DetachFromDisposeScope())]);
@@ -77,21 +77,21 @@ public sealed class MonotoneCell : nn.Module<Tensor, Tensor, Tensor>, IEquilibri
     {
         using var _ = no_grad();
         if (!training)
-            return linalg.matrix_norm(complement.detach(), 2).ToDouble();
+            return HeldScalars.SpectralNorm(complement.detach()).ReadDouble();
         using var scope = NewDisposeScope();
         var m = complement.detach();
         var v = powerVector is { } previous && previous.dtype == m.dtype && previous.device == m.device ? previous : ones(StateFeatures, dtype: m.dtype, device: m.device);
         var u = m.mv(v);
-        var sigma = u.norm().ToDouble();
+        var sigma = u.norm().ReadDouble();
         var next = m.t().mv(u);
-        var length = next.norm().ToDouble();
+        var length = next.norm().ReadDouble();
         if (length > 0 && double.IsFinite(length))
         {
             powerVector?.Dispose();
-            powerVector = next.div(length).DetachFromDisposeScope();
+            powerVector = next.Div(length).DetachFromDisposeScope();
         }
         // σ from one step underestimates ‖I − W‖₂ (never below m), which only makes α larger: still a contraction.
-        return Math.Max(sigma / Math.Max(v.norm().ToDouble(), 1e-30), Monotonicity);
+        return Math.Max(sigma / Math.Max(v.norm().ReadDouble(), 1e-30), Monotonicity);
     }
 
     /// <inheritdoc />
@@ -100,7 +100,7 @@ public sealed class MonotoneCell : nn.Module<Tensor, Tensor, Tensor>, IEquilibri
         var (resolvent, weight, bias, step) = (parameters[0], parameters[1], parameters[2], parameters[3]);
         var reflected = state.abs();
         var injected = addmm(bias, input, weight.t(), 1, 1).mul(step);
-        return reflected.add(injected).mm(resolvent.t()).mul(2).sub(reflected);
+        return reflected.Add(injected).mm(resolvent.t()).Mul(2).sub(reflected);
     }
 
     /// <inheritdoc />
@@ -108,9 +108,9 @@ public sealed class MonotoneCell : nn.Module<Tensor, Tensor, Tensor>, IEquilibri
     {
         var (resolvent, weight, bias, step) = (parameters[0], parameters[1], parameters[2], parameters[3]);
         var transposed = resolvent.t();
-        var constant = addmm(bias, input, weight.t(), 1, 1).mul(step.mul(2)).mm(transposed);
-        var reflection = transposed.mul(2).sub(eye(StateFeatures, dtype: resolvent.dtype, device: resolvent.device));
-        return s => s.abs().mm(reflection).add_(constant);
+        var constant = addmm(bias, input, weight.t(), 1, 1).mul(step.Mul(2)).mm(transposed);
+        var reflection = transposed.Mul(2).sub(eye(StateFeatures, dtype: resolvent.dtype, device: resolvent.device));
+        return s => s.abs().mm(reflection).AddInPlace(constant);
     }
 
     /// <summary>z* = ReLU(s*).</summary>

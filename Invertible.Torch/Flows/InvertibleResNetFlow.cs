@@ -95,13 +95,13 @@ public sealed class InvertibleResNetFlow : nn.Module<Tensor, (Tensor Latent, Ten
         RowInput.CheckFinite(covariance, nameof(covariance));
         using var _ = no_grad();
         var sigma = covariance.to(ScalarType.Float64);
-        sigma = sigma.add(sigma.t()).div(2);
-        var floor = Math.Max(sigma.diagonal().mean().ToDouble(), 1e-12) * regularization;
-        sigma = sigma.add(eye(Features, dtype: ScalarType.Float64).mul(floor));
+        sigma = sigma.Add(sigma.t()).Div(2);
+        var floor = Math.Max(sigma.diagonal().mean().ReadDouble(), 1e-12) * regularization;
+        sigma = sigma.Add(eye(Features, dtype: ScalarType.Float64).Mul(floor));
         var std = sigma.diagonal().sqrt();
         var correlation = sigma.div(std.outer(std));
         var (cholesky, info) = linalg.cholesky_ex(correlation);
-        if (info.ToInt32() != 0)
+        if (info.ReadInt64() != 0)
             throw new ArgumentException("The covariance is not positive semi-definite.", nameof(covariance));
 
         var firstActNorm = true;
@@ -134,7 +134,7 @@ public sealed class InvertibleResNetFlow : nn.Module<Tensor, (Tensor Latent, Ten
         var rows = data.to(ScalarType.Float64);
         var mean = rows.mean([0]);
         var centred = rows.sub(mean);
-        InitializeGaussian(mean, centred.t().mm(centred).div(rows.shape[0]), regularization);
+        InitializeGaussian(mean, centred.t().mm(centred).Div(rows.shape[0]), regularization);
     }
 
     /// <summary>Latent z = F(x) and log|det J_F(x)| per row.</summary>

@@ -69,7 +69,7 @@ public static class ImplicitFixedPoint
             {
                 FixedPointResult solve;
                 using (no_grad())
-                    solve = FixedPointSolver.Create(adjoint).Solve(u => v.add(linearization.InputVjp(u)), v.detach());
+                    solve = FixedPointSolver.Create(adjoint).Solve(u => v.Add(linearization.InputVjp(u)), v.detach());
                 Statistics!.Backward = solve.Statistics;
                 if (adjoint.ThrowOnNonConvergence && !solve.Statistics.Converged)
                     BackwardFailures.Record(new SolverNotConvergedException("adjoint of the " + what, adjoint.Tolerance, solve.Statistics));

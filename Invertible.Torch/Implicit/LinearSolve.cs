@@ -69,7 +69,7 @@ public static class LinearSolve
             {
                 throw new ArgumentException("A is singular (a zero pivot in its LU factorisation).", "a", e);
             }
-            if (lu.diagonal(dim1: -2, dim2: -1).eq(0).any().item<bool>())
+            if (lu.diagonal(dim1: -2, dim2: -1).Eq(0).any().item<bool>())
                 throw new ArgumentException("A is singular (a zero pivot in its LU factorisation).", "a");
             var x = linalg.lu_solve(lu, pivots, vector ? b.unsqueeze(-1) : b);
             return vector ? x.squeeze(-1) : x;

@@ -48,7 +48,7 @@ public sealed class ActNorm : nn.Module<Tensor, (Tensor Output, Tensor LogDet)>,
         RowInput.Check(input, Features, nameof(input));
         if (training && !IsInitialized)
             Initialize(input);
-        var output = input.add(bias).mul(logScale.exp());
+        var output = input.Add(bias).mul(logScale.exp());
         return (output, logScale.sum().expand(input.shape[0]));
     }
 
@@ -71,7 +71,7 @@ public sealed class ActNorm : nn.Module<Tensor, (Tensor Output, Tensor LogDet)>,
         using var _ = no_grad();
         this.bias.copy_(bias);
         this.logScale.copy_(logScale);
-        initialized.fill_(true);
+        initialized.FillInPlace(true);
     }
 
     /// <summary>Sets b and s so that <paramref name="batch"/> maps to zero mean and unit variance per feature.</summary>
@@ -82,7 +82,7 @@ public sealed class ActNorm : nn.Module<Tensor, (Tensor Output, Tensor LogDet)>,
         var mean = batch.mean([0]);
         var std = batch.shape[0] > 1 ? batch.std(0, unbiased: false) : ones_like(mean);
         bias.copy_(mean.neg());
-        logScale.copy_(std.clamp_min(1e-6).log().neg());
-        initialized.fill_(true);
+        logScale.copy_(std.ClampMin(1e-6).log().neg());
+        initialized.FillInPlace(true);
     }
 }

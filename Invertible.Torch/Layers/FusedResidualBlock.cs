@@ -42,7 +42,7 @@ public sealed class FusedResidualBlock : ResidualBlockBase
     protected override Tensor Forward(Tensor input, Tensor[] parameters)
     {
         if (!is_grad_enabled() || !(input.requires_grad || parameters.Any(p => p.requires_grad)))
-            return input.add(fused.Apply(input, parameters));
+            return input.Add(fused.Apply(input, parameters));
         return new ForwardCall(fused).Apply([input, .. parameters]);
     }
 
@@ -54,7 +54,7 @@ public sealed class FusedResidualBlock : ResidualBlockBase
         protected override Tensor Forward(Tensor[] inputs)
         {
             linearization = branch.LinearizeWithOutput(inputs[0], inputs[1..]);
-            return inputs[0].add(linearization.Output);
+            return inputs[0].Add(linearization.Output);
         }
 
         protected override Tensor?[] Backward(Tensor output, Tensor[] inputs, Tensor v)
@@ -62,7 +62,7 @@ public sealed class FusedResidualBlock : ResidualBlockBase
             using var held = linearization!;
             linearization = null;
             var (input, parameters) = held.Backward(v);
-            return [input.add_(v), .. parameters];
+            return [input.AddInPlace(v), .. parameters];
         }
     }
 }

@@ -41,8 +41,8 @@ public sealed class InvertibleLinear : nn.Module<Tensor, (Tensor Output, Tensor 
 
     private (Tensor L, Tensor U) Factors()
     {
-        var l = lower.mul(lowerMask).add(eye(Features, dtype: lower.dtype, device: lower.device));
-        var u = upper.mul(upperMask).add(diag(sign.mul(logScale.exp())));
+        var l = lower.mul(lowerMask).Add(eye(Features, dtype: lower.dtype, device: lower.device));
+        var u = upper.mul(upperMask).Add(diag(sign.mul(logScale.exp())));
         return (l, u);
     }
 
@@ -64,7 +64,7 @@ public sealed class InvertibleLinear : nn.Module<Tensor, (Tensor Output, Tensor 
         using var _ = no_grad();
         var (p, l, u) = linalg.lu(weight.detach().to(ScalarType.Float64));
         var diagonal = u.diagonal();
-        if (diagonal.abs().min().ToDouble() == 0)
+        if (diagonal.abs().min().ReadDouble() == 0)
             throw new ArgumentException("The matrix is singular.", nameof(weight));
         permutation.copy_(p);
         sign.copy_(diagonal.sign());

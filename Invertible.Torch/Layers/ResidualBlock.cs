@@ -28,5 +28,5 @@ public sealed class ResidualBlock : ResidualBlockBase
     protected override IFunctionalLayer Branch => Residual;
 
     /// <inheritdoc />
-    protected override Tensor Forward(Tensor input, Tensor[] parameters) => input.add(Residual.Apply(input, parameters));
+    protected override Tensor Forward(Tensor input, Tensor[] parameters) => input.Add(Residual.Apply(input, parameters));
 }

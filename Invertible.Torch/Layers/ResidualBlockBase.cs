@@ -82,7 +82,7 @@ public abstract class ResidualBlockBase : nn.Module<Tensor, Tensor>, IInvertible
         var differentiable = is_grad_enabled() && (input.requires_grad || parameters.Any(p => p.requires_grad));
         var estimator = training ? trainingEstimator : evaluationEstimator;
         var evaluation = estimator.Evaluate(Branch, input, parameters, differentiable, Generator);
-        return (input.add(evaluation.Residual), evaluation.LogDet);
+        return (input.Add(evaluation.Residual), evaluation.LogDet);
     }
 
     /// <inheritdoc />

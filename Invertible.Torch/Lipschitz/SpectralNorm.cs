@@ -121,13 +121,13 @@ public static class SpectralNorm
         {
             foreach (var candidate in Candidates(a, u, v))
             {
-                var norm = candidate.norm().ToDouble();
+                var norm = candidate.norm().ReadDouble();
                 if (norm > 0 && double.IsFinite(norm))
-                    return candidate.div(norm);
+                    return candidate.Div(norm);
             }
             // No warm start, or one that carries no direction (Aᵀu = 0 and v = 0): a random one.
             var start = randn(a.shape[1], dtype: a.dtype, device: a.device, generator: generator);
-            return start.div(start.norm().ToDouble());
+            return start.Div(start.norm().ReadDouble());
         }
 
         private static IEnumerable<Tensor> Candidates(Tensor a, Tensor? u, Tensor? v)
@@ -147,16 +147,16 @@ public static class SpectralNorm
             {
                 var av = a.mv(v);
                 var avNorm = av.norm();
-                var normValue = avNorm.ToDouble();
+                var normValue = avNorm.ReadDouble();
                 if (normValue == 0)
                 {
                     // A v = 0: v lies in the null space; σ = 0 is exact only if A = 0, otherwise restart elsewhere.
-                    if (a.abs().max().ToDouble() == 0)
+                    if (a.abs().max().ReadDouble() == 0)
                     {
-                        u = ones(a.shape[0], dtype: a.dtype, device: a.device).div_(Math.Sqrt(a.shape[0]));
+                        u = ones(a.shape[0], dtype: a.dtype, device: a.device).DivInPlace(Math.Sqrt(a.shape[0]));
                         return (sigma, u, v, k, true);
                     }
-                    v = a.abs().sum(dim: 0).add_(1e-3);
+                    v = a.abs().sum(dim: 0).AddInPlace(1e-3);
                     v = v.div(v.norm());
                     continue;
                 }
@@ -165,13 +165,13 @@ public static class SpectralNorm
                 var atu = at.mv(u);
                 if (options.CheckConvergence)
                 {
-                    var residual = atu.sub(v.mul(sigma)).norm().ToDouble();
+                    var residual = atu.sub(v.mul(sigma)).norm().ReadDouble();
                     if (residual <= options.RelativeTolerance * normValue + options.AbsoluteTolerance)
                         return (sigma, u, v, k, true);
                 }
                 if (k == options.MaxIterations)
                     break;
-                v = atu.div(atu.norm().clamp_min(double.Epsilon));
+                v = atu.div(atu.norm().ClampMin(double.Epsilon));
             }
             return (sigma, u, v, options.MaxIterations, false);
         }

@@ -49,8 +49,8 @@ public sealed class SpectralNormLinear : nn.Module<Tensor, Tensor>, IFunctionalL
 
         // PyTorch's nn.Linear initialisation: U(−1/√fan_in, 1/√fan_in) for weight and bias.
         var bound = 1.0 / Math.Sqrt(inFeatures);
-        weight = new Parameter(rand([outFeatures, inFeatures], dtype: dtype, generator: generator).mul_(2 * bound).sub_(bound));
-        bias = hasBias ? new Parameter(rand([outFeatures], dtype: dtype, generator: generator).mul_(2 * bound).sub_(bound)) : null;
+        weight = new Parameter(rand([outFeatures, inFeatures], dtype: dtype, generator: generator).MulInPlace(2 * bound).SubInPlace(bound));
+        bias = hasBias ? new Parameter(rand([outFeatures], dtype: dtype, generator: generator).MulInPlace(2 * bound).SubInPlace(bound)) : null;
 
         var start = SpectralNorm.Compute(weight.detach(), generator: generator);
         u = start.U.detach().clone();
@@ -113,7 +113,7 @@ public sealed class SpectralNormLinear : nn.Module<Tensor, Tensor>, IFunctionalL
     // Frozen vectors: σ = uᵀ W v, whose gradient u vᵀ is what the autograd function would give.
     private Tensor FrozenSigma() => u.dot(weight.mv(v));
 
-    private Tensor Normalised(Tensor sigma) => weight.div(sigma.div(Coefficient).clamp_min(1.0));
+    private Tensor Normalised(Tensor sigma) => weight.div(sigma.Div(Coefficient).ClampMin(1.0));
 
     /// <inheritdoc />
     public IEnumerable<Tensor> EffectiveParameters()
@@ -150,9 +150,9 @@ public sealed class SpectralNormLinear : nn.Module<Tensor, Tensor>, IFunctionalL
     public double LipschitzBound()
     {
         using var _ = no_grad();
-        var sigmaEstimate = u.dot(weight.mv(v)).ToDouble();
+        var sigmaEstimate = u.dot(weight.mv(v)).ReadDouble();
         var scale = Math.Max(1.0, sigmaEstimate / Coefficient);
-        return linalg.matrix_norm(weight.detach(), 2).ToDouble() / scale;
+        return HeldScalars.SpectralNorm(weight.detach()).ReadDouble() / scale;
     }
 
     /// <summary>Switches mode; entering evaluation mode converges the power iteration so the bound c holds.</summary>

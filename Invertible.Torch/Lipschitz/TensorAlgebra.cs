@@ -10,10 +10,10 @@ public readonly struct TensorAlgebra(Tensor like) : ITensorAlgebra<Tensor>
     public Tensor Constant(double value) => tensor(value, dtype: like.dtype, device: like.device);
 
     /// <inheritdoc />
-    public Tensor Scale(Tensor a, double factor) => a.mul(factor);
+    public Tensor Scale(Tensor a, double factor) => a.Mul(factor);
 
     /// <inheritdoc />
-    public Tensor Add(Tensor a, Tensor b) => a.add(b);
+    public Tensor Add(Tensor a, Tensor b) => a.Add(b);
 
     /// <inheritdoc />
     public Tensor Sub(Tensor a, Tensor b) => a.sub(b);
@@ -31,7 +31,7 @@ public readonly struct TensorAlgebra(Tensor like) : ITensorAlgebra<Tensor>
     public Tensor Tanh(Tensor a) => a.tanh();
 
     /// <inheritdoc />
-    public Tensor Elu(Tensor a) => TorchSharp.torch.nn.functional.elu(a, 1.0);
+    public Tensor Elu(Tensor a) => HeldScalars.Elu(a);
 
     /// <inheritdoc />
     public Tensor Exp(Tensor a) => a.exp();
@@ -40,5 +40,5 @@ public readonly struct TensorAlgebra(Tensor like) : ITensorAlgebra<Tensor>
     public Tensor Min(Tensor a, Tensor b) => minimum(a, b);
 
     /// <inheritdoc />
-    public Tensor RowSumOfSquares(Tensor a) => a.square().sum(dim: 1);
+    public Tensor RowSumOfSquares(Tensor a) => a.Square().sum(dim: 1);
 }

@@ -13,7 +13,7 @@ public sealed class ExactLogDet : ILogDetEstimator
         var (output, jacobian) = Jacobians.WithOutput(g, input, parameters, differentiable);
         using var mode = differentiable ? null : no_grad();
         var identity = eye(jacobian.shape[1], dtype: jacobian.dtype, device: jacobian.device);
-        var logDet = linalg.slogdet(jacobian.add(identity)).Item2;
+        var logDet = linalg.slogdet(jacobian.Add(identity)).Item2;
         return new LogDetEvaluation(output, logDet);
     }
 }

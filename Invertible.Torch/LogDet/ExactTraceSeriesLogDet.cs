@@ -24,7 +24,7 @@ public sealed class ExactTraceSeriesLogDet(int terms) : ILogDetEstimator
             if (k > 1)
                 power = power.bmm(jacobian);
             var trace = power.diagonal(dim1: 1, dim2: 2).sum(dim: 1);
-            logDet = logDet.add(trace.mul((k % 2 == 1 ? 1.0 : -1.0) / k));
+            logDet = logDet.Add(trace.Mul((k % 2 == 1 ? 1.0 : -1.0) / k));
         }
         return new LogDetEvaluation(output, logDet);
     }

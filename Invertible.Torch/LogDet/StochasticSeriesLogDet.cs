@@ -71,7 +71,7 @@ public sealed class StochasticSeriesLogDet : ILogDetEstimator
                 {
                     w = Vjp(w, createGraph: true);
                     var coefficient = Sign(k) / (k * inclusion(k));
-                    weighted = weighted is not null ? weighted.add(w, coefficient) : coefficient == 1 ? w : w.mul(coefficient);
+                    weighted = weighted is not null ? weighted.Add(w, coefficient) : coefficient == 1 ? w : w.Mul(coefficient);
                 }
                 if (weighted is not null)
                     estimate = weighted.mul(v).sum(dim: 1);
@@ -79,24 +79,24 @@ public sealed class StochasticSeriesLogDet : ILogDetEstimator
             else
             {
                 var w = v;
-                var neumann = v.div(inclusion(1));
+                var neumann = v.Div(inclusion(1));
                 for (var k = 1; k <= terms; k++)
                 {
                     w = Vjp(w, createGraph: false);
-                    estimate = estimate.add(w.mul(v).sum(dim: 1).mul(Sign(k) / (k * inclusion(k))));
+                    estimate = estimate.Add(w.mul(v).sum(dim: 1).Mul(Sign(k) / (k * inclusion(k))));
                     if (k < terms)
-                        neumann = neumann.add(w.mul(Sign(k + 1) / inclusion(k + 1)));
+                        neumann = neumann.Add(w.Mul(Sign(k + 1) / inclusion(k + 1)));
                 }
                 if (differentiable && terms > 0)
                 {
                     // uᵀ J v with u constant: its gradient is the Neumann-series gradient of the log-determinant.
                     var surrogate = Vjp(neumann.detach(), createGraph: true).mul(v).sum(dim: 1);
-                    estimate = estimate.detach().add(surrogate).sub(surrogate.detach());
+                    estimate = estimate.detach().Add(surrogate).sub(surrogate.detach());
                 }
             }
-            total = total is null ? estimate : total.add(estimate);
+            total = total is null ? estimate : total.Add(estimate);
         }
-        var logDet = total!.div(options.Probes);
+        var logDet = total!.Div(options.Probes);
         return differentiable ? new LogDetEvaluation(residual, logDet) : new LogDetEvaluation(residual.detach(), logDet.detach());
     }
 
@@ -117,5 +117,5 @@ public sealed class StochasticSeriesLogDet : ILogDetEstimator
 
     private Tensor Probe(Tensor like, Generator? generator) => options.Probe == TraceProbe.Gaussian
         ? randn(like.shape, dtype: like.dtype, device: like.device, generator: generator)
-        : randint(0, 2, like.shape, dtype: like.dtype, device: like.device, generator: generator).mul_(2).sub_(1);
+        : randint(0, 2, like.shape, dtype: like.dtype, device: like.device, generator: generator).MulInPlace(2).SubInPlace(1);
 }

@@ -18,7 +18,7 @@ internal sealed class ActNormEmitter : IInvertibleLayerEmitter
     }
 
     public ForwardEmission EmitForward(OnnxGraphBuilder g, string x, bool logDet)
-        => new(g.Mul(g.Add(x, top.Initializer(stem + "_bias", bias)), top.Initializer(stem + "_scale", logScale.exp())), ConstantLogDet: logScale.sum().ToDouble());
+        => new(g.Mul(g.Add(x, top.Initializer(stem + "_bias", bias)), top.Initializer(stem + "_scale", logScale.exp())), ConstantLogDet: logScale.sum().ReadDouble());
 
     public InverseEmission EmitInverse(OnnxGraphBuilder g, string y, LoopSettings loop)
         => new(g.Sub(g.Mul(y, top.Initializer(stem + "_inverse_scale", logScale.neg().exp())), top.Initializer(stem + "_bias", bias)));

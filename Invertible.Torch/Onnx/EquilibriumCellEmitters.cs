@@ -36,7 +36,7 @@ internal static class EquilibriumCellEmitters
     private sealed class ContractiveCellEmitter(EquilibriumCell cell, OnnxGraphBuilder top) : IEquilibriumCellEmitter
     {
         private readonly string recurrentT = top.Initializer("recurrent_weight_t", cell.Recurrent.EffectiveWeight().detach().t());
-        private readonly double? beta = cell.ActivationFunction.Beta(cell.ActivationFunction.EffectiveParameters().ToArray())?.ToDouble();
+        private readonly double? beta = cell.ActivationFunction.Beta(cell.ActivationFunction.EffectiveParameters().ToArray())?.ReadDouble();
 
         public string EmitInjection(OnnxGraphBuilder g, string u) => g.Linear(u, cell.Injection.weight!, cell.Injection.bias, "injection");
 
@@ -65,13 +65,13 @@ internal static class EquilibriumCellEmitters
             var dtype = cell.Injection.weight!.dtype;
             var identity = eye(n, dtype: ScalarType.Float64);
             var complement = identity.sub(cell.Weight().detach().cpu().to(ScalarType.Float64));
-            var alpha = 1.0 / linalg.matrix_norm(complement, 2).ToDouble();
-            var resolvent = linalg.inv(identity.add(complement.mul(alpha)));
+            var alpha = 1.0 / HeldScalars.SpectralNorm(complement).ReadDouble();
+            var resolvent = linalg.inv(identity.Add(complement.Mul(alpha)));
             // The loop-constant term 2α V (U u + b), folded into one linear map of u in float64.
-            var scaled = resolvent.mul(2 * alpha);
+            var scaled = resolvent.Mul(2 * alpha);
             injectionWeight = scaled.mm(cell.Injection.weight!.detach().cpu().to(ScalarType.Float64)).to(dtype);
             injectionBias = scaled.mv(cell.Injection.bias!.detach().cpu().to(ScalarType.Float64)).to(dtype);
-            reflection = top.Initializer("monotone_reflection", resolvent.t().mul(2).sub(identity).to(dtype));
+            reflection = top.Initializer("monotone_reflection", resolvent.t().Mul(2).sub(identity).to(dtype));
         }
 
         public string EmitInjection(OnnxGraphBuilder g, string u) => g.Linear(u, injectionWeight, injectionBias, "injection");

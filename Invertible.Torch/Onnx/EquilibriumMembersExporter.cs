@@ -47,7 +47,7 @@ public static class EquilibriumMembersExporter
                 var parameters = cell.EffectiveParameters().ToArray();
                 injected = Injected(cell.InjectionWeight, cell.InjectionBias);
                 reflection = g.Initializer("recurrent_weight_t", parameters[0].transpose(1, 2));
-                var beta = cell.ActivationFunction.Beta(parameters[3..])?.ToDouble();
+                var beta = cell.ActivationFunction.Beta(parameters[3..])?.ReadDouble();
                 map = (body, s) => body.Node("Reshape", [body.Activation(
                     body.Add(body.MatMul(body.Node("Reshape", [s, memberRows]), reflection), injected), cell.Activation, beta), rows]);
                 output = s => s;
@@ -58,11 +58,11 @@ public static class EquilibriumMembersExporter
                 // T(s) = |s|(2Vᵀ − I) + 2α b̃ Vᵀ per member, with 2α V (U x + b) folded into one injection in float64.
                 var parameters = cell.EffectiveParameters().ToArray();
                 var (resolvent, step) = (parameters[0].to(ScalarType.Float64), parameters[3].to(ScalarType.Float64));
-                var scaled = resolvent.mul(step.mul(2));
+                var scaled = resolvent.mul(step.Mul(2));
                 var dtype = cell.InjectionWeight.dtype;
                 injected = Injected(scaled.bmm(cell.InjectionWeight.to(ScalarType.Float64)).to(dtype),
                     scaled.bmm(cell.InjectionBias.to(ScalarType.Float64).unsqueeze(2)).squeeze(2).to(dtype));
-                reflection = g.Initializer("monotone_reflection", resolvent.transpose(1, 2).mul(2).sub(eye(h, dtype: ScalarType.Float64)).to(dtype));
+                reflection = g.Initializer("monotone_reflection", resolvent.transpose(1, 2).Mul(2).sub(eye(h, dtype: ScalarType.Float64)).to(dtype));
                 map = (body, s) => body.Node("Reshape", [body.Add(body.MatMul(body.Node("Reshape", [body.Node("Abs", [s]), memberRows]), reflection), injected), rows]);
                 output = s => g.Node("Relu", [s]);
                 break;
@@ -78,8 +78,8 @@ public static class EquilibriumMembersExporter
             g.Int64("member_features", -1, k * h)]);
         var (head, headBias) = model.Head;
         var (skip, skipBias) = model.Skip;
-        var scores = g.Add(g.Add(g.MatMul(state, g.Initializer("head_weight_t", head.transpose(1, 2).reshape(k * h, model.Outputs).div(k))),
-            g.MatMul(x, g.Initializer("skip_weight_t", skip.mean([0]).t()))), g.Initializer("bias", headBias.add(skipBias).mean([0])));
+        var scores = g.Add(g.Add(g.MatMul(state, g.Initializer("head_weight_t", head.transpose(1, 2).reshape(k * h, model.Outputs).Div(k))),
+            g.MatMul(x, g.Initializer("skip_weight_t", skip.mean([0]).t()))), g.Initializer("bias", headBias.Add(skipBias).mean([0])));
 
         var metadata = new Dictionary<string, string>
         {

@@ -16,7 +16,7 @@ internal sealed class InvertibleLinearEmitter : IInvertibleLayerEmitter
     {
         using var _ = no_grad();
         weight = layer.Weight().detach();
-        logDet = layer.LogDet().ToDouble();
+        logDet = layer.LogDet().ReadDouble();
         (this.top, this.stem) = (top, stem);
     }
 

@@ -38,7 +38,7 @@ internal sealed class ResidualBlockEmitter : IInvertibleLayerEmitter
                     linears.Add((new(() => top.Initializer($"{stem}_w{index}_t", weight.t())), new(() => top.Initializer($"{stem}_b{index}", bias)), weight));
                     break;
                 case IElementwiseActivation activation:
-                    activations.Add((activation.Math, activation.Beta(activation.EffectiveParameters().ToArray())?.ToDouble()));
+                    activations.Add((activation.Math, activation.Beta(activation.EffectiveParameters().ToArray())?.ReadDouble()));
                     break;
             }
         }

@@ -129,7 +129,7 @@ public sealed class AndersonSolver : FixedPointSolver
             var count = Math.Min(k + 1, memory);
             if (count == 1)
             {
-                x.mul_(1 - beta).add_(fx, alpha: beta);
+                x.MulInPlace(1 - beta).AddInPlace(fx, alpha: beta);
                 continue;
             }
 
@@ -148,7 +148,7 @@ public sealed class AndersonSolver : FixedPointSolver
             if (beta == 1.0)
                 x.copy_(mixedF);
             else
-                x.copy_(mixedF.mul_(beta).add_(alpha.bmm(xHistory).squeeze(1), alpha: 1 - beta));
+                x.copy_(mixedF.MulInPlace(beta).AddInPlace(alpha.bmm(xHistory).squeeze(1), alpha: 1 - beta));
         }
     }
 

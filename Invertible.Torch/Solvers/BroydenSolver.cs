@@ -28,7 +28,7 @@ public sealed class BroydenSolver : FixedPointSolver
         using var vs = zeros([batch, memory, width], dtype: x.dtype, device: x.device);
         using var residual = zeros_like(x);
         using var step = zeros_like(x);
-        using var bestNorm = full(batch, double.PositiveInfinity, dtype: x.dtype, device: x.device);
+        using var bestNorm = HeldScalars.Full(batch, double.PositiveInfinity, dtype: x.dtype, device: x.device);
         var tiny = x.dtype == ScalarType.Float64 ? 1e-300 : 1e-30;
         var stored = 0;
 
@@ -45,8 +45,8 @@ public sealed class BroydenSolver : FixedPointSolver
                 vs.zero_();
                 stored = 0;
             }
-            var norm = linalg.vector_norm(r, 2, [1]);
-            var diverging = norm.gt(bestNorm.mul(10));
+            var norm = r.norm(1);
+            var diverging = norm.gt(bestNorm.Mul(10));
             bestNorm.copy_(minimum(bestNorm, norm));
             // Slots in use, counting the one this iteration fills (still zero until then, so harmless).
             var used = Math.Min(stored + (k > 0 ? 1 : 0), memory);
@@ -61,7 +61,7 @@ public sealed class BroydenSolver : FixedPointSolver
                 var y = r.sub(residual);
                 var vT = H(v, u, step);
                 var denominator = vT.mul(y).sum(dim: 1, keepdim: true);
-                var usable = denominator.abs().gt(tiny);
+                var usable = denominator.abs().Gt(tiny);
                 var update = step.sub(H(u, v, y)).div_(where(usable, denominator, ones_like(denominator)));
                 us[.., stored].copy_(where(usable, update, zeros_like(update)));
                 vs[.., stored].copy_(where(usable, vT, zeros_like(vT)));
@@ -72,7 +72,7 @@ public sealed class BroydenSolver : FixedPointSolver
             }
             residual.copy_(r);
             step.copy_(H(u, v, r).neg_());
-            x.add_(step);
+            x.AddInPlace(step);
         }
     }
 }

@@ -137,11 +137,11 @@ public abstract class FixedPointSolver : IFixedPointSolver
             var rows = bestResidual.Length;
             if (OnHost(x, fx))
                 return RecordOnHost(x, fx);
-            var norms = stack([linalg.vector_norm(fx.sub(x), 2, [1]), linalg.vector_norm(fx, 2, [1])]).to(ScalarType.Float64).cpu();
+            var norms = stack([fx.sub(x).norm(1), fx.norm(1)]).to(ScalarType.Float64).cpu();
             var values = norms.data<double>();
             if (divergenceScale is null)
             {
-                var start = linalg.vector_norm(x, 2, [1]).to(ScalarType.Float64).cpu().data<double>();
+                var start = x.norm(1).to(ScalarType.Float64).cpu().data<double>();
                 divergenceScale = Enumerable.Range(0, rows).Select(i => DivergenceRatio * (start[i] + values[rows + i] + 1e-30)).ToArray();
             }
             var improvedCount = Update(i => values[i], i => values[rows + i]);

@@ -23,7 +23,7 @@ public static class KrylovSolver
         return options.Method == KrylovMethod.ConjugateGradient ? ConjugateGradient(matvec, b, options) : Gmres(matvec, b, options);
     }
 
-    private static double[] RowNorms(Tensor rows) => linalg.vector_norm(rows, 2, [1]).to(ScalarType.Float64).cpu().data<double>().ToArray();
+    private static double[] RowNorms(Tensor rows) => rows.norm(1).to(ScalarType.Float64).cpu().data<double>().ToArray();
 
     private static (Tensor, KrylovStatistics) ConjugateGradient(Func<Tensor, Tensor> matvec, Tensor b, KrylovOptions options)
     {
@@ -31,7 +31,7 @@ public static class KrylovSolver
         var x = zeros_like(b);
         var r = b.clone();
         var p = r.clone();
-        var rs = r.square().sum(dim: 1, keepdim: true);
+        var rs = r.Square().sum(dim: 1, keepdim: true);
         var residual = 1.0;
         var iterations = 0;
         while (iterations < options.MaxIterations)
@@ -40,15 +40,15 @@ public static class KrylovSolver
             var ap = matvec(p);
             iterations++;
             var curvature = p.mul(ap).sum(dim: 1, keepdim: true);
-            var alpha = rs.div(where(curvature.abs().gt(0), curvature, ones_like(curvature)));
-            x.add_(p.mul(alpha));
+            var alpha = rs.div(where(curvature.abs().Gt(0), curvature, ones_like(curvature)));
+            x.AddInPlace(p.mul(alpha));
             r.sub_(ap.mul(alpha));
-            var rsNew = r.square().sum(dim: 1, keepdim: true);
+            var rsNew = r.Square().sum(dim: 1, keepdim: true);
             residual = RowNorms(r).Select((n, i) => n / bNorm[i]).Max();
             if (residual <= options.Tolerance)
                 break;
-            var beta = rsNew.div(where(rs.gt(0), rs, ones_like(rs)));
-            p.mul_(beta).add_(r);
+            var beta = rsNew.div(where(rs.Gt(0), rs, ones_like(rs)));
+            p.mul_(beta).AddInPlace(r);
             rs.copy_(rsNew);
         }
         // The recursively updated residual drifts from the true one in floating point; report the true residual.
@@ -69,12 +69,12 @@ public static class KrylovSolver
             using var cycle = NewDisposeScope();
             var r = b.sub(matvec(x));
             iterations++;
-            var beta = linalg.vector_norm(r, 2, [1], keepdim: true);
+            var beta = r.norm(1, keepdim: true);
             residual = RowNorms(r).Select((v, i) => v / bNorm[i]).Max();
             if (residual <= options.Tolerance || iterations >= options.MaxIterations)
                 break;
             var m = Math.Min(options.Restart, options.MaxIterations - iterations + 1);
-            var basis = new List<Tensor> { r.div(beta.clamp_min(1e-300)) };
+            var basis = new List<Tensor> { r.div(beta.ClampMin(1e-300)) };
             var hessenberg = zeros([batch, m + 1, m], dtype: b.dtype, device: b.device);
             Tensor? y = null;
             for (var k = 0; k < m && iterations < options.MaxIterations; k++)
@@ -88,9 +88,9 @@ public static class KrylovSolver
                     hessenberg[.., j, k] = h.squeeze(1);
                     w = w.sub(basis[j].mul(h));
                 }
-                var norm = linalg.vector_norm(w, 2, [1], keepdim: true);
+                var norm = w.norm(1, keepdim: true);
                 hessenberg[.., k + 1, k] = norm.squeeze(1);
-                basis.Add(w.div(norm.clamp_min(1e-300)));
+                basis.Add(w.div(norm.ClampMin(1e-300)));
 
                 // min ‖β e₁ − H y‖ per row (a tiny least-squares problem in float64).
                 var h64 = hessenberg[.., ..(k + 2), ..(k + 1)].to(ScalarType.Float64);
@@ -105,7 +105,7 @@ public static class KrylovSolver
             if (y is not null)
             {
                 var vectors = stack(basis.Take((int)y.shape[1]).ToArray(), 1);
-                x.add_(y.to(b.dtype).transpose(1, 2).bmm(vectors).squeeze(1));
+                x.AddInPlace(y.to(b.dtype).transpose(1, 2).bmm(vectors).squeeze(1));
             }
         }
         return (x, new KrylovStatistics(KrylovMethod.Gmres, iterations, residual, residual <= options.Tolerance));

@@ -31,6 +31,6 @@ public sealed class PicardSolver : FixedPointSolver
         if (damping == 1.0)
             x.copy_(fx);
         else
-            x.add_(fx.sub(x), alpha: damping);
+            x.AddInPlace(fx.sub(x), alpha: damping);
     }
 }

@@ -43,7 +43,7 @@ public static class CrossFitting
             var rows = features.shape[0];
             var scaled = ensemble.Scaling.call(features);
             if (training && inputNoise > 0)
-                scaled = scaled.add(randn(scaled.shape, dtype: scaled.dtype, device: scaled.device, generator: generator).mul_(inputNoise));
+                scaled = scaled.Add(randn(scaled.shape, dtype: scaled.dtype, device: scaled.device, generator: generator).MulInPlace(inputNoise));
             // Members of a regression predict standardised targets (the ensemble maps them back).
             if (task == SupervisedTask.Regression)
                 target = target.view(rows, -1).to(ensemble.OutputShift.dtype).sub(ensemble.OutputShift).div(ensemble.OutputScale);
@@ -54,15 +54,15 @@ public static class CrossFitting
                 ? target.unsqueeze(0).expand(k, rows, target.shape[1]).reshape(k * rows, -1)
                 : target.unsqueeze(0).expand(k, rows).reshape(k * rows);
             var losses = SupervisedObjective.RowLosses(task, flat, repeated, training ? labelSmoothing : 0).view(k, rows);
-            var memberIndex = arange(k, device: fold.device).unsqueeze(1);
+            var memberIndex = HeldScalars.Arange(k, device: fold.device).unsqueeze(1);
             var mask = (training ? fold.unsqueeze(0).ne(memberIndex) : fold.unsqueeze(0).eq(memberIndex)).to(losses.dtype);
             if (!training && selectOnError && task != SupervisedTask.Regression)
-                losses = Errors(task, flat, repeated).view(k, rows).add(losses.mul(TieBreakWeight));
+                losses = Errors(task, flat, repeated).view(k, rows).Add(losses.Mul(TieBreakWeight));
             var loss = training
-                ? losses.mul(mask).sum([1]).div(mask.sum([1]).clamp_min(1)).sum()
-                : losses.mul(mask).sum().div(rows);
+                ? losses.mul(mask).sum([1]).div(mask.sum([1]).ClampMin(1)).sum()
+                : losses.mul(mask).sum().Div(rows);
             if (training && output.Penalty is { } penalty)
-                loss = loss.add(penalty);
+                loss = loss.Add(penalty);
             if (output.Solve is { } solve)
             {
                 metrics.Add("forward iterations", solve.Forward.Iterations);
@@ -89,9 +89,9 @@ public static class CrossFitting
         {
             using var scope = NewDisposeScope();
             var memberScores = ensemble.Members.EvaluateMembers(ensemble.Scaling.call(batch[0])).Scores;
-            var rows = arange(batch[0].shape[0], device: memberScores.device);
+            var rows = HeldScalars.Arange(batch[0].shape[0], device: memberScores.device);
             var own = memberScores.permute(1, 0, 2).index([rows, batch[2]]);
-            scores.Add(own.mul(ensemble.OutputScale).add(ensemble.OutputShift).cpu().DetachFromDisposeScope());
+            scores.Add(own.mul(ensemble.OutputScale).Add(ensemble.OutputShift).cpu().DetachFromDisposeScope());
             targets.Add(batch[1].cpu().DetachFromDisposeScope());
         }
         return scores.Count == 0
@@ -102,5 +102,5 @@ public static class CrossFitting
     /// <summary>1 where the scores [rows, outputs] misclassify the row, else 0.</summary>
     private static Tensor Errors(SupervisedTask task, Tensor scores, Tensor target) => task == SupervisedTask.MulticlassClassification
         ? scores.argmax(1).ne(target).to(scores.dtype)
-        : scores.squeeze(1).gt(0).ne(target.gt(0.5)).to(scores.dtype);
+        : scores.squeeze(1).Gt(0).ne(target.Gt(0.5)).to(scores.dtype);
 }

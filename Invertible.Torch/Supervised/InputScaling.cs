@@ -52,15 +52,15 @@ public sealed class InputScaling : nn.Module<Tensor, Tensor>
         using var _ = no_grad();
         var variance = featureVariance.to(ScalarType.Float64);
         // Relative to the largest variance, so that a constant column's rounding noise does not become a unit feature.
-        var floor = Math.Max(variance.max().ToDouble(), 1e-300) * 1e-12;
+        var floor = Math.Max(variance.max().ReadDouble(), 1e-300) * 1e-12;
         mean.copy_(featureMean);
-        inverseScale.copy_(where(variance.gt(floor), variance.clamp_min(floor).rsqrt(), zeros_like(variance)));
+        inverseScale.copy_(where(variance.Gt(floor), variance.ClampMin(floor).rsqrt(), zeros_like(variance)));
     }
 
     /// <inheritdoc />
     public override Tensor forward(Tensor input)
     {
         var t = input.sub(mean).mul(inverseScale);
-        return ClipBound is { } b ? t.div(t.div(b).square().add(1).sqrt()) : t;
+        return ClipBound is { } b ? t.div(t.Div(b).Square().Add(1).sqrt()) : t;
     }
 }

@@ -55,7 +55,7 @@ public static class LinearModelFit
         var y = task == SupervisedTask.MulticlassClassification ? target.to(ScalarType.Int64) : target.to(ScalarType.Float64).view(target.shape[0], -1);
         var parts = Enumerable.Range(0, members).Select(k =>
         {
-            var heldOut = folds.eq(k);
+            var heldOut = folds.Eq(k);
             var train = heldOut.logical_not().nonzero().squeeze(1);
             var test = heldOut.nonzero().squeeze(1);
             if (train.shape[0] == 0)
@@ -78,7 +78,7 @@ public static class LinearModelFit
             {
                 (weights[k], biases[k]) = solvers[k].Solve(lambda);
                 if (parts[k].Test.Rows > 0)
-                    lossSum += Loss(task, parts[k].Test.Features.mm(weights[k].t()).add(biases[k]), parts[k].Test.Target).ToDouble() * parts[k].Test.Rows;
+                    lossSum += Loss(task, parts[k].Test.Features.mm(weights[k].t()).Add(biases[k]), parts[k].Test.Target).ReadDouble() * parts[k].Test.Rows;
             }
             var loss = validated > 0 ? lossSum / validated : 0;
             if (best is null || loss < best.Value.Loss)
@@ -97,7 +97,7 @@ public static class LinearModelFit
     {
         SupervisedTask.MulticlassClassification => nn.functional.cross_entropy(scores, target),
         SupervisedTask.BinaryClassification => nn.functional.binary_cross_entropy_with_logits(scores, target),
-        _ => scores.sub(target).square().sum(1).mean(),
+        _ => scores.sub(target).Square().sum(1).mean(),
     };
 
     private sealed record Part(Tensor Features, Tensor Target)
@@ -122,14 +122,14 @@ public static class LinearModelFit
             xMean = data.Features.mean([0]);
             yMean = data.Target.mean([0]);
             var xc = data.Features.sub(xMean);
-            var (values, vectors) = linalg.eigh(xc.t().mm(xc).div(rows));
-            (eigenvalues, eigenvectors) = (values.clamp_min(0), vectors);
-            projected = vectors.t().mm(xc.t().mm(data.Target.sub(yMean)).div(rows));
+            var (values, vectors) = linalg.eigh(xc.t().mm(xc).Div(rows));
+            (eigenvalues, eigenvectors) = (values.ClampMin(0), vectors);
+            projected = vectors.t().mm(xc.t().mm(data.Target.sub(yMean)).Div(rows));
         }
 
         public (Tensor Weight, Tensor Bias) Solve(double penalty)
         {
-            var weight = eigenvectors.mm(projected.div(eigenvalues.add(Math.Max(penalty, 1e-12)).unsqueeze(1))).t();
+            var weight = eigenvectors.mm(projected.div(eigenvalues.Add(Math.Max(penalty, 1e-12)).unsqueeze(1))).t();
             return (weight, yMean.sub(weight.mv(xMean)));
         }
     }
@@ -154,7 +154,7 @@ public static class LinearModelFit
             using var scope = NewDisposeScope();
             var all = tensor(theta, [outputs, width + 1], ScalarType.Float64);
             var weight = all[.., ..width];
-            var scores = data.Features.mm(weight.t()).add(all[.., width]);
+            var scores = data.Features.mm(weight.t()).Add(all[.., width]);
             Tensor loss, residual;
             if (task == SupervisedTask.MulticlassClassification)
             {
@@ -164,12 +164,12 @@ public static class LinearModelFit
             }
             else
             {
-                loss = nn.functional.softplus(scores).sub(scores.mul(oneHot)).mean();
+                loss = HeldScalars.Softplus(scores).sub(scores.mul(oneHot)).mean();
                 residual = scores.sigmoid().sub(oneHot);
             }
-            residual = residual.div(data.Rows);
-            var gradient = cat([residual.t().mm(data.Features).add(weight.mul(penalty)), residual.sum(dim: 0).unsqueeze(1)], 1);
-            return (loss.ToDouble() + 0.5 * penalty * weight.square().sum().ToDouble(), gradient.data<double>().ToArray());
+            residual = residual.Div(data.Rows);
+            var gradient = cat([residual.t().mm(data.Features).Add(weight.Mul(penalty)), residual.sum(dim: 0).unsqueeze(1)], 1);
+            return (loss.ReadDouble() + 0.5 * penalty * weight.Square().sum().ReadDouble(), gradient.data<double>().ToArray());
         }
     }
 }

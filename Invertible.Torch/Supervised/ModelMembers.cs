@@ -53,7 +53,7 @@ public sealed class ModelMembers : nn.Module<Tensor, Tensor>, IMemberModel
             var output = Model(k).Evaluate(input);
             scores[k] = output.Scores;
             if (output.Penalty is { } p)
-                penalty = penalty is null ? p : penalty.add(p);
+                penalty = penalty is null ? p : penalty.Add(p);
         }
         return new SupervisedOutput(stack(scores), null, penalty);
     }

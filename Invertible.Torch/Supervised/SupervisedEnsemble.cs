@@ -77,6 +77,6 @@ public sealed class SupervisedEnsemble : nn.Module<Tensor, Tensor>, ISupervisedM
     {
         RowInput.Check(input, InputFeatures, nameof(input));
         var output = Members.Evaluate(scaling.call(input));
-        return output with { Scores = output.Scores.mul(outputScale).add(outputShift) };
+        return output with { Scores = output.Scores.mul(outputScale).Add(outputShift) };
     }
 }

@@ -110,12 +110,12 @@ public sealed class FlatAdam : IDisposable
     {
         Collect();
         using var _ = no_grad();
-        var total = Math.Sqrt(groups.Sum(g => g.Gradients.square().sum().ToDouble()));
+        var total = Math.Sqrt(groups.Sum(g => g.Gradients.Square().sum().ReadDouble()));
         var coefficient = maxNorm / (total + 1e-6);
         if (coefficient < 1)
         {
             foreach (var group in groups)
-                group.Gradients.mul_(coefficient);
+                group.Gradients.MulInPlace(coefficient);
         }
     }
 
@@ -129,12 +129,12 @@ public sealed class FlatAdam : IDisposable
         var correction = Math.Sqrt(1 - Math.Pow(Beta2, steps));
         foreach (var group in groups)
         {
-            var decayed = weightDecay != 0 ? group.Gradients.add(group.Values, weightDecay) : null;
+            var decayed = weightDecay != 0 ? group.Gradients.Add(group.Values, weightDecay) : null;
             var gradient = decayed ?? group.Gradients;
-            group.First.mul_(Beta1).add_(gradient, 1 - Beta1);
-            group.Second.mul_(Beta2).addcmul_(gradient, gradient, 1 - Beta2);
-            using var denominator = group.Second.sqrt().div_(correction).add_(Epsilon);
-            group.Values.addcdiv_(group.First, denominator, -stepSize);
+            group.First.MulInPlace(Beta1).AddInPlace(gradient, 1 - Beta1);
+            group.Second.MulInPlace(Beta2).AddcmulInPlace(gradient, gradient, 1 - Beta2);
+            using var denominator = group.Second.sqrt().DivInPlace(correction).AddInPlace(Epsilon);
+            group.Values.AddcdivInPlace(group.First, denominator, -stepSize);
             decayed?.Dispose();
             group.Synced();
         }

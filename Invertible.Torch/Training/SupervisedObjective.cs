@@ -16,7 +16,7 @@ public static class SupervisedObjective
     {
         SupervisedTask.MulticlassClassification => nn.functional.cross_entropy(scores, target.to(ScalarType.Int64), label_smoothing: labelSmoothing),
         SupervisedTask.BinaryClassification => nn.functional.binary_cross_entropy_with_logits(scores.squeeze(1),
-            labelSmoothing > 0 ? target.to(scores.dtype).mul(1 - labelSmoothing).add(labelSmoothing / 2) : target.to(scores.dtype)),
+            labelSmoothing > 0 ? target.to(scores.dtype).Mul(1 - labelSmoothing).Add(labelSmoothing / 2) : target.to(scores.dtype)),
         _ => nn.functional.mse_loss(scores, target.to(scores.dtype).view(scores.shape)),
     };
 
@@ -28,8 +28,8 @@ public static class SupervisedObjective
     {
         SupervisedTask.MulticlassClassification => nn.functional.cross_entropy(scores, target.to(ScalarType.Int64), reduction: nn.Reduction.None, label_smoothing: labelSmoothing),
         SupervisedTask.BinaryClassification => nn.functional.binary_cross_entropy_with_logits(scores.squeeze(1),
-            labelSmoothing > 0 ? target.to(scores.dtype).mul(1 - labelSmoothing).add(labelSmoothing / 2) : target.to(scores.dtype), reduction: nn.Reduction.None),
-        _ => scores.sub(target.to(scores.dtype).view(scores.shape)).square().mean([1]),
+            labelSmoothing > 0 ? target.to(scores.dtype).Mul(1 - labelSmoothing).Add(labelSmoothing / 2) : target.to(scores.dtype), reduction: nn.Reduction.None),
+        _ => scores.sub(target.to(scores.dtype).view(scores.shape)).Square().mean([1]),
     };
 
     /// <summary>The model's mean loss on a batch plus its regularisation penalty, if any.</summary>
@@ -75,6 +75,6 @@ public static class SupervisedObjective
     private static Tensor Loss(ISupervisedModel model, SupervisedOutput output, Tensor target)
     {
         var loss = Loss(model.Task, output.Scores, target);
-        return output.Penalty is { } penalty ? loss.add(penalty) : loss;
+        return output.Penalty is { } penalty ? loss.Add(penalty) : loss;
     }
 }

@@ -85,7 +85,7 @@ public static class Trainer
                     using var scope = NewDisposeScope();
                     optimizer.ZeroGrad();
                     var value = loss(batch, metrics);
-                    var scalar = value.ToDouble();
+                    var scalar = value.ReadDouble();
                     if (!double.IsFinite(scalar))
                         throw Diverged(epoch, scalar, batch);
                     value.backward();
@@ -145,7 +145,7 @@ public static class Trainer
         {
             using var scope = NewDisposeScope();
             var count = batch[0].shape[0];
-            sum += loss(batch, metrics).ToDouble() * count;
+            sum += loss(batch, metrics).ReadDouble() * count;
             rows += count;
         }
         return rows == 0 ? throw new ArgumentException("The evaluation source produced no rows.", nameof(data)) : sum / rows;
