@@ -120,7 +120,7 @@ public sealed class InvertibleResNetEstimator : IEstimator<InvertibleResNetTrans
     /// The batch and epoch cap for <paramref name="rows"/> training rows: the batch grows past
     /// <paramref name="batchSize"/> so an epoch has at most <see cref="MaxStepsPerEpoch"/> steps, and the epochs stop at
     /// <see cref="StepBudget"/> steps — so the cost of a fit levels off with the rows instead of growing with them (sets
-    /// under 8 192 training rows keep the batch; under about 1 300 rows, the epochs too).
+    /// under 8 192 training rows keep the batch; up to 2 560, the 200 epochs too).
     /// </summary>
     internal static (int Batch, int Epochs) Schedule(long rows, int batchSize, int epochs)
     {

@@ -25,8 +25,11 @@ public sealed class DeepEquilibriumOptions : SupervisedTrainingOptions
     /// <summary>Default values.</summary>
     public static class Defaults
     {
-        /// <summary>Default <see cref="StateSize"/>.</summary>
+        /// <summary>Default <see cref="StateSize"/> below 10 000 rows.</summary>
         public const int StateSize = 64;
+
+        /// <summary>Default <see cref="StateSize"/> from 10 000 rows on, where one model replaces the five members.</summary>
+        public const int LargeStateSize = 128;
         /// <summary>Default <see cref="LipschitzCoefficient"/>.</summary>
         public const double LipschitzCoefficient = 0.5;
         /// <summary>Default <see cref="Activation"/>.</summary>
@@ -61,8 +64,8 @@ public sealed class DeepEquilibriumOptions : SupervisedTrainingOptions
     {
     }
 
-    /// <summary>Width of each member's equilibrium state z. Default 64.</summary>
-    public int StateSize = Defaults.StateSize;
+    /// <summary>Width of each member's equilibrium state z. Default (null): 64 below 10 000 rows, 128 from there on.</summary>
+    public int? StateSize;
 
     /// <summary>Contractive cell: bound c on ‖W‖, in (0, 1). Default 0.5: a strong contraction, solved in a few iterations.</summary>
     public double LipschitzCoefficient = Defaults.LipschitzCoefficient;
@@ -95,7 +98,8 @@ public sealed class DeepEquilibriumOptions : SupervisedTrainingOptions
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
     public void Validate()
     {
-        Check.Positive(StateSize, nameof(StateSize));
+        if (StateSize is { } size)
+            Check.Positive(size, nameof(StateSize));
         Check.Coefficient(LipschitzCoefficient, nameof(LipschitzCoefficient));
         Check.Defined(Activation, nameof(Activation));
         Check.Defined(Gradient, nameof(Gradient));

@@ -42,12 +42,13 @@ public sealed class DeepEquilibriumTrainer : IEstimator<InvertiblePredictionTran
     /// <exception cref="ArgumentException">Bad feature or label column, no rows, or a row holding NaN or ±∞ or a missing label.</exception>
     public InvertiblePredictionTransformer Fit(IDataView input)
         => SupervisedFit.Fit(environment, "DeepEquilibrium", input, Task, options,
-            (members, inputs, outputs, _, generator) =>
+            (members, inputs, outputs, rows, generator) =>
             {
+                var state = options.StateSize ?? (rows < SupervisedFit.LargeRows ? DeepEquilibriumOptions.Defaults.StateSize : DeepEquilibriumOptions.Defaults.LargeStateSize);
                 var solve = new FixedPointOptions { Solver = options.Solver, Tolerance = options.SolverTolerance, MaxIterations = options.SolverMaxIterations };
                 return new EquilibriumMembers(members, inputs, outputs, Task, new EquilibriumNetworkOptions
                 {
-                    StateFeatures = options.StateSize, InjectionFeatures = options.StateSize, Monotone = options.Monotone,
+                    StateFeatures = state, InjectionFeatures = state, Monotone = options.Monotone,
                     Coefficient = options.LipschitzCoefficient, Activation = options.Activation, LinearSkip = true,
                     Equilibrium = new EquilibriumOptions { Forward = solve, Adjoint = solve, Backward = options.Gradient },
                 }, generator);

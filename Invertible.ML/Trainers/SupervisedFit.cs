@@ -24,8 +24,19 @@ internal static class SupervisedFit
     /// <summary>Builds the untrained members for (members, input features, outputs, training rows, generator).</summary>
     public delegate IMemberModel MemberFactory(int members, int inputs, int outputs, long rows, Generator generator);
 
-    /// <summary>Members by default.</summary>
+    /// <summary>Members by default below <see cref="LargeRows"/> rows.</summary>
     public const int DefaultMembers = 5;
+
+    /// <summary>
+    /// From this many rows on, the default is one model validated on a <see cref="TrainingOptions.ValidationFraction"/>
+    /// slice: the slice then holds 2 000 rows or more, so its choice of epoch is no longer noise, and one model costs a
+    /// fifth of five (letter, 16 000 rows: 0.951 accuracy in 39 s as one model of state 128, 0.931 in 52 s as five of
+    /// state 64).
+    /// </summary>
+    public const long LargeRows = 10_000;
+
+    /// <summary>The members for <paramref name="rows"/> rows when <see cref="SupervisedTrainingOptions.Members"/> is not set.</summary>
+    public static int MembersFor(long rows) => rows < LargeRows ? DefaultMembers : 1;
 
     public static SchemaShape OutputSchema(SchemaShape input, SupervisedTask task, string featureColumn, string labelColumn)
     {
@@ -62,7 +73,7 @@ internal static class SupervisedFit
         var rows = LabeledRows.Read(input, featureColumn, width, label);
         if (rows.Rows == 0)
             throw new ArgumentException($"The input has no rows to train on (column '{featureColumn}').", nameof(input));
-        var members = options.Members ?? DefaultMembers;
+        var members = options.Members ?? MembersFor(rows.Rows);
         var folds = CrossFitFolds.Deal(task == SupervisedTask.Regression ? null : [.. rows.Labels.Select(l => (int)l)], rows.Rows, members,
             options.ValidationFraction, seed);
         var statistics = DataStatistics.Compute(input, featureColumn, width, new RowSplit(0, seed));

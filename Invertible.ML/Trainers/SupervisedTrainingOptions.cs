@@ -21,7 +21,8 @@ public abstract class SupervisedTrainingOptions : TrainingOptions
 
     /// <summary>
     /// Cross-fitted members K: every row trains K − 1 members and validates one, and the result averages them. 1 trains
-    /// a single model that holds out <see cref="TrainingOptions.ValidationFraction"/> of the rows. Default (null): 5.
+    /// a single model that holds out <see cref="TrainingOptions.ValidationFraction"/> of the rows. Default (null): 5 below
+    /// 10 000 rows, 1 from there on (see <see cref="SupervisedFit.LargeRows"/>).
     /// </summary>
     public int? Members;
 
