@@ -10,3 +10,19 @@ public enum SupervisedTask
     /// <summary>Real-valued targets: mean squared error.</summary>
     Regression,
 }
+
+/// <summary>Checks shared by the models of every <see cref="SupervisedTask"/>.</summary>
+internal static class SupervisedTaskChecks
+{
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming <c>inputFeatures</c> or <c>outputs</c> when they do
+    /// not fit <paramref name="task"/> (multiclass: two classes or more; binary: one logit).</summary>
+    public static void CheckShape(this SupervisedTask task, int inputFeatures, int outputs)
+    {
+        if (inputFeatures < 1) throw new ArgumentOutOfRangeException(nameof(inputFeatures), inputFeatures, "Must be at least 1.");
+        if (outputs < 1) throw new ArgumentOutOfRangeException(nameof(outputs), outputs, "Must be at least 1.");
+        if (task == SupervisedTask.MulticlassClassification && outputs < 2)
+            throw new ArgumentOutOfRangeException(nameof(outputs), outputs, "Multiclass classification needs at least 2 classes.");
+        if (task == SupervisedTask.BinaryClassification && outputs != 1)
+            throw new ArgumentOutOfRangeException(nameof(outputs), outputs, "Binary classification has exactly 1 output (a logit).");
+    }
+}

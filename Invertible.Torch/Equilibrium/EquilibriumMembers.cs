@@ -31,12 +31,7 @@ public sealed class EquilibriumMembers : nn.Module<Tensor, Tensor>, IMemberModel
         options ??= new EquilibriumNetworkOptions();
         options.Validate();
         if (members < 1) throw new ArgumentOutOfRangeException(nameof(members), members, "Must be at least 1.");
-        if (inputFeatures < 1) throw new ArgumentOutOfRangeException(nameof(inputFeatures), inputFeatures, "Must be at least 1.");
-        if (outputs < 1) throw new ArgumentOutOfRangeException(nameof(outputs), outputs, "Must be at least 1.");
-        if (task == SupervisedTask.MulticlassClassification && outputs < 2)
-            throw new ArgumentOutOfRangeException(nameof(outputs), outputs, "Multiclass classification needs at least 2 classes.");
-        if (task == SupervisedTask.BinaryClassification && outputs != 1)
-            throw new ArgumentOutOfRangeException(nameof(outputs), outputs, "Binary classification has exactly 1 output (a logit).");
+        task.CheckShape(inputFeatures, outputs);
         (Members, InputFeatures, Outputs, Task, Options) = (members, inputFeatures, outputs, task, options);
         IMemberCell cell = options.Monotone
             ? new MemberMonotoneCell(members, options.StateFeatures, inputFeatures, dtype: options.DType, generator: generator)

@@ -26,12 +26,7 @@ public sealed class EquilibriumNetwork : nn.Module<Tensor, Tensor>, ILinearStart
     {
         options ??= new EquilibriumNetworkOptions();
         options.Validate();
-        if (inputFeatures < 1) throw new ArgumentOutOfRangeException(nameof(inputFeatures), inputFeatures, "Must be at least 1.");
-        if (outputs < 1) throw new ArgumentOutOfRangeException(nameof(outputs), outputs, "Must be at least 1.");
-        if (task == SupervisedTask.MulticlassClassification && outputs < 2)
-            throw new ArgumentOutOfRangeException(nameof(outputs), outputs, "Multiclass classification needs at least 2 classes.");
-        if (task == SupervisedTask.BinaryClassification && outputs != 1)
-            throw new ArgumentOutOfRangeException(nameof(outputs), outputs, "Binary classification has exactly 1 output (a logit).");
+        task.CheckShape(inputFeatures, outputs);
         Options = options;
         InputFeatures = inputFeatures;
         Outputs = outputs;
