@@ -9,7 +9,7 @@ namespace Invertible.ML.Hosting;
 /// the one place that reaches into ML.NET internals.
 /// </summary>
 /// <remarks>
-/// ML.NET 5 exposes a catalog's environment only through the internal interface <c>Microsoft.ML.Data.IInternalCatalog</c>
+/// ML.NET (5.0.1 and 6.0.0) exposes a catalog's environment only through the internal interface <c>Microsoft.ML.Data.IInternalCatalog</c>
 /// (every catalog implements it explicitly); reading it by reflection is what lets catalog extension methods log to
 /// <c>mlContext.Log</c> and draw seeds from <c>MLContext(seed)</c>. Should a future ML.NET change that, the message names
 /// the fallback: every estimator also has a constructor taking the <see cref="MLContext"/>.
