@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using System.IO.Hashing;
 
 namespace Invertible.ML.Persistence;
 
@@ -9,14 +10,6 @@ namespace Invertible.ML.Persistence;
 /// </summary>
 internal static class ZipIntegrity
 {
-    private static readonly uint[] Table = Enumerable.Range(0, 256).Select(n =>
-    {
-        var c = (uint)n;
-        for (var k = 0; k < 8; k++)
-            c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-        return c;
-    }).ToArray();
-
     /// <summary>The entries' contents by name.</summary>
     /// <exception cref="InvalidDataException">The file is not a zip, or an entry's content does not match its length or CRC-32.</exception>
     public static Dictionary<string, byte[]> Read(byte[] file)
@@ -31,7 +24,7 @@ internal static class ZipIntegrity
                 using var content = new MemoryStream();
                 stream.CopyTo(content);
                 var bytes = content.ToArray();
-                if (bytes.LongLength != entry.Length || Crc32(bytes) != entry.Crc32)
+                if (bytes.LongLength != entry.Length || Crc32.HashToUInt32(bytes) != entry.Crc32)
                     throw new InvalidDataException($"The model file is corrupted: entry '{entry.FullName}' does not match its recorded length and CRC-32.");
                 entries[entry.FullName] = bytes;
             }
@@ -41,13 +34,5 @@ internal static class ZipIntegrity
         {
             throw new InvalidDataException($"The model file is not a readable zip archive: {e.Message}", e);
         }
-    }
-
-    private static uint Crc32(ReadOnlySpan<byte> data)
-    {
-        var c = ~0u;
-        foreach (var b in data)
-            c = Table[(c ^ b) & 0xFF] ^ (c >> 8);
-        return ~c;
     }
 }

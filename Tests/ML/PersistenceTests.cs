@@ -1,5 +1,7 @@
+using System.Collections.Immutable;
 using System.Diagnostics;
 using System.Globalization;
+using System.IO.Compression;
 using Invertible.ML.Flows;
 using Invertible.ML.Trainers;
 using Invertible.Tests.Support;
@@ -7,6 +9,7 @@ using Invertible.Torch.Data;
 using Invertible.Torch.Training;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Transforms;
 using static TorchSharp.torch;
 
 namespace Invertible.Tests.ML;
@@ -145,6 +148,50 @@ public sealed class PersistenceTests
         }
         Assert.AreEqual(200, loaded + rejected);
         Assert.IsTrue(rejected >= 100, $"every truncation is rejected ({rejected} rejections)");
+    }
+
+    [TestMethod]
+    public void LoadInvertible_RejectsAnEntryThatDisagreesWithItsCrc_WhichPlainLoadAcceptsSilently()
+    {
+        var (context, data, model) = FlowPipeline();
+        var path = TempFile(".zip");
+        context.Model.Save(model, data.Schema, path);
+        var saved = File.ReadAllBytes(path);
+        File.Delete(path);
+        // Stored (uncompressed) entries put the normaliser's fitted scale verbatim in the file; no deflate stream then
+        // stands between a flipped byte and the value ML.NET reads.
+        var stored = Rezip(saved, CompressionLevel.NoCompression);
+        var normalizer = (NormalizingTransformer)((IEnumerable<ITransformer>)model).First();
+        var scale = ((NormalizingTransformer.AffineNormalizerModelParameters<ImmutableArray<float>>)normalizer.GetNormalizerModelParameters(0)).Scale[0];
+        var at = stored.AsSpan().IndexOf(BitConverter.GetBytes(scale));
+        Assert.IsTrue(at >= 0, "the normaliser's scale is stored verbatim");
+        var damaged = (byte[])stored.Clone();
+        damaged[at + 2] ^= 0x10;
+
+        float[] Latents(ITransformer m) => [.. m.Transform(data).GetColumn<float[]>("Latent").SelectMany(r => r)];
+        var expected = Latents(model);
+        CollectionAssert.AreNotEqual(expected, Latents(context.Model.Load(new MemoryStream(damaged), out _)),
+            "ML.NET loads the damaged normaliser without complaint, and it maps differently");
+        CollectionAssert.AreEqual(expected, Latents(context.Model.LoadInvertible(new MemoryStream(stored), out _)),
+            "the undamaged stored copy loads and maps identically");
+        var error = Assert.ThrowsExactly<InvalidDataException>(() => context.Model.LoadInvertible(new MemoryStream(damaged), out _));
+        StringAssert.Contains(error.Message, "CRC-32");
+    }
+
+    private static byte[] Rezip(byte[] zip, CompressionLevel level)
+    {
+        using var output = new MemoryStream();
+        using (var source = new ZipArchive(new MemoryStream(zip), ZipArchiveMode.Read))
+        using (var target = new ZipArchive(output, ZipArchiveMode.Create, leaveOpen: true))
+        {
+            foreach (var entry in source.Entries)
+            {
+                using var from = entry.Open();
+                using var to = target.CreateEntry(entry.FullName, level).Open();
+                from.CopyTo(to);
+            }
+        }
+        return output.ToArray();
     }
 
     private static byte[] Flip(byte[] bytes, Random random)
