@@ -1,7 +1,7 @@
 using System.Globalization;
 using Invertible.Samples.EquilibriumResults;
 
-// The equilibrium classifier on the digits over 5 seeded splits, quoted in the README:
+// The equilibrium classifier on the digits over 5 seeded splits, of docs/results.md:
 // dotnet run -c Release --project Samples/EquilibriumResults [-- seeds]
 var seeds = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 5;
 var results = new List<ClassifierResult>();
