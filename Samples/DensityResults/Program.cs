@@ -3,7 +3,7 @@ using Invertible.Samples.DensityResults;
 using Invertible.Torch.Flows;
 using Invertible.Torch.Training;
 
-// Density results of docs/results.md: ./build.sh density (or dotnet run -c Release --project Samples/DensityResults).
+// Density results of docs/results.md: dotnet run -c Release --project Samples/DensityResults.
 // Optional arguments: the experiments to run (8-gaussians, checkerboard, two-moons, digits); default all.
 var selected = args.Length == 0 ? ["8-gaussians", "checkerboard", "two-moons", "digits"] : args;
 var culture = CultureInfo.InvariantCulture;
