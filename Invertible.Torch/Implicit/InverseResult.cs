@@ -1,3 +1,4 @@
+using Invertible.Torch.Solvers;
 using static TorchSharp.torch;
 
 namespace Invertible.Torch.Implicit;
@@ -27,7 +28,7 @@ public sealed record InverseResult(Tensor Input, IReadOnlyList<ImplicitSolveStat
         return rows;
     }
 
-    /// <summary>Per row, the largest final relative residual over the solves (0 without solves).</summary>
+    /// <summary>Per row, the largest final residual over the solves (<see cref="SolverStatistics.RelativeResidual"/>; 0 without solves).</summary>
     public double[] RowResiduals()
     {
         var rows = new double[Input.shape[0]];

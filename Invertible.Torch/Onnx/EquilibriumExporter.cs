@@ -27,7 +27,7 @@ public static class EquilibriumExporter
         {
             ["input.x"] = "feature rows [batch, features]",
             ["output.iterations"] = "fixed-point iterations of the equilibrium solve, per row",
-            ["output.residual"] = "final relative residual of the equilibrium solve, per row",
+            ["output.residual"] = "final residual of the equilibrium solve, per row: ‖f(z) − z‖ / (‖f(z)‖ + absolute_tolerance / tolerance), at most the tolerance exactly where converged",
             ["output.converged"] = "whether the equilibrium solve met the stopping rule for the row",
         };
         var function = network.Layer.Function;

@@ -86,7 +86,7 @@ public static class EquilibriumMembersExporter
             ["input.x"] = "feature rows [batch, features]",
             ["members"] = k.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["output.iterations"] = "largest fixed-point iteration count of the members' equilibrium solves, per row",
-            ["output.residual"] = "largest final relative residual of the members' equilibrium solves, per row",
+            ["output.residual"] = "largest final residual of the members' equilibrium solves, per row: ‖f(z) − z‖ / (‖f(z)‖ + absolute_tolerance / tolerance), at most the tolerance exactly where converged",
             ["output.converged"] = "whether every member's equilibrium solve met the stopping rule for the row",
         };
         SupervisedGraph.EmitOutputs(g, scores, model.Task, model.Outputs, metadata);

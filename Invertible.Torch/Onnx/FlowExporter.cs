@@ -62,7 +62,7 @@ public static class FlowExporter
 
     /// <summary>
     /// Inverse graph: input "latent" → "x" = F⁻¹(z), and per row "iterations" (summed over the blocks), "residual" (the
-    /// worst block's final relative residual) and "converged" (every block met the stopping rule).
+    /// worst block's final residual in the stopping rule's units) and "converged" (every block met the stopping rule).
     /// </summary>
     public static ModelProto ExportInverse(IInvertibleDensityModel model, OnnxExportOptions? options = null)
     {
@@ -81,7 +81,7 @@ public static class FlowExporter
             ["input.latent"] = "latent codes [batch, features] (standard normal draws give samples)",
             ["output.x"] = "x = F⁻¹(z)",
             ["output.iterations"] = "fixed-point iterations per row, summed over the blocks",
-            ["output.residual"] = "largest final relative residual over the blocks, per row",
+            ["output.residual"] = "largest final residual over the blocks, per row: ‖f(x) − x‖ / (‖f(x)‖ + absolute_tolerance / tolerance), at most the tolerance exactly where converged",
             ["output.converged"] = "whether every block's loop met the stopping rule for the row",
         });
     }

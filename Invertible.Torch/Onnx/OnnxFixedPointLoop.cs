@@ -1,3 +1,4 @@
+using Invertible.Torch.Solvers;
 using Onnx;
 
 namespace Invertible.Torch.Onnx;
@@ -9,8 +10,8 @@ namespace Invertible.Torch.Onnx;
 /// </summary>
 internal static class OnnxFixedPointLoop
 {
-    /// <summary>The loop's results per row: solution [batch, n], iterations (int64), the last relative residual
-    /// ‖f(x) − x‖ / ‖f(x)‖ and whether the row met the rule (bool).</summary>
+    /// <summary>The loop's results per row: solution [batch, n], iterations (int64), the last residual in the rule's units
+    /// (<see cref="ResidualMeasure"/>: ‖f(x) − x‖ / (‖f(x)‖ + abs / tol)) and whether the row met the rule (bool).</summary>
     public readonly record struct Result(string Solution, string Iterations, string Residual, string Converged);
 
     /// <param name="g">The enclosing graph.</param>
@@ -39,7 +40,7 @@ internal static class OnnxFixedPointLoop
             : (null, null);
 
         // Every operator here runs once per iteration, and at batch 1 each costs about as much as a small product: few of
-        // them. The test compares squares (‖r‖² ≤ bound², no square root), the relative residual is formed once after the
+        // them. The test compares squares (‖r‖² ≤ bound², no square root), the reported residual is formed once after the
         // loop, and a pure absolute rule (Tolerance 0) needs no norm of f(x) inside it.
         var fx = map(body, x);
         var r = body.Sub(fx, x);
@@ -87,7 +88,9 @@ internal static class OnnxFixedPointLoop
         // ‖f(x)‖ of each row's last iteration: the solution itself where the row converged (frozen at f(x)), and for a
         // row stopped by the cap, f(x) itself (Anderson's solution there is its mixed step, carried f(x) beside it).
         var image = anderson ? g.Node("Where", [outputs[1], outputs[0], outputs[4]]) : outputs[0];
-        var relative = g.Div(g.Node("Sqrt", [outputs[3]]), g.Add(g.Reduce("ReduceL2", image, 1, keepDims: true), g.Scalar(1e-30f, "tiny")));
+        // The residual in the stopping rule's units (Solvers.ResidualMeasure): at most the tolerance exactly for the rows the loop froze.
+        var floor = (float)ResidualMeasure.FloorScale(loop.Tolerance, loop.AbsoluteTolerance) + 1e-30f;
+        var relative = g.Div(g.Node("Sqrt", [outputs[3]]), g.Add(g.Reduce("ReduceL2", image, 1, keepDims: true), g.Scalar(floor, "residual_floor")));
         return new Result(outputs[0], g.Add(Rows(outputs[2]), g.Int64Scalar("one", 1)), Rows(relative), Rows(outputs[1]));
     }
 

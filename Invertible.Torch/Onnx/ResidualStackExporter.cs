@@ -29,7 +29,7 @@ public static class ResidualStackExporter
 
     /// <summary>
     /// Inverse graph: input "y" → outputs "x" = F⁻¹(y), and per row "iterations" (int64, summed over blocks), "residual"
-    /// (the largest final relative residual over the blocks) and "converged".
+    /// (the largest final residual over the blocks, in the stopping rule's units) and "converged".
     /// </summary>
     public static ModelProto ExportInverse(ResidualStack stack, OnnxExportOptions? options = null)
     {
@@ -47,7 +47,7 @@ public static class ResidualStackExporter
             ["input.y"] = "outputs of the forward map [batch, features]",
             ["output.x"] = "x = F⁻¹(y), block by block in reverse by fixed-point iteration",
             ["output.iterations"] = "fixed-point iterations per row, summed over the blocks",
-            ["output.residual"] = "largest final relative residual over the blocks, per row",
+            ["output.residual"] = "largest final residual over the blocks, per row: ‖f(x) − x‖ / (‖f(x)‖ + absolute_tolerance / tolerance), at most the tolerance exactly where converged",
             ["output.converged"] = "whether every block's loop met the stopping rule for the row",
         });
     }

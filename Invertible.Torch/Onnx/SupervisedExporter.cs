@@ -50,7 +50,7 @@ public static class SupervisedExporter
         if (solver is var (iterations, residual, converged))
         {
             metadata["output.iterations"] = "largest fixed-point iteration count of the members' equilibrium solves, per row";
-            metadata["output.residual"] = "largest final relative residual of the members' equilibrium solves, per row";
+            metadata["output.residual"] = "largest final residual of the members' equilibrium solves, per row: ‖f(z) − z‖ / (‖f(z)‖ + absolute_tolerance / tolerance), at most the tolerance exactly where converged";
             metadata["output.converged"] = "whether every member's equilibrium solve met the stopping rule for the row";
             OnnxModelFactory.SolverOutputs(g, iterations, residual, converged);
         }

@@ -2,9 +2,12 @@ namespace Invertible.Torch.Solvers;
 
 /// <summary>Options of a fixed-point solve x = f(x). Every property has a documented default.</summary>
 /// <remarks>
-/// Convergence is measured per sample (rows of the batch) by the relative residual ‖f(x) − x‖ / ‖f(x)‖;
-/// the solve has converged when every sample's best iterate has ‖f(x) − x‖ ≤ <see cref="Tolerance"/> · ‖f(x)‖ +
-/// <see cref="AbsoluteTolerance"/>.
+/// Convergence is measured per sample (rows of the batch): the solve has converged when every sample's best iterate has
+/// ‖f(x) − x‖ ≤ <see cref="Tolerance"/> · ‖f(x)‖ + <see cref="AbsoluteTolerance"/>. The residual reported is
+/// ‖f(x) − x‖ / (‖f(x)‖ + AbsoluteTolerance / Tolerance) — the relative residual when there is no absolute floor — so a
+/// sample has converged exactly when it is at most <see cref="Tolerance"/>. A solve in which no unconverged sample
+/// improves for 50 iterations stops as stalled (<see cref="SolverStatistics.Stalled"/>): its tolerance is below what the
+/// arithmetic resolves.
 /// </remarks>
 public sealed record FixedPointOptions
 {

@@ -90,6 +90,7 @@ public abstract class FixedPointSolver : IFixedPointSolver
         private readonly int[] convergedAt;
         private double[]? divergenceScale;
         private bool converged;
+        private readonly string precision;
 
         /// <summary>
         /// A row whose ‖f(x)‖ grows past this multiple of its starting scale ‖x₀‖ + ‖f(x₀)‖ is treated as diverged: a
@@ -101,6 +102,7 @@ public abstract class FixedPointSolver : IFixedPointSolver
         internal Tracker(Tensor initialRows, FixedPointOptions options)
         {
             this.options = options;
+            precision = initialRows.dtype.ToString().ToLowerInvariant();
             Best = initialRows.detach().clone();
             bestResidual = Enumerable.Repeat(double.PositiveInfinity, (int)initialRows.shape[0]).ToArray();
             improved = new bool[bestResidual.Length];
@@ -117,13 +119,12 @@ public abstract class FixedPointSolver : IFixedPointSolver
         /// <summary>Evaluations of f recorded so far.</summary>
         public int Iterations => trace.Count;
 
-        /// <summary>The largest relative residual of the last evaluation over the rows not yet converged (0 when all are).</summary>
+        /// <summary>The largest residual (<see cref="ResidualMeasure"/>) of the last evaluation over the rows not yet converged (0 when all are).</summary>
         public double LastUnconvergedResidual { get; private set; }
 
         /// <summary>
-        /// Over the rows not yet converged after the last evaluation, the largest factor by which the relative residual
-        /// exceeds that row's target (tolerance plus absolute floor over ‖f(x)‖); 0 when all have converged, ∞ when a
-        /// target is 0.
+        /// Over the rows not yet converged after the last evaluation, the largest factor by which the residual exceeds the
+        /// stopping rule's bound (<see cref="ResidualMeasure.Gap"/>); 0 when all have converged, ∞ when the bound is 0.
         /// </summary>
         public double LastGap { get; private set; }
 
@@ -225,14 +226,16 @@ public abstract class FixedPointSolver : IFixedPointSolver
             for (var i = 0; i < rows; i++)
             {
                 var (absolute, scale) = (absoluteOf(i), scaleOf(i));
-                var r = absolute / Math.Max(scale, 1e-30);
+                var r = ResidualMeasure.Of(absolute, scale, options);
                 if (double.IsNaN(r) || scale > divergenceScale![i])
                     r = double.PositiveInfinity;
                 improved[i] = r < bestResidual[i];
                 if (improved[i])
                 {
+                    if (!bestConverged[i])
+                        lastProgress = trace.Count + 1;
                     bestResidual[i] = r;
-                    bestConverged[i] = absolute <= options.Tolerance * scale + options.AbsoluteTolerance;
+                    bestConverged[i] = ResidualMeasure.Meets(r, absolute, options);
                     if (bestConverged[i] && convergedAt[i] == 0)
                         convergedAt[i] = trace.Count + 1;
                     improvedCount++;
@@ -244,8 +247,7 @@ public abstract class FixedPointSolver : IFixedPointSolver
                 else
                 {
                     worstOpen = Math.Max(worstOpen, r);
-                    // The row's own target for r: the tolerance test |f(x) − x| ≤ tol·|f(x)| + abs, divided by |f(x)|.
-                    worstGap = Math.Max(worstGap, r / (options.Tolerance + options.AbsoluteTolerance / Math.Max(scale, 1e-300)));
+                    worstGap = Math.Max(worstGap, ResidualMeasure.Gap(r, absolute, options));
                 }
                 worstNow = Math.Max(worstNow, r);
                 anyFinite |= double.IsFinite(r);
@@ -260,11 +262,27 @@ public abstract class FixedPointSolver : IFixedPointSolver
 
         private bool allBroken;
 
-        private bool Finish() => converged || trace.Count >= options.MaxIterations || allBroken;
+        /// <summary>
+        /// A solve stops as stalled when no unconverged sample has lowered its best residual in this many evaluations:
+        /// at the rounding floor of the tensors' type the residual only fluctuates, and running on to the iteration cap
+        /// cannot reach the tolerance (a contraction, however slow, lowers it every step until then).
+        /// </summary>
+        public const int StallWindow = 50;
+
+        // The evaluation at which an unconverged sample last lowered its best residual.
+        private int lastProgress;
+
+        private bool Stalled => !converged && trace.Count - lastProgress >= StallWindow;
+
+        private bool Finish() => converged || trace.Count >= options.MaxIterations || allBroken || Stalled;
 
         internal SolverStatistics Statistics(FixedPointSolverKind solver, TimeSpan elapsed)
             => new(solver, trace.Count, bestResidual.Max(), converged, trace.ToArray(), (double[])bestResidual.Clone(), elapsed,
-                convergedAt.Select(at => at == 0 ? trace.Count : at).ToArray(), (bool[])bestConverged.Clone());
+                convergedAt.Select(at => at == 0 ? trace.Count : at).ToArray(), (bool[])bestConverged.Clone())
+            {
+                Stalled = Stalled && trace.Count < options.MaxIterations,
+                Precision = precision,
+            };
 
         /// <inheritdoc />
         public void Dispose() => Best.Dispose();

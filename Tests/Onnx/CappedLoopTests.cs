@@ -11,25 +11,26 @@ using static TorchSharp.torch;
 namespace Invertible.Tests.Onnx;
 
 /// <summary>
-/// Exported fixed-point loops capped before convergence report it per row: iterations = the cap, the real relative
-/// residual of the last step, converged = false; the returned point is the second iterate of the loop's solver,
+/// Exported fixed-point loops capped before convergence report it per row: iterations = the cap, the real residual of
+/// the last step (in the stopping rule's units), converged = false; the returned point is the second iterate of the loop's solver,
 /// recomputed here in TorchSharp (for Anderson from its formula, so a wrong mixing coefficient fails).
 /// </summary>
 [TestClass]
 public sealed class CappedLoopTests
 {
     /// <summary>
-    /// The point the loop returns after two iterations, and the residual ‖f(x₁) − x₁‖ / ‖f(x₁)‖ per row it reports.
+    /// The point the loop returns after two iterations, and per row ‖f(x₁) − x₁‖ and ‖f(x₁)‖, from which it reports the
+    /// residual ‖f(x₁) − x₁‖ / (‖f(x₁)‖ + abs / tol).
     /// Picard: x₂ = f(x₁) with x₁ = f(x₀). Anderson: x₁ = f(x₀) as well, then x₂ = f(x₁) − γ (f(x₁) − f(x₀)) with
     /// γ = ⟨Δr, r₁⟩ / (‖Δr‖² + λ‖r₁‖²), rₖ = f(xₖ) − xₖ, Δr = r₁ − r₀.
     /// </summary>
-    private static (Tensor Last, Tensor Residual) TwoSteps(Func<Tensor, Tensor> f, Tensor start, OnnxLoopSolver solver)
+    private static (Tensor Last, (Tensor Absolute, Tensor Scale) Residual) TwoSteps(Func<Tensor, Tensor> f, Tensor start, OnnxLoopSolver solver)
     {
         using var _ = no_grad();
         var f0 = f(start);
         var x1 = f0;
         var f1 = f(x1);
-        var residual = linalg.vector_norm(f1.sub(x1), 2, [1]).div(linalg.vector_norm(f1, 2, [1]));
+        var residual = (linalg.vector_norm(f1.sub(x1), 2, [1]), linalg.vector_norm(f1, 2, [1]));
         if (solver == OnnxLoopSolver.Picard)
             return (f1, residual);
         var (r0, r1) = (f0.sub(start), f1.sub(x1));
@@ -39,9 +40,11 @@ public sealed class CappedLoopTests
         return (f1.sub(gamma.mul(f1.sub(f0))), residual);
     }
 
-    private static void AssertNotConverged(ModelProto model, Dictionary<string, Tensor> outputs, Tensor expectedResidual, string what)
+    private static void AssertNotConverged(ModelProto model, Dictionary<string, Tensor> outputs, (Tensor Absolute, Tensor Scale) lastStep, string what)
     {
         var tolerance = double.Parse(model.Metadata()["invertible.tolerance"], CultureInfo.InvariantCulture);
+        var absoluteTolerance = double.Parse(model.Metadata()["invertible.absolute_tolerance"], CultureInfo.InvariantCulture);
+        var expectedResidual = lastStep.Absolute.div(lastStep.Scale.add(absoluteTolerance / tolerance));
         var rows = expectedResidual.shape[0];
         Assert.IsTrue(outputs["iterations"].eq(2).all().item<bool>(), $"{what}: every row ran the two iterations of the cap");
         Assert.IsFalse(outputs["converged"].any().item<bool>(), $"{what}: no row is reported converged");

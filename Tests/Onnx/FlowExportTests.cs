@@ -96,6 +96,43 @@ public sealed class FlowExportTests
         Check.Less(20, relativeOnly["converged"].logical_not().sum().ToInt64(), "rows that miss the purely relative rule");
     }
 
+    /// <summary>
+    /// A trained flow of 5 features, 5 ELU blocks of 27 and an invertible linear layer, inverted from rows at scales 1e-3
+    /// to 10: near the origin the flow's absolute floor (1e-6), not the relative tolerance, stops a row, and a residual
+    /// reported as ‖f(x) − x‖ / ‖f(x)‖ would then read several times the tolerance for a row flagged converged. Both the
+    /// ONNX loop and the TorchSharp solver report the residual they tested: converged exactly when it is within tolerance.
+    /// </summary>
+    [TestMethod]
+    public void Inverse_ReportsTheResidualItTested_ConvergedExactlyWhenWithinTolerance()
+    {
+        manual_seed(123);
+        var flow = new InvertibleResNetFlow(5, new InvertibleResNetFlowOptions
+        {
+            Blocks = 5, HiddenFeatures = 27, Activation = Invertible.Torch.Lipschitz.LipschitzActivation.Elu, InvertibleLinear = true,
+        });
+        var data = randn(2000, 5).mm(randn(5, 5));
+        Trainer.Fit(flow, [data], (batch, _) => flow.LogProb(batch[0]).mean().neg(), new TrainerOptions { Epochs = 3, BatchSize = 200, LearningRate = 5e-3, ValidationFraction = 0 });
+        flow.eval();
+        var x = randn(512, 5).mul(pow(10, rand(512, 1).mul(4).sub(3)));
+        Tensor latent;
+        using (no_grad())
+            latent = flow.forward(x).Latent;
+        var tolerance = flow.DefaultInverseOptions.Forward.Tolerance;
+
+        var outputs = OnnxRunner.Run(FlowExporter.ExportInverse(flow), ("latent", latent));
+        var (residuals, converged) = (outputs["residual"].data<float>().ToArray(), outputs["converged"].data<bool>().ToArray());
+        Assert.IsTrue(converged.Count(c => c) > 400, $"most rows converge ({converged.Count(c => c)} of 512)");
+        for (var i = 0; i < residuals.Length; i++)
+            Assert.AreEqual(converged[i], residuals[i] <= tolerance * (1 + 1e-4), $"ONNX row {i}: converged {converged[i]}, residual {residuals[i]:E3}, tolerance {tolerance:E1}");
+
+        InverseResult result;
+        using (no_grad())
+            result = flow.InverseWithStatistics(latent, new ImplicitOptions { Forward = flow.DefaultInverseOptions.Forward with { ThrowOnNonConvergence = false } });
+        var (hostResiduals, hostConverged) = (result.RowResiduals(), result.RowConverged());
+        for (var i = 0; i < hostResiduals.Length; i++)
+            Assert.AreEqual(hostConverged[i], hostResiduals[i] <= tolerance, $"TorchSharp row {i}: converged {hostConverged[i]}, residual {hostResiduals[i]:E3}");
+    }
+
     [TestMethod]
     public void Forward_ExportsEachBlocksEvaluationLogDet_TheTwoTermSeries()
     {

@@ -252,6 +252,30 @@ public sealed class FixedPointSolverTests
         }
     }
 
+    /// <summary>
+    /// A float32 inverse asked for 1e-8 relative — below float32's rounding of 6e-8 — on a stack of 12 blocks at c = 0.98
+    /// with inputs up to ±10: some rows can only fluctuate around 1e-8 (without the stall rule: 3 000 iterations, stuck at 1.4e-8). The solve notices that no row improves any more, stops
+    /// long before its cap of 3 000 iterations and says the tolerance is below what float32 resolves; in float64 the
+    /// same solve converges.
+    /// </summary>
+    [TestMethod]
+    public void Float32SolveBelowTheRoundingFloor_StopsAsStalled_AndSaysWhy()
+    {
+        manual_seed(31);
+        var stack = Invertible.Torch.Layers.ResidualStack.Create(16, 12, new Invertible.Torch.Layers.ResidualBlockOptions { Coefficient = 0.98 });
+        stack.eval();
+        var y = rand(64, 16).mul(20).sub(10);
+        var options = new ImplicitOptions { Forward = new FixedPointOptions { Tolerance = 1e-8, MaxIterations = 3000 } };
+        var failure = Assert.ThrowsExactly<SolverNotConvergedException>(() => { using var _ = no_grad(); stack.Inverse(y, options); });
+        Assert.IsTrue(failure.Statistics.Stalled, failure.Message);
+        Check.AtMost(failure.Statistics.Iterations, 1000, "iterations of the stalled solve (the cap is 3 000)");
+        StringAssert.Contains(failure.Message, "below what float32 resolves");
+
+        stack.to(ScalarType.Float64);
+        using (no_grad())
+            stack.Inverse(y.to(ScalarType.Float64), options);
+    }
+
     [TestMethod]
     public void Solution_IsTheImageOfTheLowestResidualIterate_PerRow()
     {
