@@ -1,8 +1,9 @@
 using BenchmarkDotNet.Attributes;
-using Invertible.Torch;
 using Invertible.Torch.Equilibrium;
 using Invertible.Torch.Solvers;
+using Invertible.Torch.Supervised;
 using Invertible.Torch.Training;
+using Invertible.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
 

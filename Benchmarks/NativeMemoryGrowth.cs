@@ -1,12 +1,13 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
-using Invertible.Torch;
+using Invertible.Torch.Core;
 using Invertible.Torch.Flows;
 using Invertible.Torch.Implicit;
 using Invertible.Torch.Layers;
 using Invertible.Torch.Solvers;
 using Invertible.Torch.Training;
+using Invertible.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -17,7 +18,7 @@ namespace Invertible.Benchmarks;
 /// block's inverse (d = 64, hidden 256, batch 256, 10 Picard iterations forward, implicit backward, Adam), repeated.
 /// Reported: RSS after 100 steps, peak RSS after all steps, their ratio, and the time per step. Settings combine with
 /// '+': <c>fit</c> runs <see cref="Trainer.Fit(nn.Module, IReadOnlyList{Tensor}, MinibatchLoss, TrainerOptions?, IProgress{TrainingProgress}?, CancellationToken)"/>
-/// on a flow instead, <c>trimmer</c> checks a <see cref="Invertible.Torch.NativeHeapTrimmer"/> between steps (the
+/// on a flow instead, <c>trimmer</c> checks a <see cref="Invertible.Torch.Core.NativeHeapTrimmer"/> between steps (the
 /// trainer's default; without it the fit runs with the trimmer disabled), the others set glibc's allocator.
 /// NATIVE_MEMORY_TRACE=1 prints RSS every 250 steps.
 /// </summary>
@@ -106,7 +107,7 @@ internal static class NativeMemoryGrowth
             }
             heap?.Check();
             if (trimEvery > 0 && step % trimEvery == 0)
-                Invertible.Torch.NativeMemory.TrimHeap();
+                Invertible.Torch.Core.NativeMemory.TrimHeap();
             if (step == 100)
                 early = Kilobytes("VmRSS") / 1024.0;
             if (Environment.GetEnvironmentVariable("NATIVE_MEMORY_TRACE") is not null && step % 250 == 0)

@@ -1,12 +1,14 @@
 using BenchmarkDotNet.Attributes;
-using Invertible.Torch;
 using Invertible.Torch.Equilibrium;
+using Invertible.Torch.Flows;
 using Invertible.Torch.Implicit;
 using Invertible.Torch.Layers;
 using Invertible.Torch.Onnx;
 using Invertible.Torch.Solvers;
-using Microsoft.ML.OnnxRuntime;
+using Invertible.Torch.Supervised;
+using Invertible.Torch;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using Microsoft.ML.OnnxRuntime;
 using static TorchSharp.torch;
 using Tensor = TorchSharp.torch.Tensor;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Invertible.Torch.Core;
 
 namespace Invertible.Benchmarks;
 
@@ -7,7 +8,7 @@ namespace Invertible.Benchmarks;
 /// Peak resident memory of one training step (an inverse's forward + backward, or a log-determinant's), each
 /// configuration in a fresh process (libtorch caches
 /// freed memory, so in-process deltas mislead). Reported: peak RSS (VmHWM) minus RSS after setup,
-/// with glibc's mmap threshold pinned in every mode (see <see cref="Invertible.Torch.NativeMemory"/>).
+/// with glibc's mmap threshold pinned in every mode (see <see cref="Invertible.Torch.Core.NativeMemory"/>).
 /// </summary>
 internal static class PeakMemory
 {
@@ -49,7 +50,7 @@ internal static class PeakMemory
     public static void RunChild(string[] args)
     {
         // Same allocator settings for every configuration (see NativeMemory): live tensors, not heap retention.
-        Invertible.Torch.NativeMemory.PinMmapThreshold(16 * 1024);
+        Invertible.Torch.Core.NativeMemory.PinMmapThreshold(16 * 1024);
         var count = int.Parse(args[2], CultureInfo.InvariantCulture);
         Action step = args[0] switch
         {

@@ -1,3 +1,4 @@
+using Invertible.Torch.Core;
 using Invertible.Torch;
 using static TorchSharp.torch;
 

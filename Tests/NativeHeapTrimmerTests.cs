@@ -1,6 +1,7 @@
 using Invertible.Tests.Support;
-using Invertible.Torch;
+using Invertible.Torch.Core;
 using Invertible.Torch.Training;
+using Invertible.Torch;
 using static TorchSharp.torch;
 
 namespace Invertible.Tests;

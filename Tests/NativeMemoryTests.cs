@@ -1,5 +1,6 @@
 using System.Globalization;
 using Invertible.Tests.Support;
+using Invertible.Torch.Core;
 using Invertible.Torch;
 
 namespace Invertible.Tests;

@@ -5,6 +5,8 @@ using Invertible.ML.Trainers;
 using Invertible.Torch;
 
 using Microsoft.ML.Data;
+using Invertible.Torch.Supervised;
+using Invertible.ML.Pipelines;
 
 namespace Microsoft.ML;
 

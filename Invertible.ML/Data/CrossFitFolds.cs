@@ -1,4 +1,5 @@
 using System.Globalization;
+using Invertible.Torch.Core;
 
 namespace Invertible.ML.Data;
 

@@ -1,4 +1,5 @@
 using Invertible.ML.Mapping;
+using Invertible.Torch.Core;
 using Invertible.Torch;
 using Microsoft.ML;
 using static TorchSharp.torch;

@@ -1,4 +1,5 @@
 using Invertible.ML.Mapping;
+using Invertible.Torch.Core;
 using Invertible.Torch.Training;
 using Microsoft.ML;
 using static TorchSharp.torch;
@@ -139,7 +140,7 @@ internal sealed class DataViewBatchSource : IBatchSource
         if (label is null)
             return [features.MoveToOuterDisposeScope()];
         var target = values[.., width];
-        target = label.Task == Torch.SupervisedTask.MulticlassClassification ? target.to(ScalarType.Int64) : target.contiguous();
+        target = label.Task == Torch.Supervised.SupervisedTask.MulticlassClassification ? target.to(ScalarType.Int64) : target.contiguous();
         Tensor[] tensors = fold is null ? [features, target] : [features, target, values[.., width + 1].to(ScalarType.Int64)];
         foreach (var tensor in tensors)
             tensor.MoveToOuterDisposeScope();

@@ -1,7 +1,8 @@
 using System.Globalization;
+using Invertible.Torch.Supervised;
 using Invertible.Torch;
-using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML;
 
 namespace Invertible.ML.Data;
 

@@ -1,4 +1,5 @@
 using Invertible.ML.Data;
+using Invertible.Torch.Core;
 using Invertible.Torch;
 using TorchSharp;
 using static TorchSharp.torch;

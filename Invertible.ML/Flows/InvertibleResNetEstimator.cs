@@ -1,14 +1,15 @@
 using System.Globalization;
 using Invertible.ML.Data;
 using Invertible.ML.Hosting;
-using Invertible.Torch;
+using Invertible.Torch.Core;
 using Invertible.Torch.Flows;
 using Invertible.Torch.Implicit;
 using Invertible.Torch.LogDet;
 using Invertible.Torch.Solvers;
 using Invertible.Torch.Training;
-using Microsoft.ML;
+using Invertible.Torch;
 using Microsoft.ML.Runtime;
+using Microsoft.ML;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -47,8 +48,8 @@ public sealed class InvertibleResNetEstimator : IEstimator<InvertibleResNetTrans
     {
         FeatureColumn.Check(inputSchema, options.FeatureColumnName);
         return SchemaShapes.With(inputSchema, [
-            SchemaShapes.Of(new(options.OutputColumnName, Mapping.OutputKind.FloatVector, 1)),
-            SchemaShapes.Of(new(options.LogLikelihoodColumnName, Mapping.OutputKind.Float))]);
+            SchemaShapes.Of(new(options.OutputColumnName, Data.OutputKind.FloatVector, 1)),
+            SchemaShapes.Of(new(options.LogLikelihoodColumnName, Data.OutputKind.Float))]);
     }
 
     /// <inheritdoc />

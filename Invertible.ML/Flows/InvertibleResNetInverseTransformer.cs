@@ -1,11 +1,13 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json;
+using Invertible.ML.Data;
 using Invertible.ML.Mapping;
 using Invertible.ML.Persistence;
-using Invertible.Torch;
 using Invertible.Torch.Flows;
 using Invertible.Torch.Implicit;
 using Invertible.Torch.Onnx;
+using Invertible.Torch.Persistence;
+using Invertible.Torch;
 using Microsoft.ML.Runtime;
 using static TorchSharp.torch;
 

@@ -1,13 +1,15 @@
 using System.Text.Json.Nodes;
+using Invertible.ML.Data;
 using Invertible.ML.Mapping;
 using Invertible.ML.Persistence;
-using Invertible.Torch;
 using Invertible.Torch.Flows;
 using Invertible.Torch.Onnx;
+using Invertible.Torch.Persistence;
 using Invertible.Torch.Training;
-using Microsoft.ML;
+using Invertible.Torch;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
+using Microsoft.ML;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,6 +1,7 @@
-using Microsoft.ML;
+using Invertible.ML.Data;
 using Invertible.ML.Persistence;
 using Microsoft.ML.Data;
+using Microsoft.ML;
 
 namespace Invertible.ML.Mapping;
 

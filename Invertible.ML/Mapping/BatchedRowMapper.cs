@@ -1,5 +1,7 @@
-using Microsoft.ML;
+using Invertible.ML.Data;
+using Invertible.Torch.Core;
 using Microsoft.ML.Data;
+using Microsoft.ML;
 
 namespace Invertible.ML.Mapping;
 

@@ -1,3 +1,4 @@
+using Invertible.ML.Data;
 namespace Invertible.ML.Mapping;
 
 /// <summary>What a batched transformer computes: its output columns from a batch of float-vector rows.</summary>

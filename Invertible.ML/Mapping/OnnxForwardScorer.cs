@@ -1,8 +1,10 @@
-using Invertible.Torch;
+using Invertible.ML.Data;
+using Invertible.Torch.Core;
 using Invertible.Torch.Flows;
 using Invertible.Torch.Layers;
 using Invertible.Torch.LogDet;
 using Invertible.Torch.Onnx;
+using Invertible.Torch;
 using Microsoft.ML.OnnxRuntime;
 using TorchSharp;
 using static TorchSharp.torch;

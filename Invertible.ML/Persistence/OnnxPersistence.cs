@@ -1,7 +1,7 @@
-using Invertible.ML.Mapping;
+using Invertible.Torch.Core;
 using Invertible.Torch.Onnx;
-using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML;
 using Onnx;
 
 namespace Invertible.ML.Persistence;
@@ -23,9 +23,10 @@ internal static class OnnxPersistence
     /// <summary>The private name the saved chain copies the input column to.</summary>
     public const string RowInput = "__invertible_input";
 
-    public static ITransformer Build(BatchedTransformer transformer)
+    /// <summary>The stand-in for a transformer that reads the float vector column <paramref name="inputColumn"/> of
+    /// <paramref name="inputWidth"/> values and persists as <paramref name="form"/>.</summary>
+    public static ITransformer Build(PersistedForm form, string inputColumn, int inputWidth)
     {
-        var form = transformer.Persist();
         var graph = OnnxRowGraph.Adapt(form.Graph, form.GraphInput, RowInput, form.Outputs);
         graph.MetadataProps.Add(new StringStringEntryProto { Key = CheckpointKey, Value = Convert.ToBase64String(form.Checkpoint) });
         graph.MetadataProps.Add(new StringStringEntryProto { Key = DescriptionKey, Value = form.Description.ToJsonString() });
@@ -33,14 +34,14 @@ internal static class OnnxPersistence
         var context = new MLContext();
         var steps = new List<IEstimator<ITransformer>>
         {
-            context.Transforms.CopyColumns(RowInput, transformer.InputColumnName),
+            context.Transforms.CopyColumns(RowInput, inputColumn),
             context.Transforms.ApplyOnnxModel(form.Outputs.Values.ToArray(), [RowInput], new MemoryStream(graph.ToBytes())),
         };
         if (form.After is { } after)
             steps.Add(after(context));
         steps.Add(context.Transforms.DropColumns([RowInput, .. form.Temporary ?? []]));
         // Fitted one by one into a flat chain, so the graph always sits at index 1 (what the loader expects).
-        var data = EmptyInput(context, transformer.InputColumnName, transformer.InputWidth);
+        var data = EmptyInput(context, inputColumn, inputWidth);
         var fitted = new List<ITransformer>();
         foreach (var step in steps)
         {

@@ -1,3 +1,4 @@
+using Invertible.Torch.Core;
 using Onnx;
 
 namespace Invertible.ML.Persistence;

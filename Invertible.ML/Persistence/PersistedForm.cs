@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Invertible.Torch.Persistence;
 using Microsoft.ML;
 using Onnx;
 

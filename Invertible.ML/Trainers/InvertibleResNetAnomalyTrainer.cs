@@ -3,8 +3,9 @@ using Invertible.ML.Data;
 using Invertible.ML.Flows;
 using Invertible.ML.Hosting;
 using Invertible.ML.Mapping;
-using Microsoft.ML;
+using Invertible.Torch.Core;
 using Microsoft.ML.Runtime;
+using Microsoft.ML;
 using static TorchSharp.torch;
 
 namespace Invertible.ML.Trainers;

@@ -1,8 +1,9 @@
-using Invertible.Torch;
+using Invertible.Torch.Core;
 using Invertible.Torch.Flows;
 using Invertible.Torch.Supervised;
-using Microsoft.ML;
+using Invertible.Torch;
 using Microsoft.ML.Runtime;
+using Microsoft.ML;
 
 namespace Invertible.ML.Trainers;
 

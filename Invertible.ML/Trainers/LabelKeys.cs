@@ -1,7 +1,8 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
-using Microsoft.ML;
+using Invertible.Torch.Core;
 using Microsoft.ML.Data;
+using Microsoft.ML;
 
 namespace Invertible.ML.Trainers;
 

@@ -1,3 +1,5 @@
+using Invertible.Torch.Core;
+using Invertible.Torch.Supervised;
 using Invertible.Torch;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -2,11 +2,12 @@ using System.Globalization;
 using Invertible.ML.Data;
 using Invertible.ML.Hosting;
 using Invertible.ML.Mapping;
-using Invertible.Torch;
+using Invertible.Torch.Core;
 using Invertible.Torch.Supervised;
 using Invertible.Torch.Training;
-using Microsoft.ML;
+using Invertible.Torch;
 using Microsoft.ML.Runtime;
+using Microsoft.ML;
 using TorchSharp;
 using static TorchSharp.torch;
 

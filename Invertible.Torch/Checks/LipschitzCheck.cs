@@ -1,4 +1,5 @@
 using System.Globalization;
+using Invertible.Torch.Core;
 using Invertible.Torch.Layers;
 using Invertible.Torch.Lipschitz;
 using static TorchSharp.torch;

@@ -1,6 +1,7 @@
+using Invertible.Torch.Core;
 using Invertible.Torch.Implicit;
-using TorchSharp;
 using TorchSharp.Utils;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Invertible.Torch.Equilibrium;

@@ -1,6 +1,7 @@
+using Invertible.Torch.Core;
 using Invertible.Torch.Supervised;
-using TorchSharp;
 using TorchSharp.Modules;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Invertible.Torch.Equilibrium;

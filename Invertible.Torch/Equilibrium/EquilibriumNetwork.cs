@@ -1,5 +1,7 @@
-using TorchSharp;
+using Invertible.Torch.Core;
+using Invertible.Torch.Supervised;
 using TorchSharp.Modules;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Invertible.Torch.Equilibrium;

@@ -1,6 +1,8 @@
+using Invertible.Torch.Core;
 using Invertible.Torch.Layers;
-using TorchSharp;
+using Invertible.Torch.Supervised;
 using TorchSharp.Modules;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Invertible.Torch.Flows;

@@ -1,7 +1,8 @@
+using Invertible.Torch.Core;
 using Invertible.Torch.Implicit;
 using Invertible.Torch.Layers;
-using TorchSharp;
 using TorchSharp.Modules;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Invertible.Torch.Flows;

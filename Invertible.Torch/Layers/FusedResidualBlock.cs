@@ -1,5 +1,6 @@
-using Invertible.Torch.Lipschitz;
+using Invertible.Torch.Core;
 using Invertible.Torch.Implicit;
+using Invertible.Torch.Lipschitz;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,3 +1,4 @@
+using Invertible.Torch.Core;
 using Invertible.Torch.Implicit;
 using Invertible.Torch.Lipschitz;
 using static TorchSharp.torch;

@@ -1,9 +1,10 @@
 using System.Globalization;
+using Invertible.Torch.Core;
 using Invertible.Torch.Implicit;
 using Invertible.Torch.Lipschitz;
 using Invertible.Torch.LogDet;
-using TorchSharp;
 using TorchSharp.Utils;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Invertible.Torch.Layers;

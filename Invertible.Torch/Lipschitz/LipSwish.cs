@@ -1,5 +1,6 @@
-using TorchSharp;
+using Invertible.Torch.Core;
 using TorchSharp.Modules;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Invertible.Torch.Lipschitz;

@@ -1,3 +1,4 @@
+using Invertible.Torch.Core;
 using static TorchSharp.torch;
 
 namespace Invertible.Torch.Lipschitz;

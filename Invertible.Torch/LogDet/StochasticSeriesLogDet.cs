@@ -1,3 +1,4 @@
+using Invertible.Torch.Core;
 using TorchSharp;
 using static TorchSharp.torch;
 

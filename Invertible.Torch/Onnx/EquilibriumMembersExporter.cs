@@ -1,3 +1,4 @@
+using Invertible.Torch.Core;
 using Invertible.Torch.Equilibrium;
 using Onnx;
 using TorchSharp;

@@ -1,3 +1,4 @@
+using Invertible.Torch.Core;
 using Invertible.Torch.Flows;
 using Onnx;
 using static TorchSharp.torch;

@@ -1,3 +1,5 @@
+using Invertible.Torch.Core;
+using Invertible.Torch.Flows;
 using Invertible.Torch.Layers;
 using Onnx;
 

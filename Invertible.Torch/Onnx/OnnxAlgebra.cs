@@ -1,3 +1,4 @@
+using Invertible.Torch.Core;
 using Invertible.Torch.Lipschitz;
 
 namespace Invertible.Torch.Onnx;

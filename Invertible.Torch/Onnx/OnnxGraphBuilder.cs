@@ -1,5 +1,6 @@
 using System.Globalization;
 using Google.Protobuf;
+using Invertible.Torch.Core;
 using Onnx;
 using static TorchSharp.torch;
 

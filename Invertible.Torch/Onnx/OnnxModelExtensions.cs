@@ -1,4 +1,5 @@
 using Google.Protobuf;
+using Invertible.Torch.Core;
 using Onnx;
 
 namespace Invertible.Torch.Onnx;

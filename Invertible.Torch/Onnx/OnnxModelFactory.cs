@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Reflection;
+using Invertible.Torch.Core;
 using Onnx;
 
 namespace Invertible.Torch.Onnx;

@@ -1,3 +1,4 @@
+using Invertible.Torch.Core;
 using Invertible.Torch.Lipschitz;
 using Onnx;
 using static TorchSharp.torch;

@@ -1,3 +1,4 @@
+using Invertible.Torch.Core;
 using Invertible.Torch.Layers;
 using Invertible.Torch.Lipschitz;
 using Invertible.Torch.LogDet;

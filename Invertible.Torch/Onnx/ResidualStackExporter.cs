@@ -1,3 +1,4 @@
+using Invertible.Torch.Flows;
 using Invertible.Torch.Layers;
 using Onnx;
 using static TorchSharp.torch;

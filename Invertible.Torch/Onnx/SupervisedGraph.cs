@@ -1,3 +1,4 @@
+using Invertible.Torch.Supervised;
 using Onnx;
 
 namespace Invertible.Torch.Onnx;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Invertible.Torch.Core;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,3 +1,4 @@
+using Invertible.Torch.Core;
 namespace Invertible.Torch.Supervised;
 
 /// <summary>

@@ -1,4 +1,6 @@
+using Invertible.Torch.Core;
 using Invertible.Torch.Implicit;
+using Invertible.Torch.Supervised;
 using TorchSharp;
 using static TorchSharp.torch;
 

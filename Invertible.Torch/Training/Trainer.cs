@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Invertible.Torch.Core;
 using Invertible.Torch.Implicit;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -1,8 +1,10 @@
 using System.Diagnostics;
 using Invertible.Samples.Shared;
-using Invertible.Torch;
+using Invertible.Torch.Core;
 using Invertible.Torch.Equilibrium;
+using Invertible.Torch.Supervised;
 using Invertible.Torch.Training;
+using Invertible.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
 

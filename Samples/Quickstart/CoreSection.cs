@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Invertible.Samples.Shared;
+using Invertible.Torch.Flows;
 using Invertible.Torch.Implicit;
 using Invertible.Torch.Layers;
 using Invertible.Torch.Lipschitz;

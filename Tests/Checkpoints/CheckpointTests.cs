@@ -1,13 +1,15 @@
 using System.Security.Cryptography;
 using System.Text;
 using Invertible.Tests.Support;
-using Invertible.Torch;
 using Invertible.Torch.Data;
 using Invertible.Torch.Equilibrium;
 using Invertible.Torch.Flows;
 using Invertible.Torch.Layers;
 using Invertible.Torch.Lipschitz;
+using Invertible.Torch.Persistence;
+using Invertible.Torch.Supervised;
 using Invertible.Torch.Training;
+using Invertible.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
 

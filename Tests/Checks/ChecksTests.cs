@@ -3,6 +3,7 @@ using Invertible.ML.Flows;
 using Invertible.Tests.Support;
 using Invertible.Torch.Checks;
 using Invertible.Torch.Data;
+using Invertible.Torch.Flows;
 using Invertible.Torch.Implicit;
 using Invertible.Torch.Layers;
 using Microsoft.ML;

@@ -1,7 +1,8 @@
 using Invertible.Tests.Support;
-using Invertible.Torch;
+using Invertible.Torch.Core;
 using Invertible.Torch.Layers;
 using Invertible.Torch.Lipschitz;
+using Invertible.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
 

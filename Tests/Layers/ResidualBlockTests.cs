@@ -1,4 +1,5 @@
 using Invertible.Tests.Support;
+using Invertible.Torch.Flows;
 using Invertible.Torch.Implicit;
 using Invertible.Torch.Layers;
 using Invertible.Torch.Lipschitz;

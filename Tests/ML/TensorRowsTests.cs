@@ -1,3 +1,4 @@
+using Invertible.ML.Data;
 using Invertible.ML.Mapping;
 using Invertible.Tests.Support;
 using TorchSharp;

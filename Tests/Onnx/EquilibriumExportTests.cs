@@ -1,9 +1,10 @@
 using Invertible.Tests.Support;
-using Invertible.Torch;
 using Invertible.Torch.Equilibrium;
 using Invertible.Torch.Onnx;
 using Invertible.Torch.Solvers;
+using Invertible.Torch.Supervised;
 using Invertible.Torch.Training;
+using Invertible.Torch;
 using static TorchSharp.torch;
 
 namespace Invertible.Tests.Onnx;

@@ -1,12 +1,13 @@
 using System.Globalization;
 using Invertible.Tests.Support;
-using Invertible.Torch;
 using Invertible.Torch.Equilibrium;
 using Invertible.Torch.Flows;
 using Invertible.Torch.Layers;
 using Invertible.Torch.Onnx;
-using Microsoft.ML;
+using Invertible.Torch.Supervised;
+using Invertible.Torch;
 using Microsoft.ML.Data;
+using Microsoft.ML;
 using Onnx;
 using static TorchSharp.torch;
 

@@ -1,10 +1,11 @@
 using Invertible.Tests.Support;
-using Invertible.Torch;
 using Invertible.Torch.Equilibrium;
 using Invertible.Torch.Flows;
 using Invertible.Torch.Layers;
 using Invertible.Torch.Lipschitz;
 using Invertible.Torch.Onnx;
+using Invertible.Torch.Supervised;
+using Invertible.Torch;
 using static TorchSharp.torch;
 
 namespace Invertible.Tests.Onnx;

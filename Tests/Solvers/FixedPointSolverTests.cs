@@ -262,7 +262,7 @@ public sealed class FixedPointSolverTests
     public void Float32SolveBelowTheRoundingFloor_StopsAsStalled_AndSaysWhy()
     {
         manual_seed(31);
-        var stack = Invertible.Torch.Layers.ResidualStack.Create(16, 12, new Invertible.Torch.Layers.ResidualBlockOptions { Coefficient = 0.98 });
+        var stack = Invertible.Torch.Flows.ResidualStack.Create(16, 12, new Invertible.Torch.Layers.ResidualBlockOptions { Coefficient = 0.98 });
         stack.eval();
         var y = rand(64, 16).mul(20).sub(10);
         var options = new ImplicitOptions { Forward = new FixedPointOptions { Tolerance = 1e-8, MaxIterations = 3000 } };

@@ -2,9 +2,12 @@ using System.Globalization;
 using System.Text;
 using Invertible.ML.Flows;
 using Invertible.ML.Trainers;
+using Invertible.Torch.Core;
+using Invertible.Torch.Persistence;
+using Invertible.Torch.Supervised;
 using Invertible.Torch;
-using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML;
 
 namespace Invertible.Cli;
 

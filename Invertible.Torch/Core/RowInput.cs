@@ -1,7 +1,7 @@
 using System.Globalization;
 using static TorchSharp.torch;
 
-namespace Invertible.Torch;
+namespace Invertible.Torch.Core;
 
 /// <summary>
 /// Argument checks for [batch, features] inputs, so bad data fails with a clear message naming the argument, the row and

@@ -1,7 +1,7 @@
 using System.IO.Compression;
 using System.IO.Hashing;
 
-namespace Invertible.ML.Persistence;
+namespace Invertible.ML.Pipelines;
 
 /// <summary>
 /// Checks every entry of a saved ML.NET model (a zip) against its recorded length and CRC-32. .NET's

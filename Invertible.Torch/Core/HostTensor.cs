@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using static TorchSharp.torch;
 
-namespace Invertible.Torch;
+namespace Invertible.Torch.Core;
 
 /// <summary>
 /// Small contiguous CPU tensors read and written in place from managed code: the host paths of the solvers and the

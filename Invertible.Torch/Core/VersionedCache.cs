@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace Invertible.Torch;
+namespace Invertible.Torch.Core;
 
 /// <summary>
 /// A value derived from some tensors, kept while the same tensors (by reference) come back unchanged: none written in
@@ -8,7 +8,7 @@ namespace Invertible.Torch;
 /// a racing rebuild only computes the same value twice, and a replaced value is left to the garbage collector rather
 /// than disposed under a reader that may still hold it.
 /// </summary>
-internal sealed class VersionedCache<T> where T : class
+public sealed class VersionedCache<T> where T : class
 {
     private sealed record Entry(T Value, Tensor?[] Sources, long[] Versions);
 

@@ -1,18 +1,20 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Invertible.ML.Persistence;
 using Invertible.ML.Flows;
 using Invertible.ML.Mapping;
 using Invertible.ML.Trainers;
-using Invertible.Torch;
 using Invertible.Torch.Flows;
-using Microsoft.ML;
+using Invertible.Torch.Persistence;
+using Invertible.Torch;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
+using Microsoft.ML;
 using Onnx;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Invertible.ML.Persistence;
+namespace Invertible.ML.Pipelines;
 
 /// <summary>
 /// Loads a saved ML.NET model and puts our transformers back in place of their ONNX stand-ins: each stand-in's graph

@@ -1,12 +1,14 @@
 using System.Collections.Immutable;
+using Invertible.ML.Persistence;
 using Invertible.ML.Mapping;
+using Invertible.Torch.Core;
 using Invertible.Torch.Onnx;
-using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms;
+using Microsoft.ML;
 using Onnx;
 
-namespace Invertible.ML.Persistence;
+namespace Invertible.ML.Pipelines;
 
 /// <summary>
 /// Exports a fitted pipeline holding Invertible.ML transformers as one ONNX graph — what <c>ConvertToOnnx</c> cannot do

@@ -1,9 +1,11 @@
+using Invertible.Torch.Core;
 using Invertible.Torch.Implicit;
-using TorchSharp;
+using Invertible.Torch.Layers;
 using TorchSharp.Modules;
+using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Invertible.Torch.Layers;
+namespace Invertible.Torch.Flows;
 
 /// <summary>
 /// A composition F = F_n ∘ … ∘ F_1 of invertible layers; the inverse runs layer by layer in reverse. As a density

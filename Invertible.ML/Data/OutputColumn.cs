@@ -1,7 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace Invertible.ML.Mapping;
+namespace Invertible.ML.Data;
 
 /// <summary>The representation of an output column's values in a computed batch.</summary>
 internal enum OutputKind

@@ -1,15 +1,16 @@
 using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using System.Text.Json;
+using System.Text;
+using Invertible.Torch.Core;
 using Invertible.Torch.Equilibrium;
 using Invertible.Torch.Flows;
 using Invertible.Torch.Supervised;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Invertible.Torch;
+namespace Invertible.Torch.Persistence;
 
 /// <summary>
 /// Saves and loads trained models: every parameter and buffer (power-iteration vectors, ActNorm's initialised state, raw

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
-namespace Invertible.Torch;
+namespace Invertible.Torch.Core;
 
 /// <summary>
 /// The process's native memory on Linux: its resident set, returning freed heap memory to the system, and glibc's

@@ -1,7 +1,7 @@
 using Invertible.Torch.Implicit;
 using static TorchSharp.torch;
 
-namespace Invertible.Torch;
+namespace Invertible.Torch.Supervised;
 
 /// <summary>
 /// A model from feature rows to scores: K logits (multiclass), one logit (binary) or the predicted values (regression).

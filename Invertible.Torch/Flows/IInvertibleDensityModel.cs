@@ -1,10 +1,11 @@
+using Invertible.Torch.Core;
 using Invertible.Torch.Flows;
 using Invertible.Torch.Implicit;
 using Invertible.Torch.Layers;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Invertible.Torch;
+namespace Invertible.Torch.Flows;
 
 /// <summary>
 /// An invertible density model: a bijection z = F(x) from data to a standard normal latent space, composed of

@@ -1,4 +1,4 @@
-namespace Invertible.Torch;
+namespace Invertible.Torch.Supervised;
 
 /// <summary>What an <see cref="ISupervisedModel"/> predicts, and so its scores and loss.</summary>
 public enum SupervisedTask

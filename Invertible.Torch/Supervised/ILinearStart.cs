@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace Invertible.Torch;
+namespace Invertible.Torch.Supervised;
 
 /// <summary>A supervised model that contains the linear model x ↦ W x + b and can be set to exactly it, so that
 /// training starts from a fitted linear model.</summary>

@@ -1,4 +1,4 @@
-namespace Invertible.Torch;
+namespace Invertible.Torch.Core;
 
 /// <summary>Writes files so that a failure never leaves a half-written file behind.</summary>
 public static class AtomicFile

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using static TorchSharp.torch;
 
-namespace Invertible.Torch;
+namespace Invertible.Torch.Core;
 
 /// <summary>
 /// libtorch's per-tensor version counter, which every in-place write bumps (optimiser steps, <c>copy_</c>,

@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace Invertible.ML.Mapping;
+namespace Invertible.ML.Data;
 
 /// <summary>The one conversion between row-major float batches and tensors, at the edge of every batched function.</summary>
 internal static class TensorRows

@@ -1,4 +1,4 @@
-namespace Invertible.Torch;
+namespace Invertible.Torch.Persistence;
 
 /// <summary>A checkpoint could not be read: truncated, corrupted, of an unknown kind or version, or not matching its model.</summary>
 public sealed class CheckpointException : IOException

@@ -1,9 +1,11 @@
+using Invertible.Torch.Core;
 using Invertible.Torch.Implicit;
+using Invertible.Torch.Supervised;
 using Invertible.Torch.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Invertible.Torch.Supervised;
+namespace Invertible.Torch.Training;
 
 /// <summary>
 /// Training an ensemble by cross-fitting: every row carries a fold number, member k trains on the rows outside fold k

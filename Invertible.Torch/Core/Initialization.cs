@@ -2,7 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace Invertible.Torch;
+namespace Invertible.Torch.Core;
 
 /// <summary>Seeded re-initialisation of TorchSharp layers whose constructors draw from the global random source.</summary>
 public static class Initialization

@@ -2,7 +2,7 @@ using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace Invertible.ML.Mapping;
+namespace Invertible.ML.Data;
 
 /// <summary>Reads a float-vector column into dense rows, rejecting NaN and ±∞ with the column, row and slot.</summary>
 internal sealed class FeatureRows

@@ -1,4 +1,4 @@
-namespace Invertible.Torch;
+namespace Invertible.Torch.Core;
 
 /// <summary>
 /// Keeps a long loop's resident set near its reference: when it has grown past <see cref="GrowthLimit"/> × the
