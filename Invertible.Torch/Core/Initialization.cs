@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace Invertible.Torch.Core;
 
 /// <summary>Seeded re-initialisation of TorchSharp layers whose constructors draw from the global random source.</summary>
-public static class Initialization
+internal static class Initialization
 {
     /// <summary>PyTorch's default for linear layers, U(−1/√fan_in, 1/√fan_in) for weight and bias, from <paramref name="generator"/>.</summary>
     public static void Linear(Linear layer, Generator? generator)

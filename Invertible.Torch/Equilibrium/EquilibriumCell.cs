@@ -60,7 +60,7 @@ public sealed class EquilibriumCell : nn.Module<Tensor, Tensor, Tensor>, IEquili
     public Linear Injection => injection;
 
     /// <summary>The activation φ as a functional layer (its β, if it has one, among its effective parameters).</summary>
-    public IElementwiseActivation ActivationFunction => (IElementwiseActivation)activation;
+    internal IElementwiseActivation ActivationFunction => (IElementwiseActivation)activation;
 
     /// <summary>Lipschitz bound of f in z: ‖W‖ (φ is 1-Lipschitz).</summary>
     public double ContractionBound() => recurrent.LipschitzBound();

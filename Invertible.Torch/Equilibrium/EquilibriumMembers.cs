@@ -64,7 +64,7 @@ public sealed class EquilibriumMembers : nn.Module<Tensor, Tensor>, IMemberModel
     public EquilibriumLayer Layer => equilibrium;
 
     /// <summary>The members' cells.</summary>
-    public IMemberCell Cell => (IMemberCell)equilibrium.Function;
+    internal IMemberCell Cell => (IMemberCell)equilibrium.Function;
 
     /// <summary>H_k [K, outputs, state] and c_k [K, outputs].</summary>
     public (Parameter Weight, Parameter Bias) Head => (head, headBias);

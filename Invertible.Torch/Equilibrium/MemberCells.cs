@@ -11,7 +11,7 @@ namespace Invertible.Torch.Equilibrium;
 /// member-major rows — rows k·B … (k + 1)·B − 1 of a [K·B, width] tensor belong to member k — so the fixed-point solvers,
 /// which work row by row, solve all members at once, and every product is one batched matrix product over members.
 /// </summary>
-public interface IMemberCell : IEquilibriumFunction
+internal interface IMemberCell : IEquilibriumFunction
 {
     /// <summary>K.</summary>
     int Members { get; }
@@ -47,7 +47,7 @@ internal static class MemberRows
 /// step's vectors (one per step by default, differentiable through σ = uᵀ W v), which may lag a fast-moving W_k — the
 /// solves tolerate that while c is well below 1 —; in evaluation from the exact spectral norm, so the bound is certified.
 /// </summary>
-public sealed class MemberContractiveCell : nn.Module<Tensor, Tensor, Tensor>, IMemberCell
+internal sealed class MemberContractiveCell : nn.Module<Tensor, Tensor, Tensor>, IMemberCell
 {
     private readonly Parameter recurrent, injectionWeight, injectionBias;
     private readonly Tensor leftVectors;
@@ -177,7 +177,7 @@ public sealed class MemberContractiveCell : nn.Module<Tensor, Tensor, Tensor>, I
 /// solved, as <see cref="MonotoneCell"/>, in the Peaceman–Rachford variable s: T(s) = 2V_k(|s| + α_k b̃) − |s| with
 /// V_k = (I + α_k(I − W_k))⁻¹ and α_k = 1 / ‖I − W_k‖₂ (exact, per member), z* = ReLU(s*).
 /// </summary>
-public sealed class MemberMonotoneCell : nn.Module<Tensor, Tensor, Tensor>, IMemberCell
+internal sealed class MemberMonotoneCell : nn.Module<Tensor, Tensor, Tensor>, IMemberCell
 {
     private readonly Parameter a, b, injectionWeight, injectionBias;
     private readonly VersionedCache<Tensor[]> evaluation = new();

@@ -11,7 +11,7 @@ public static class StandardNormal
     private static readonly double HalfLogTwoPi = 0.5 * Math.Log(2 * Math.PI);
 
     /// <summary>log N(z; 0, I) per row of a [batch, <paramref name="features"/>] z.</summary>
-    public static T LogProb<T>(ITensorAlgebra<T> ops, T latent, int features)
+    internal static T LogProb<T>(ITensorAlgebra<T> ops, T latent, int features)
         => ops.Sub(ops.Scale(ops.RowSumOfSquares(latent), -0.5), ops.Constant(HalfLogTwoPi * features));
 
     /// <summary>log N(z; 0, I) per row, [batch].</summary>

@@ -8,7 +8,7 @@ namespace Invertible.Torch.Implicit;
 /// already a leaf (a module's own parameter, which g may read directly) or a detached copy otherwise — and every VJP
 /// reuses that one-step tape (so memory is one evaluation of g, however many VJPs are taken).
 /// </summary>
-public sealed class AutogradLinearization : ILinearization
+internal sealed class AutogradLinearization : ILinearization
 {
     private readonly Tensor inputLeaf;
     private readonly Tensor[] parameterLeaves;

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace Invertible.Torch.Implicit;
 
 /// <summary>Vector–Jacobian products of a function g(x; θ) at one point (x, θ).</summary>
-public interface ILinearization : IDisposable
+internal interface ILinearization : IDisposable
 {
     /// <summary>J_g(x)ᵀ w, same shape as x.</summary>
     Tensor InputVjp(Tensor w);
@@ -17,7 +17,7 @@ public interface ILinearization : IDisposable
 }
 
 /// <summary>A functional layer that supplies its own (hand-derived) vector–Jacobian products.</summary>
-public interface ILinearizable : IFunctionalLayer
+internal interface ILinearizable : IFunctionalLayer
 {
     /// <summary>Linearises the layer at <paramref name="input"/> with <paramref name="parameters"/>.</summary>
     ILinearization Linearize(Tensor input, Tensor[] parameters);
@@ -25,14 +25,14 @@ public interface ILinearizable : IFunctionalLayer
 
 /// <summary>A functional layer that evaluates the inverse's fixed-point map x ↦ y − g(x) faster than
 /// <c>y − Apply(x, θ)</c>, e.g. with constants folded into its weights once per solve.</summary>
-public interface IResidualIterationMap : IFunctionalLayer
+internal interface IResidualIterationMap : IFunctionalLayer
 {
     /// <summary>The map x ↦ <paramref name="output"/> − g(x; θ), evaluated without autograd.</summary>
     Func<Tensor, Tensor> InverseIterationMap(Tensor output, Tensor[] parameters);
 }
 
 /// <summary>Linearisations of functional layers.</summary>
-public static class Linearization
+internal static class Linearization
 {
     /// <summary>The layer's own linearisation if it has one, otherwise one by autograd on a one-step tape.</summary>
     public static ILinearization Of(IFunctionalLayer g, Tensor input, Tensor[] parameters)

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace Invertible.Torch.Lipschitz;
 
 /// <summary>A parameter-free 1-Lipschitz activation (ELU with α = 1 or tanh) as a functional layer.</summary>
-public sealed class FixedLipschitzActivation : nn.Module<Tensor, Tensor>, IElementwiseActivation
+internal sealed class FixedLipschitzActivation : nn.Module<Tensor, Tensor>, IElementwiseActivation
 {
     /// <summary>Creates the activation; <see cref="LipschitzActivation.LipSwish"/> is learnable and has its own class.</summary>
     public FixedLipschitzActivation(LipschitzActivation kind) : base(kind.ToString())

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace Invertible.Torch.Lipschitz;
 
 /// <summary>A 1-Lipschitz elementwise activation as a functional layer; its math is <see cref="Math"/>.</summary>
-public interface IElementwiseActivation : IFunctionalLayer
+internal interface IElementwiseActivation : IFunctionalLayer
 {
     /// <summary>Value, derivative and folded form of the activation.</summary>
     LipschitzActivationMath Math { get; }

@@ -6,7 +6,7 @@ namespace Invertible.Torch.Lipschitz;
 /// into exported graphs, so the two cannot drift apart.
 /// </summary>
 /// <typeparam name="T">The representation of a tensor.</typeparam>
-public interface ITensorAlgebra<T>
+internal interface ITensorAlgebra<T>
 {
     /// <summary>A scalar constant of the working type.</summary>
     T Constant(double value);

@@ -41,7 +41,7 @@ public sealed class LipSwish : nn.Module<Tensor, Tensor>, IElementwiseActivation
     }
 
     /// <inheritdoc />
-    public LipschitzActivationMath Math => LipschitzActivationMath.Of(LipschitzActivation.LipSwish);
+    LipschitzActivationMath IElementwiseActivation.Math => LipschitzActivationMath.Of(LipschitzActivation.LipSwish);
 
     /// <inheritdoc />
     public int ParameterCount => 1;

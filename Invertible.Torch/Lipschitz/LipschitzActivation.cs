@@ -15,7 +15,7 @@ public enum LipschitzActivation
 }
 
 /// <summary>Creates activation modules.</summary>
-public static class LipschitzActivations
+internal static class LipschitzActivations
 {
     /// <summary>A new module for <paramref name="kind"/> (LipSwish gets its own learnable β).</summary>
     public static nn.Module<Tensor, Tensor> Create(LipschitzActivation kind, ScalarType dtype = ScalarType.Float32) => kind switch

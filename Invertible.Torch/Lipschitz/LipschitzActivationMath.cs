@@ -12,7 +12,7 @@ namespace Invertible.Torch.Lipschitz;
 /// <para>LipSwish: a = β, b = 1 / (1.1 β), h(u) = u σ(u), so φ(z) = z σ(β z) / 1.1; Lip(swish) ≤ 1.0998 for every
 /// β &gt; 0, hence the 1.1. Tanh: h = tanh, h' = 1 − tanh². ELU (α = 1): h' = min(eᵘ, 1).</para>
 /// </remarks>
-public abstract class LipschitzActivationMath
+internal abstract class LipschitzActivationMath
 {
     private LipschitzActivationMath() { }
 

@@ -5,7 +5,7 @@ namespace Invertible.Torch.Lipschitz;
 
 /// <summary><see cref="ITensorAlgebra{T}"/> on TorchSharp tensors (differentiable by autograd).</summary>
 /// <param name="like">Constants take this tensor's type and device.</param>
-public readonly struct TensorAlgebra(Tensor like) : ITensorAlgebra<Tensor>
+internal readonly struct TensorAlgebra(Tensor like) : ITensorAlgebra<Tensor>
 {
     /// <inheritdoc />
     public Tensor Constant(double value) => tensor(value, dtype: like.dtype, device: like.device);

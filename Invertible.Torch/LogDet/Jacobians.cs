@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace Invertible.Torch.LogDet;
 
 /// <summary>Dense per-row Jacobians of functional layers.</summary>
-public static class Jacobians
+internal static class Jacobians
 {
     /// <summary>
     /// J_g(x) per row, [batch, features, features]: analytic when g is an <see cref="IJacobianLayer"/>, otherwise one

@@ -11,7 +11,7 @@ namespace Invertible.Torch.Onnx;
 /// as member-major rows of one fixed-point <c>Loop</c> (the rows TorchSharp's solver freezes one by one), each iteration
 /// one batched product per member stack, and the members' mean scores as one product with their stacked heads.
 /// </summary>
-public static class EquilibriumMembersExporter
+internal static class EquilibriumMembersExporter
 {
     /// <summary>
     /// Graph: "x" [batch, features] → "scores" [batch, outputs] (the members' mean) and the task's outputs; per row
