@@ -37,34 +37,34 @@ public static class InvertibleCatalog
     /// A deep-equilibrium multiclass classifier: <c>Score</c> (class probabilities) and <c>PredictedLabel</c> (the label's
     /// key type). The label must be a key (<c>MapValueToKey</c>).
     /// </summary>
-    public static DeepEquilibriumTrainer DeepEquilibrium(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+    public static DeepEquilibriumTrainer<InvertibleMulticlassTransformer> DeepEquilibrium(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
         string labelColumnName = "Label", string featureColumnName = "Features")
         => catalog.DeepEquilibrium(new DeepEquilibriumOptions { LabelColumnName = labelColumnName, FeatureColumnName = featureColumnName });
 
     /// <summary>A deep-equilibrium multiclass classifier with every option (<see cref="DeepEquilibriumOptions"/>).</summary>
-    public static DeepEquilibriumTrainer DeepEquilibrium(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog, DeepEquilibriumOptions options)
-        => new(CatalogEnvironment.Of(catalog), SupervisedTask.MulticlassClassification, options);
+    public static DeepEquilibriumTrainer<InvertibleMulticlassTransformer> DeepEquilibrium(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog, DeepEquilibriumOptions options)
+        => new(CatalogEnvironment.Of(catalog), options);
 
     /// <summary>
     /// A deep-equilibrium binary classifier: <c>Score</c> (the logit), <c>Probability</c> and <c>PredictedLabel</c>. The
     /// label must be Boolean.
     /// </summary>
-    public static DeepEquilibriumTrainer DeepEquilibrium(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog,
+    public static DeepEquilibriumTrainer<InvertibleBinaryTransformer> DeepEquilibrium(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog,
         string labelColumnName = "Label", string featureColumnName = "Features")
         => catalog.DeepEquilibrium(new DeepEquilibriumOptions { LabelColumnName = labelColumnName, FeatureColumnName = featureColumnName });
 
     /// <summary>A deep-equilibrium binary classifier with every option (<see cref="DeepEquilibriumOptions"/>).</summary>
-    public static DeepEquilibriumTrainer DeepEquilibrium(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog, DeepEquilibriumOptions options)
-        => new(CatalogEnvironment.Of(catalog), SupervisedTask.BinaryClassification, options);
+    public static DeepEquilibriumTrainer<InvertibleBinaryTransformer> DeepEquilibrium(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog, DeepEquilibriumOptions options)
+        => new(CatalogEnvironment.Of(catalog), options);
 
     /// <summary>A deep-equilibrium regression: <c>Score</c>. The label must be Single.</summary>
-    public static DeepEquilibriumTrainer DeepEquilibrium(this RegressionCatalog.RegressionTrainers catalog,
+    public static DeepEquilibriumTrainer<InvertibleRegressionTransformer> DeepEquilibrium(this RegressionCatalog.RegressionTrainers catalog,
         string labelColumnName = "Label", string featureColumnName = "Features")
         => catalog.DeepEquilibrium(new DeepEquilibriumOptions { LabelColumnName = labelColumnName, FeatureColumnName = featureColumnName });
 
     /// <summary>A deep-equilibrium regression with every option (<see cref="DeepEquilibriumOptions"/>).</summary>
-    public static DeepEquilibriumTrainer DeepEquilibrium(this RegressionCatalog.RegressionTrainers catalog, DeepEquilibriumOptions options)
-        => new(CatalogEnvironment.Of(catalog), SupervisedTask.Regression, options);
+    public static DeepEquilibriumTrainer<InvertibleRegressionTransformer> DeepEquilibrium(this RegressionCatalog.RegressionTrainers catalog, DeepEquilibriumOptions options)
+        => new(CatalogEnvironment.Of(catalog), options);
 
     /// <summary>
     /// A multiclass classifier on an invertible residual feature map with a linear head: <c>Score</c> (class

@@ -25,7 +25,7 @@ public abstract class BatchedTransformer : ITransformer, IDisposable
     {
         Environment = environment ?? throw new ArgumentNullException(nameof(environment));
         InputColumnName = inputColumnName ?? throw new ArgumentNullException(nameof(inputColumnName));
-        persisted = new Lazy<ITransformer>(() => OnnxPersistence.Build(Persist(), InputColumnName, InputWidth));
+        persisted = new Lazy<ITransformer>(() => OnnxPersistence.Build(Persist(), InputColumnName, InputWidth, Function.Columns));
         dropSentinel = new Lazy<ITransformer>(() => new MLContext().Transforms.DropColumns(ConvertToOnnxSentinel.ColumnName)
             .Fit(new BatchedDataView(OnnxPersistence.EmptyInput(new MLContext(), InputColumnName, InputWidth), Function, InputColumnName,
                 GetOutputSchema(OnnxPersistence.EmptyInput(new MLContext(), InputColumnName, InputWidth).Schema), TransformBatchSize)));

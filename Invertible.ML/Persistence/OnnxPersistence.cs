@@ -1,3 +1,4 @@
+using Invertible.ML.Data;
 using Invertible.Torch.Core;
 using Invertible.Torch.Onnx;
 using Microsoft.ML.Data;
@@ -24,10 +25,17 @@ internal static class OnnxPersistence
     public const string RowInput = "__invertible_input";
 
     /// <summary>The stand-in for a transformer that reads the float vector column <paramref name="inputColumn"/> of
-    /// <paramref name="inputWidth"/> values and persists as <paramref name="form"/>.</summary>
-    public static ITransformer Build(PersistedForm form, string inputColumn, int inputWidth)
+    /// <paramref name="inputWidth"/> values, adds <paramref name="columns"/> and persists as <paramref name="form"/>.</summary>
+    public static ITransformer Build(PersistedForm form, string inputColumn, int inputWidth, IReadOnlyList<OutputColumn> columns)
     {
-        var graph = OnnxRowGraph.Adapt(form.Graph, form.GraphInput, RowInput, form.Outputs);
+        // Each column's values keep the transformer's element type (e.g. Int32 iterations where the graph computes Int64).
+        var elementTypes = columns.Where(c => c.Kind != OutputKind.Key).ToDictionary(c => c.Name, c => c.Kind switch
+        {
+            OutputKind.Boolean => (int)TensorProto.Types.DataType.Bool,
+            OutputKind.Int32 => (int)TensorProto.Types.DataType.Int32,
+            _ => (int)TensorProto.Types.DataType.Float,
+        });
+        var graph = OnnxRowGraph.Adapt(form.Graph, form.GraphInput, RowInput, form.Outputs, elementTypes);
         graph.MetadataProps.Add(new StringStringEntryProto { Key = CheckpointKey, Value = Convert.ToBase64String(form.Checkpoint) });
         graph.MetadataProps.Add(new StringStringEntryProto { Key = DescriptionKey, Value = form.Description.ToJsonString() });
 

@@ -6,11 +6,13 @@ namespace Invertible.ML.Persistence;
 /// <summary>
 /// Rewrites an exported batch graph into the row form ML.NET's <c>ApplyOnnxModel</c> reads best: a rank-1 input
 /// [d] (ML.NET feeds one row per call), outputs named after their columns, [batch, k] outputs squeezed to [k] (a
-/// <c>Vector&lt;T, k&gt;</c> column) and [batch] outputs kept as [1] (ML.NET cannot read rank-0 outputs).
+/// <c>Vector&lt;T, k&gt;</c> column) and [batch] outputs kept as [1] (ML.NET cannot read rank-0 outputs), each cast to
+/// the element type its column has in the transformer.
 /// </summary>
 internal static class OnnxRowGraph
 {
-    public static ModelProto Adapt(ModelProto batch, string graphInput, string rowInput, IReadOnlyDictionary<string, string> outputs)
+    public static ModelProto Adapt(ModelProto batch, string graphInput, string rowInput, IReadOnlyDictionary<string, string> outputs,
+        IReadOnlyDictionary<string, int> elementTypes)
     {
         var model = batch.Clone();
         var graph = model.Graph;
@@ -33,15 +35,24 @@ internal static class OnnxRowGraph
             var output = batchOutputs.SingleOrDefault(o => o.Name == name)
                 ?? throw new InvalidOperationException($"The exported graph has no output '{name}'.");
             var dims = output.Type.TensorType.Shape.Dim;
+            var elementType = elementTypes.GetValueOrDefault(column, output.Type.TensorType.ElemType);
+            var source = name;
+            if (elementType != output.Type.TensorType.ElemType)
+            {
+                source = $"{name}_as_{column}";
+                var cast = Node("Cast", [name], source);
+                cast.Attribute.Add(new AttributeProto { Name = "to", Type = AttributeProto.Types.AttributeType.Int, I = elementType });
+                graph.Node.Add(cast);
+            }
             if (dims.Count == 2)
             {
-                graph.Node.Add(Node("Squeeze", [name, "row_axis"], column));
-                graph.Output.Add(ValueInfo(column, output.Type.TensorType.ElemType, [dims[1].DimValue]));
+                graph.Node.Add(Node("Squeeze", [source, "row_axis"], column));
+                graph.Output.Add(ValueInfo(column, elementType, [dims[1].DimValue]));
             }
             else
             {
-                graph.Node.Add(Node("Identity", [name], column));
-                graph.Output.Add(ValueInfo(column, output.Type.TensorType.ElemType, [1]));
+                graph.Node.Add(Node("Identity", [source], column));
+                graph.Output.Add(ValueInfo(column, elementType, [1]));
             }
         }
         return model;

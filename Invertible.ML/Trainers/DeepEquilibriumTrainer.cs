@@ -8,25 +8,26 @@ using Microsoft.ML.Runtime;
 namespace Invertible.ML.Trainers;
 
 /// <summary>
-/// Trains a deep-equilibrium network for multiclass or binary classification or regression (create it with
+/// Trains a deep-equilibrium network for the task its transformer names: <see cref="InvertibleMulticlassTransformer"/>,
+/// <see cref="InvertibleBinaryTransformer"/> or <see cref="InvertibleRegressionTransformer"/> (create it with
 /// <c>mlContext.&lt;Task&gt;.Trainers.DeepEquilibrium(…)</c>).
 /// </summary>
-public sealed class DeepEquilibriumTrainer : IEstimator<InvertiblePredictionTransformer>
+/// <typeparam name="TTransformer">The task's prediction transformer.</typeparam>
+public sealed class DeepEquilibriumTrainer<TTransformer> : IEstimator<TTransformer> where TTransformer : InvertiblePredictionTransformer
 {
     private readonly IHostEnvironment environment;
     private readonly DeepEquilibriumOptions options;
 
     /// <summary>Creates the trainer on <paramref name="mlContext"/> (seed and log).</summary>
-    public DeepEquilibriumTrainer(MLContext mlContext, SupervisedTask task, DeepEquilibriumOptions? options = null)
-        : this((IHostEnvironment)(mlContext ?? throw new ArgumentNullException(nameof(mlContext))), task, options)
+    public DeepEquilibriumTrainer(MLContext mlContext, DeepEquilibriumOptions? options = null)
+        : this((IHostEnvironment)(mlContext ?? throw new ArgumentNullException(nameof(mlContext))), options)
     {
     }
 
-    internal DeepEquilibriumTrainer(IHostEnvironment environment, SupervisedTask task, DeepEquilibriumOptions? options)
+    internal DeepEquilibriumTrainer(IHostEnvironment environment, DeepEquilibriumOptions? options)
     {
-        if (!Enum.IsDefined(task)) throw new ArgumentOutOfRangeException(nameof(task), task, "Unknown task.");
         this.environment = environment;
-        Task = task;
+        Task = InvertiblePredictionTransformer.TaskOf<TTransformer>();
         this.options = options ?? new DeepEquilibriumOptions();
         this.options.Validate();
     }
@@ -40,8 +41,8 @@ public sealed class DeepEquilibriumTrainer : IEstimator<InvertiblePredictionTran
 
     /// <inheritdoc />
     /// <exception cref="ArgumentException">Bad feature or label column, no rows, or a row holding NaN or ±∞ or a missing label.</exception>
-    public InvertiblePredictionTransformer Fit(IDataView input)
-        => SupervisedFit.Fit(environment, "DeepEquilibrium", input, Task, options,
+    public TTransformer Fit(IDataView input)
+        => (TTransformer)SupervisedFit.Fit(environment, "DeepEquilibrium", input, Task, options,
             (members, inputs, outputs, rows, generator) =>
             {
                 var state = options.StateSize ?? (rows < SupervisedFit.LargeRows ? DeepEquilibriumOptions.Defaults.StateSize : DeepEquilibriumOptions.Defaults.LargeStateSize);

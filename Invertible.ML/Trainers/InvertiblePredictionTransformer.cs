@@ -1,19 +1,14 @@
-using System.Text.Json.Nodes;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Invertible.ML.Data;
 using Invertible.ML.Mapping;
 using Invertible.ML.Persistence;
-using Invertible.Torch.Core;
-using Invertible.Torch.Equilibrium;
-using Invertible.Torch.Flows;
 using Invertible.Torch.Onnx;
 using Invertible.Torch.Persistence;
 using Invertible.Torch.Supervised;
 using Invertible.Torch.Training;
-using Invertible.Torch;
-using Microsoft.ML.Data;
-using Microsoft.ML.Runtime;
 using Microsoft.ML;
+using Microsoft.ML.Runtime;
 using Onnx;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -22,11 +17,11 @@ namespace Invertible.ML.Trainers;
 
 /// <summary>
 /// A trained supervised model (deep-equilibrium network, or i-ResNet features + linear head) as an ML.NET prediction
-/// transformer, with ML.NET's output conventions: multiclass adds <c>Score</c> (class probabilities) and
-/// <c>PredictedLabel</c> (the label's key type, with its key values); binary adds <c>Score</c> (the logit),
-/// <c>Probability</c> and <c>PredictedLabel</c> (Boolean); regression adds <c>Score</c>.
+/// transformer. One sealed class per task owns its output columns, their computation from the model's scores and its
+/// persisted form: <see cref="InvertibleMulticlassTransformer"/>, <see cref="InvertibleBinaryTransformer"/>,
+/// <see cref="InvertibleRegressionTransformer"/>.
 /// </summary>
-public sealed class InvertiblePredictionTransformer : BatchedTransformer
+public abstract class InvertiblePredictionTransformer : BatchedTransformer
 {
     /// <summary>The score column.</summary>
     public const string ScoreColumnName = "Score";
@@ -38,34 +33,19 @@ public sealed class InvertiblePredictionTransformer : BatchedTransformer
     public const string ProbabilityColumnName = "Probability";
 
     private readonly PredictionFunction function;
-    private readonly LabelKeys? keys;
 
-    internal InvertiblePredictionTransformer(IHostEnvironment environment, nn.Module model, string featureColumnName, string labelColumnName,
-        LabelKeys? keys, TrainingReport? report, OutOfFoldMetrics? outOfFold)
+    private protected InvertiblePredictionTransformer(IHostEnvironment environment, ISupervisedModel model, string featureColumnName, string labelColumnName,
+        TrainingReport? report, OutOfFoldMetrics? outOfFold)
         : base(environment, featureColumnName)
     {
-        Model = (ISupervisedModel)model;
+        Model = model;
         LabelColumnName = labelColumnName;
         TrainingReport = report;
         OutOfFold = outOfFold;
-        this.keys = keys;
-        OutputColumn[] columns = Model.Task switch
-        {
-            SupervisedTask.MulticlassClassification =>
-            [
-                new(ScoreColumnName, OutputKind.FloatVector, Model.Outputs),
-                new(PredictedLabelColumnName, OutputKind.Key, KeyType: keys!.KeyType, Annotations: keys.Annotations),
-            ],
-            SupervisedTask.BinaryClassification =>
-            [
-                new(ScoreColumnName, OutputKind.Float), new(ProbabilityColumnName, OutputKind.Float), new(PredictedLabelColumnName, OutputKind.Boolean),
-            ],
-            _ => [new(ScoreColumnName, OutputKind.Float)],
-        };
-        function = new PredictionFunction(Model, columns);
+        function = new PredictionFunction(this);
     }
 
-    /// <summary>The trained model (TorchSharp): a <see cref="Torch.Supervised.SupervisedEnsemble"/> of cross-fitted members.</summary>
+    /// <summary>The trained model (TorchSharp): a <see cref="SupervisedEnsemble"/> of cross-fitted members.</summary>
     public ISupervisedModel Model { get; }
 
     /// <summary>What is predicted.</summary>
@@ -85,73 +65,82 @@ public sealed class InvertiblePredictionTransformer : BatchedTransformer
     /// <summary>The model's ONNX graph ("x" → "scores", …; see <see cref="EquilibriumExporter"/> and <see cref="ClassifierExporter"/>).</summary>
     public ModelProto ExportOnnx(OnnxExportOptions? options = null) => SupervisedExporter.Export(Model, options);
 
+    /// <summary>The columns this task adds, in order.</summary>
+    private protected abstract IReadOnlyList<OutputColumn> Columns { get; }
+
+    /// <summary>The column values of a batch from the model's scores [rows, outputs], in the order of <see cref="Columns"/>.</summary>
+    private protected abstract object[] FromScores(Tensor scores);
+
+    /// <summary>The saved form's ONNX outputs (graph output → column), ML.NET steps after the graph and their temporary columns.</summary>
+    private protected abstract (Dictionary<string, string> Outputs, Func<MLContext, IEstimator<ITransformer>>? After, string[]? Temporary) PersistedOutputs();
+
+    /// <summary>What this task's description adds to the saved transformer's (e.g. the label's key values).</summary>
+    private protected virtual void Describe(JsonObject description)
+    {
+    }
+
     internal const string Kind = "Supervised";
 
-    internal override PersistedForm Persist()
+    internal sealed override PersistedForm Persist()
     {
         var description = new JsonObject
         {
-            ["kind"] = Kind, ["featureColumn"] = InputColumnName, ["labelColumn"] = LabelColumnName, ["keys"] = keys?.Describe(),
+            ["kind"] = Kind, ["featureColumn"] = InputColumnName, ["labelColumn"] = LabelColumnName,
             ["outOfFold"] = OutOfFold is null ? null : JsonSerializer.SerializeToNode(OutOfFold),
         };
-        var checkpoint = Checkpoint.ToBytes((nn.Module)Model);
-        switch (Task)
-        {
-            case SupervisedTask.MulticlassClassification:
-                const string index = "__invertible_class", text = "__invertible_class_name";
-                var names = keys!.Names;
-                return new PersistedForm(ExportOnnx(), "x",
-                    new Dictionary<string, string> { ["probabilities"] = ScoreColumnName, ["predicted_label"] = index }, description, checkpoint,
-                    context => context.Transforms.Conversion.MapValue(text, names.Select((name, i) => new KeyValuePair<long, string>(i, name)), index)
-                        .Append(context.Transforms.Conversion.MapValueToKey(PredictedLabelColumnName, text,
-                            keyData: context.Data.LoadFromEnumerable(names.Select(n => new ClassName { Name = n })))),
-                    [index, text]);
-            case SupervisedTask.BinaryClassification:
-                return new PersistedForm(ExportOnnx(), "x", new Dictionary<string, string>
-                {
-                    ["scores"] = ScoreColumnName, ["probability"] = ProbabilityColumnName, ["predicted_label"] = PredictedLabelColumnName,
-                }, description, checkpoint);
-            default:
-                return new PersistedForm(ExportOnnx(), "x", new Dictionary<string, string> { ["scores"] = ScoreColumnName }, description, checkpoint);
-        }
+        Describe(description);
+        var (outputs, after, temporary) = PersistedOutputs();
+        return new PersistedForm(ExportOnnx(), "x", outputs, description, Checkpoint.ToBytes((nn.Module)Model), after, temporary);
     }
 
+    // The one switch over the task on the ML.NET side: which transformer, and which output columns.
+    internal static InvertiblePredictionTransformer Create(IHostEnvironment environment, nn.Module model, string featureColumnName, string labelColumnName,
+        LabelKeys? keys, TrainingReport? report, OutOfFoldMetrics? outOfFold)
+    {
+        var supervised = (ISupervisedModel)model;
+        return supervised.Task switch
+        {
+            SupervisedTask.MulticlassClassification => new InvertibleMulticlassTransformer(environment, supervised, featureColumnName, labelColumnName,
+                keys ?? throw new ArgumentNullException(nameof(keys), "A multiclass model needs its label's key values."), report, outOfFold),
+            SupervisedTask.BinaryClassification => new InvertibleBinaryTransformer(environment, supervised, featureColumnName, labelColumnName, report, outOfFold),
+            SupervisedTask.Regression => new InvertibleRegressionTransformer(environment, supervised, featureColumnName, labelColumnName, report, outOfFold),
+            var task => throw new ArgumentOutOfRangeException(nameof(model), task, "Unknown task."),
+        };
+    }
+
+    internal static SchemaShape OutputSchema(SupervisedTask task, SchemaShape input, string labelColumn) => task switch
+    {
+        SupervisedTask.MulticlassClassification => InvertibleMulticlassTransformer.OutputSchema(input, labelColumn),
+        SupervisedTask.BinaryClassification => InvertibleBinaryTransformer.OutputSchema(input),
+        SupervisedTask.Regression => InvertibleRegressionTransformer.OutputSchema(input),
+        _ => throw new ArgumentOutOfRangeException(nameof(task), task, "Unknown task."),
+    };
+
+    internal static SupervisedTask TaskOf<TTransformer>() where TTransformer : InvertiblePredictionTransformer
+        => typeof(TTransformer) == typeof(InvertibleMulticlassTransformer) ? SupervisedTask.MulticlassClassification
+            : typeof(TTransformer) == typeof(InvertibleBinaryTransformer) ? SupervisedTask.BinaryClassification
+            : typeof(TTransformer) == typeof(InvertibleRegressionTransformer) ? SupervisedTask.Regression
+            : throw new ArgumentException($"No supervised task produces {typeof(TTransformer).Name}.", nameof(TTransformer));
+
     internal static InvertiblePredictionTransformer Restore(IHostEnvironment environment, JsonObject description, nn.Module model)
-        => new(environment, model, (string)description["featureColumn"]!, (string)description["labelColumn"]!,
+        => Create(environment, model, (string)description["featureColumn"]!, (string)description["labelColumn"]!,
             description["keys"] is JsonObject keys ? LabelKeys.Restore(keys) : null, null, description["outOfFold"]?.Deserialize<OutOfFoldMetrics>());
 
     private protected override void DisposeModel() => ((nn.Module)Model).Dispose();
 
-    private sealed class ClassName
+    private sealed class PredictionFunction(InvertiblePredictionTransformer owner) : IBatchFunction
     {
-        public string Name { get; set; } = "";
-    }
+        private readonly Device device = ((nn.Module)owner.Model).parameters().First().device;
 
-    private sealed class PredictionFunction(ISupervisedModel model, IReadOnlyList<OutputColumn> columns) : IBatchFunction
-    {
-        private readonly Device device = ((nn.Module)model).parameters().First().device;
+        public int InputWidth => owner.Model.InputFeatures;
 
-        public int InputWidth => model.InputFeatures;
-
-        public IReadOnlyList<OutputColumn> Columns => columns;
+        public IReadOnlyList<OutputColumn> Columns => owner.Columns;
 
         public object[] Compute(ReadOnlySpan<float> input, int rows)
         {
             using var scope = NewDisposeScope();
             using var _ = no_grad();
-            var scores = model.Evaluate(TensorRows.From(input, rows, device)).Scores;
-            switch (model.Task)
-            {
-                case SupervisedTask.MulticlassClassification:
-                    var labels = scores.argmax(1).Add(1).to(ScalarType.Int64).cpu().data<long>().ToArray().Select(k => (uint)k).ToArray();
-                    return [TensorRows.Floats(scores.softmax(1)), labels];
-                case SupervisedTask.BinaryClassification:
-                    var logits = scores.squeeze(1);
-                    var positive = logits.Gt(0).cpu().data<bool>().ToArray();
-                    return [TensorRows.Floats(logits), TensorRows.Floats(logits.sigmoid()), positive];
-                default:
-                    return [TensorRows.Floats(scores.squeeze(1))];
-            }
+            return owner.FromScores(owner.Model.Evaluate(TensorRows.From(input, rows, device)).Scores);
         }
     }
 }

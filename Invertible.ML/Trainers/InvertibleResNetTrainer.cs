@@ -11,7 +11,7 @@ namespace Invertible.ML.Trainers;
 /// Trains a multiclass classifier on an invertible residual feature map with a linear head (create it with
 /// <c>mlContext.MulticlassClassification.Trainers.InvertibleResNet(…)</c>).
 /// </summary>
-public sealed class InvertibleResNetTrainer : IEstimator<InvertiblePredictionTransformer>
+public sealed class InvertibleResNetTrainer : IEstimator<InvertibleMulticlassTransformer>
 {
     private readonly IHostEnvironment environment;
     private readonly InvertibleResNetTrainerOptions options;
@@ -35,8 +35,8 @@ public sealed class InvertibleResNetTrainer : IEstimator<InvertiblePredictionTra
 
     /// <inheritdoc />
     /// <exception cref="ArgumentException">Bad feature or label column, no rows, or a row holding NaN or ±∞ or a missing label.</exception>
-    public InvertiblePredictionTransformer Fit(IDataView input)
-        => SupervisedFit.Fit(environment, "InvertibleResNetTrainer", input, SupervisedTask.MulticlassClassification, options, (members, inputs, outputs, _, generator) => new ModelMembers([.. Enumerable.Range(0, members).Select(_ =>
+    public InvertibleMulticlassTransformer Fit(IDataView input)
+        => (InvertibleMulticlassTransformer)SupervisedFit.Fit(environment, "InvertibleResNetTrainer", input, SupervisedTask.MulticlassClassification, options, (members, inputs, outputs, _, generator) => new ModelMembers([.. Enumerable.Range(0, members).Select(_ =>
                 (TorchSharp.torch.nn.Module)new InvertibleResNetClassifier(inputs, outputs, SupervisedTask.MulticlassClassification, new InvertibleResNetClassifierOptions
                 {
                     Blocks = options.Blocks, Width = options.Width ?? Math.Max(2 * inputs, 32), HiddenFeatures = options.HiddenSize ?? Math.Clamp(4 * inputs, 32, 256), Depth = options.HiddenLayers + 1,

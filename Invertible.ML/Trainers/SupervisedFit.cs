@@ -44,17 +44,7 @@ internal static class SupervisedFit
         FeatureColumn.Check(input, featureColumn);
         if (!input.Any(c => c.Name == labelColumn))
             throw new ArgumentException($"The label column '{labelColumn}' was not found in the input.", nameof(input));
-        return task switch
-        {
-            SupervisedTask.MulticlassClassification => SchemaShapes.With(input, [
-                SchemaShapes.Of(new(InvertiblePredictionTransformer.ScoreColumnName, OutputKind.FloatVector, 2)),
-                SchemaShapes.CopyOf(input, labelColumn, InvertiblePredictionTransformer.PredictedLabelColumnName)]),
-            SupervisedTask.BinaryClassification => SchemaShapes.With(input, [
-                SchemaShapes.Of(new(InvertiblePredictionTransformer.ScoreColumnName, OutputKind.Float)),
-                SchemaShapes.Of(new(InvertiblePredictionTransformer.ProbabilityColumnName, OutputKind.Float)),
-                SchemaShapes.Of(new(InvertiblePredictionTransformer.PredictedLabelColumnName, OutputKind.Boolean))]),
-            _ => SchemaShapes.With(input, [SchemaShapes.Of(new(InvertiblePredictionTransformer.ScoreColumnName, OutputKind.Float))]),
-        };
+        return InvertiblePredictionTransformer.OutputSchema(task, input, labelColumn);
     }
 
     public static InvertiblePredictionTransformer Fit(IHostEnvironment environment, string name, IDataView input, SupervisedTask task,
@@ -119,6 +109,6 @@ internal static class SupervisedFit
         var outOfFold = OutOfFoldMetrics.Of(task, scores, targets);
         host.Info(string.Create(CultureInfo.InvariantCulture,
             $"{name}: best epoch {report.BestEpoch} of {report.History.Count} (0 = the linear start); {outOfFold}; {watch.Elapsed.TotalSeconds:F1} s."));
-        return new InvertiblePredictionTransformer(environment, ensemble, featureColumn, labelColumn, keys, report, outOfFold);
+        return InvertiblePredictionTransformer.Create(environment, ensemble, featureColumn, labelColumn, keys, report, outOfFold);
     }
 }

@@ -43,4 +43,16 @@ internal interface ITensorAlgebra<T>
 
     /// <summary>Σⱼ aᵢⱼ² for each row i of a [rows, columns] tensor: [rows].</summary>
     T RowSumOfSquares(T a);
+
+    /// <summary>Softmax over each row of a [rows, columns] tensor.</summary>
+    T RowSoftmax(T a);
+
+    /// <summary>The index (int64) of each row's largest entry of a [rows, columns] tensor: [rows].</summary>
+    T RowArgMax(T a);
+
+    /// <summary>The only column of a [rows, 1] tensor: [rows].</summary>
+    T OnlyColumn(T a);
+
+    /// <summary>a &gt; 0 elementwise (Boolean).</summary>
+    T IsPositive(T a);
 }

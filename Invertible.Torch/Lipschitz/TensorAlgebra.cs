@@ -42,4 +42,16 @@ internal readonly struct TensorAlgebra(Tensor like) : ITensorAlgebra<Tensor>
 
     /// <inheritdoc />
     public Tensor RowSumOfSquares(Tensor a) => a.Square().sum(dim: 1);
+
+    /// <inheritdoc />
+    public Tensor RowSoftmax(Tensor a) => a.softmax(1);
+
+    /// <inheritdoc />
+    public Tensor RowArgMax(Tensor a) => a.argmax(1);
+
+    /// <inheritdoc />
+    public Tensor OnlyColumn(Tensor a) => a.squeeze(1);
+
+    /// <inheritdoc />
+    public Tensor IsPositive(Tensor a) => a.Gt(0);
 }

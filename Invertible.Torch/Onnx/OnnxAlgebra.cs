@@ -19,4 +19,8 @@ internal readonly struct OnnxAlgebra(OnnxGraphBuilder g) : ITensorAlgebra<string
     public string Exp(string a) => g.Node("Exp", [a]);
     public string Min(string a, string b) => g.Node("Min", [a, b]);
     public string RowSumOfSquares(string a) => g.Node("ReduceSum", [g.Mul(a, a), g.Int64("axis1", 1)], null, OnnxGraphBuilder.Attribute("keepdims", 0L));
+    public string RowSoftmax(string a) => g.Node("Softmax", [a], null, OnnxGraphBuilder.Attribute("axis", 1L));
+    public string RowArgMax(string a) => g.Node("ArgMax", [a], null, OnnxGraphBuilder.Attribute("axis", 1L), OnnxGraphBuilder.Attribute("keepdims", 0L));
+    public string OnlyColumn(string a) => g.Node("Squeeze", [a, g.Int64("axes", 1)]);
+    public string IsPositive(string a) => g.Node("Greater", [a, g.Scalar(0f, "zero")]);
 }

@@ -41,12 +41,12 @@ public static class SupervisedObjective
     public static Tensor Predict(ISupervisedModel model, Tensor input)
     {
         using var _ = no_grad();
-        var scores = model.Evaluate(input).Scores;
+        var prediction = SupervisedPrediction.Of(model.Task, model.Evaluate(input).Scores);
         return model.Task switch
         {
-            SupervisedTask.MulticlassClassification => scores.argmax(1),
-            SupervisedTask.BinaryClassification => sigmoid(scores.squeeze(1)),
-            _ => scores,
+            SupervisedTask.MulticlassClassification => prediction.PredictedLabel!,
+            SupervisedTask.BinaryClassification => prediction.Probability!,
+            _ => prediction.Score,
         };
     }
 
