@@ -1,5 +1,6 @@
 using Invertible.Torch.Core;
 using Invertible.Torch.Implicit;
+using Invertible.Torch.Lipschitz;
 using TorchSharp.Modules;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -10,7 +11,7 @@ namespace Invertible.Torch.Layers;
 /// Activation normalisation (Kingma &amp; Dhariwal, Glow): y = (x + b) ⊙ exp(s), log|det| = Σ s, with b and s set from
 /// the first training batch so that its output has zero mean and unit variance per feature.
 /// </summary>
-public sealed class ActNorm : nn.Module<Tensor, (Tensor Output, Tensor LogDet)>, IInvertibleLayer
+public sealed class ActNorm : nn.Module<Tensor, (Tensor Output, Tensor LogDet)>, IClosedFormLayer
 {
     private readonly Parameter bias;
     private readonly Parameter logScale;
@@ -49,15 +50,24 @@ public sealed class ActNorm : nn.Module<Tensor, (Tensor Output, Tensor LogDet)>,
         RowInput.Check(input, Features, nameof(input));
         if (training && !IsInitialized)
             Initialize(input);
-        var output = input.Add(bias).mul(logScale.exp());
-        return (output, logScale.sum().expand(input.shape[0]));
+        return ClosedFormLayer.Evaluate(this, input);
     }
+
+    /// <summary>y = (x + b) ⊙ exp(s).</summary>
+    T IClosedFormLayer.Forward<T>(ITensorAlgebra<T> ops, T input) => ops.Mul(ops.Add(input, ops.Weight(bias, "bias")), ops.Exp(ops.Weight(logScale, "log_scale")));
+
+    /// <summary>log|det| = Σ s, the same for every row.</summary>
+    Tensor IClosedFormLayer.ConstantLogDet() => logScale.sum();
+
+    /// <summary>x = y ⊙ exp(−s) − b.</summary>
+    T IClosedFormLayer.Inverse<T>(ITensorAlgebra<T> ops, T output)
+        => ops.Sub(ops.Mul(output, ops.Exp(ops.Scale(ops.Weight(logScale, "log_scale"), -1))), ops.Weight(bias, "bias"));
 
     /// <inheritdoc />
     public InverseResult InverseWithStatistics(Tensor output, ImplicitOptions? options = null)
     {
         RowInput.Check(output, Features, nameof(output));
-        return new InverseResult(output.mul(logScale.neg().exp()).sub(bias), []);
+        return new InverseResult(ClosedFormLayer.Invert(this, output), []);
     }
 
     /// <summary>Sets y = (x + b) ⊙ exp(s) and marks the layer initialised (no data-dependent initialisation follows).</summary>

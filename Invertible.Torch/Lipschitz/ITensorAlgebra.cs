@@ -1,3 +1,5 @@
+using static TorchSharp.torch;
+
 namespace Invertible.Torch.Lipschitz;
 
 /// <summary>
@@ -55,4 +57,18 @@ internal interface ITensorAlgebra<T>
 
     /// <summary>a &gt; 0 elementwise (Boolean).</summary>
     T IsPositive(T a);
+
+    /// <summary>A layer's weight as this representation holds it: the (differentiable) tensor itself, or a graph
+    /// initializer with its current value named after <paramref name="name"/>.</summary>
+    T Weight(Tensor value, string name);
+
+    /// <summary>The sum of every entry: a scalar.</summary>
+    T SumAll(T a);
+
+
+    /// <summary>Σⱼ aᵢⱼ vⱼ for each row i of a [rows, columns] tensor and a [columns] vector: [rows].</summary>
+    T RowDot(T a, T vector);
+
+    /// <summary>cᵢ vⱼ for [rows] values c and a [columns] vector v: [rows, columns].</summary>
+    T Outer(T perRow, T vector);
 }

@@ -54,4 +54,17 @@ internal readonly struct TensorAlgebra(Tensor like) : ITensorAlgebra<Tensor>
 
     /// <inheritdoc />
     public Tensor IsPositive(Tensor a) => a.Gt(0);
+
+    /// <inheritdoc />
+    public Tensor Weight(Tensor value, string name) => value;
+
+    /// <inheritdoc />
+    public Tensor SumAll(Tensor a) => a.sum();
+
+
+    /// <inheritdoc />
+    public Tensor RowDot(Tensor a, Tensor vector) => a.mv(vector);
+
+    /// <inheritdoc />
+    public Tensor Outer(Tensor perRow, Tensor vector) => perRow.outer(vector);
 }

@@ -1,26 +1,66 @@
 using Invertible.Torch.Core;
 using Invertible.Torch.Lipschitz;
+using static TorchSharp.torch;
 
 namespace Invertible.Torch.Onnx;
 
-/// <summary><see cref="ITensorAlgebra{T}"/> that emits float32 nodes into a graph: formulas written once for TorchSharp
-/// become graph nodes here.</summary>
-internal readonly struct OnnxAlgebra(OnnxGraphBuilder g) : ITensorAlgebra<string>
+/// <summary>
+/// <see cref="ITensorAlgebra{T}"/> that emits float32 nodes into a graph: formulas written once for TorchSharp become
+/// graph nodes here. A subexpression of weights alone (e.g. exp(s) of a log-scale, ‖v‖²) is folded: computed once by
+/// TorchSharp, exactly as the layer computes it, and stored as an initializer.
+/// </summary>
+internal sealed class OnnxAlgebra : ITensorAlgebra<string>
 {
+    private readonly OnnxGraphBuilder g, top;
+    private readonly string stem;
+    private readonly Dictionary<string, Tensor> weights = [];
+
+    /// <param name="g">The graph (or loop body) the nodes go into.</param>
+    /// <param name="top">The top-level graph that holds weights as initializers, readable from loop bodies (default <paramref name="g"/>).</param>
+    /// <param name="stem">Prefix of the weights' initializer names (the layer's).</param>
+    public OnnxAlgebra(OnnxGraphBuilder g, OnnxGraphBuilder? top = null, string stem = "") => (this.g, this.top, this.stem) = (g, top ?? g, stem);
+
     public string Constant(double value) => g.Scalar((float)value, "constant");
-    public string Scale(string a, double factor) => g.Mul(a, Constant(factor));
-    public string Add(string a, string b) => g.Add(a, b);
-    public string Sub(string a, string b) => g.Sub(a, b);
-    public string Mul(string a, string b) => g.Mul(a, b);
-    public string Div(string a, string b) => g.Div(a, b);
-    public string Sigmoid(string a) => g.Node("Sigmoid", [a]);
-    public string Tanh(string a) => g.Node("Tanh", [a]);
-    public string Elu(string a) => g.Node("Elu", [a], null, OnnxGraphBuilder.Attribute("alpha", 1f));
-    public string Exp(string a) => g.Node("Exp", [a]);
-    public string Min(string a, string b) => g.Node("Min", [a, b]);
+    public string Scale(string a, double factor) => Unary(a, t => t.Mul(factor), () => g.Mul(a, Constant(factor)));
+    public string Add(string a, string b) => Binary(a, b, (x, y) => x.Add(y), () => g.Add(a, b));
+    public string Sub(string a, string b) => Binary(a, b, (x, y) => x.sub(y), () => g.Sub(a, b));
+    public string Mul(string a, string b) => Binary(a, b, (x, y) => x.mul(y), () => g.Mul(a, b));
+    public string Div(string a, string b) => Binary(a, b, (x, y) => x.div(y), () => g.Div(a, b));
+    public string Sigmoid(string a) => Unary(a, t => t.sigmoid(), () => g.Node("Sigmoid", [a]));
+    public string Tanh(string a) => Unary(a, t => t.tanh(), () => g.Node("Tanh", [a]));
+    public string Elu(string a) => Unary(a, HeldScalars.Elu, () => g.Node("Elu", [a], null, OnnxGraphBuilder.Attribute("alpha", 1f)));
+    public string Exp(string a) => Unary(a, t => t.exp(), () => g.Node("Exp", [a]));
+    public string Min(string a, string b) => Binary(a, b, minimum, () => g.Node("Min", [a, b]));
     public string RowSumOfSquares(string a) => g.Node("ReduceSum", [g.Mul(a, a), g.Int64("axis1", 1)], null, OnnxGraphBuilder.Attribute("keepdims", 0L));
     public string RowSoftmax(string a) => g.Node("Softmax", [a], null, OnnxGraphBuilder.Attribute("axis", 1L));
     public string RowArgMax(string a) => g.Node("ArgMax", [a], null, OnnxGraphBuilder.Attribute("axis", 1L), OnnxGraphBuilder.Attribute("keepdims", 0L));
     public string OnlyColumn(string a) => g.Node("Squeeze", [a, g.Int64("axes", 1)]);
     public string IsPositive(string a) => g.Node("Greater", [a, g.Scalar(0f, "zero")]);
+    public string Weight(Tensor value, string name) => Known(name, value.detach());
+    public string SumAll(string a) => Unary(a, t => t.sum(), () => g.Node("ReduceSum", [a], null, OnnxGraphBuilder.Attribute("keepdims", 0L)));
+    public string RowDot(string a, string vector) => g.MatMul(a, vector);
+    public string Outer(string perRow, string vector) => g.Mul(g.Unsqueeze(perRow, 1), vector);
+
+    private string Known(string name, Tensor value)
+    {
+        var initializer = top.Initializer(stem + name, value);
+        weights[initializer] = value;
+        return initializer;
+    }
+
+    private string Unary(string a, Func<Tensor, Tensor> fold, Func<string> emit)
+    {
+        if (!weights.TryGetValue(a, out var value))
+            return emit();
+        using var _ = no_grad();
+        return Known("folded", fold(value));
+    }
+
+    private string Binary(string a, string b, Func<Tensor, Tensor, Tensor> fold, Func<string> emit)
+    {
+        if (!weights.TryGetValue(a, out var x) || !weights.TryGetValue(b, out var y))
+            return emit();
+        using var _ = no_grad();
+        return Known("folded", fold(x, y));
+    }
 }

@@ -7,9 +7,9 @@ internal static class OnnxEmitters
 {
     public static IInvertibleLayerEmitter For(IInvertibleLayer layer, OnnxGraphBuilder top, string stem) => layer switch
     {
-        ActNorm actNorm => new ActNormEmitter(actNorm, top, stem),
+        IClosedFormLayer closedForm => new ClosedFormLayerEmitter(closedForm, top, stem),
         InvertibleLinear linear => new InvertibleLinearEmitter(linear, top, stem),
         ResidualBlockBase block => new ResidualBlockEmitter(block, top, stem),
-        _ => throw new NotSupportedException($"{stem} is a {layer.GetType().Name}, which has no ONNX emitter; exportable layers are ActNorm, InvertibleLinear and residual blocks."),
+        _ => throw new NotSupportedException($"{stem} is a {layer.GetType().Name}, which has no ONNX emitter; exportable layers are closed-form layers (ActNorm, HouseholderReflection), InvertibleLinear and residual blocks."),
     };
 }

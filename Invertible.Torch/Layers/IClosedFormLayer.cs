@@ -1,0 +1,42 @@
+using Invertible.Torch.Core;
+using Invertible.Torch.Lipschitz;
+using static TorchSharp.torch;
+
+namespace Invertible.Torch.Layers;
+
+/// <summary>
+/// An invertible layer whose forward map, log-determinant and inverse are closed-form formulas, written once over the
+/// tensor algebra: the TorchSharp layer evaluates them on tensors, and the ONNX exporter emits them into graphs with
+/// one generic emitter. A new layer of this kind is one file.
+/// </summary>
+internal interface IClosedFormLayer : IInvertibleLayer
+{
+    /// <summary>y = F(x).</summary>
+    T Forward<T>(ITensorAlgebra<T> ops, T input) where T : class;
+
+    /// <summary>x = F⁻¹(y).</summary>
+    T Inverse<T>(ITensorAlgebra<T> ops, T output) where T : class;
+
+    /// <summary>The part of log|det ∂y/∂x| that varies with the row ([rows]), or null when the determinant depends on the
+    /// weights alone.</summary>
+    T? RowLogDet<T>(ITensorAlgebra<T> ops, T input) where T : class => null;
+
+    /// <summary>The part of log|det ∂y/∂x| that depends on the weights alone: a scalar, differentiable in them (exported
+    /// as one constant, folded with the other layers' in float64).</summary>
+    Tensor ConstantLogDet();
+}
+
+/// <summary>How a closed-form layer runs on TorchSharp tensors.</summary>
+internal static class ClosedFormLayer
+{
+    /// <summary>(y, log|det|) per row.</summary>
+    public static (Tensor Output, Tensor LogDet) Evaluate(IClosedFormLayer layer, Tensor input)
+    {
+        var ops = new TensorAlgebra(input);
+        var constant = layer.ConstantLogDet().expand(input.shape[0]);
+        return (layer.Forward(ops, input), layer.RowLogDet(ops, input) is { } row ? row.Add(constant) : constant);
+    }
+
+    /// <summary>x = F⁻¹(y).</summary>
+    public static Tensor Invert(IClosedFormLayer layer, Tensor output) => layer.Inverse(new TensorAlgebra(output), output);
+}

@@ -1,0 +1,16 @@
+using Invertible.Torch.Core;
+using Invertible.Torch.Layers;
+
+namespace Invertible.Torch.Onnx;
+
+/// <summary>Any <see cref="IClosedFormLayer"/>: its own formulas evaluated on the ONNX algebra, weights as initializers.</summary>
+internal sealed class ClosedFormLayerEmitter(IClosedFormLayer layer, OnnxGraphBuilder top, string stem) : IInvertibleLayerEmitter
+{
+    public ForwardEmission EmitForward(OnnxGraphBuilder g, string x, bool logDet)
+    {
+        var ops = new OnnxAlgebra(g, top, stem + "_");
+        return new ForwardEmission(layer.Forward(ops, x), logDet ? layer.RowLogDet(ops, x) : null, logDet ? layer.ConstantLogDet().ReadDouble() : 0);
+    }
+
+    public InverseEmission EmitInverse(OnnxGraphBuilder g, string y, LoopSettings loop) => new(layer.Inverse(new OnnxAlgebra(g, top, stem + "_"), y));
+}
