@@ -1,7 +1,10 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Invertible.Torch.Core;
+using Invertible.Torch.Persistence;
 using Invertible.Torch.Supervised;
-using TorchSharp.Modules;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Invertible.Torch.Equilibrium;
@@ -12,8 +15,21 @@ namespace Invertible.Torch.Equilibrium;
 /// One fixed-point solve serves all members (their states are rows of one batch), so a training step costs about as
 /// many libtorch calls as a single network's.
 /// </summary>
-public sealed class EquilibriumMembers : nn.Module<Tensor, Tensor>, IMemberModel
+public sealed class EquilibriumMembers : nn.Module<Tensor, Tensor>, IMemberModel, ICheckpointable<EquilibriumMembers>
 {
+    static string ICheckpointable<EquilibriumMembers>.CheckpointKind => "EquilibriumMembers";
+
+    static int ICheckpointable<EquilibriumMembers>.CheckpointVersion => 1;
+
+    JsonObject ICheckpointable<EquilibriumMembers>.CheckpointArguments() => new()
+    {
+        ["members"] = Members, ["inputFeatures"] = InputFeatures, ["outputs"] = Outputs,
+        ["task"] = JsonSerializer.SerializeToNode(Task, Checkpoint.Json), ["options"] = JsonSerializer.SerializeToNode(Options, Checkpoint.Json),
+    };
+
+    static EquilibriumMembers ICheckpointable<EquilibriumMembers>.FromCheckpoint(JsonObject arguments) => new(Checkpoint.Read<int>(arguments, "members"), Checkpoint.Read<int>(arguments, "inputFeatures"), Checkpoint.Read<int>(arguments, "outputs"),
+        Checkpoint.Read<SupervisedTask>(arguments, "task"), Checkpoint.Read<EquilibriumNetworkOptions>(arguments, "options"));
+
     private readonly EquilibriumLayer equilibrium;
     private readonly Parameter head, headBias, skip, skipBias;
 

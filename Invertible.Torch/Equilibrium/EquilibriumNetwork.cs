@@ -1,7 +1,10 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Invertible.Torch.Core;
+using Invertible.Torch.Persistence;
 using Invertible.Torch.Supervised;
-using TorchSharp.Modules;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Invertible.Torch.Equilibrium;
@@ -10,8 +13,21 @@ namespace Invertible.Torch.Equilibrium;
 /// Input projection → equilibrium layer → linear head, for multiclass or binary classification or regression:
 /// scores = H z* + c (+ S x + s with a linear skip path) with z* = f(z*, P x + p).
 /// </summary>
-public sealed class EquilibriumNetwork : nn.Module<Tensor, Tensor>, ILinearStart
+public sealed class EquilibriumNetwork : nn.Module<Tensor, Tensor>, ILinearStart, ICheckpointable<EquilibriumNetwork>
 {
+    static string ICheckpointable<EquilibriumNetwork>.CheckpointKind => "EquilibriumNetwork";
+
+    static int ICheckpointable<EquilibriumNetwork>.CheckpointVersion => 1;
+
+    JsonObject ICheckpointable<EquilibriumNetwork>.CheckpointArguments() => new()
+    {
+        ["inputFeatures"] = InputFeatures, ["outputs"] = Outputs,
+        ["task"] = JsonSerializer.SerializeToNode(Task, Checkpoint.Json), ["options"] = JsonSerializer.SerializeToNode(Options, Checkpoint.Json),
+    };
+
+    static EquilibriumNetwork ICheckpointable<EquilibriumNetwork>.FromCheckpoint(JsonObject arguments) => new(Checkpoint.Read<int>(arguments, "inputFeatures"), Checkpoint.Read<int>(arguments, "outputs"),
+        Checkpoint.Read<SupervisedTask>(arguments, "task"), Checkpoint.Read<EquilibriumNetworkOptions>(arguments, "options"));
+
     private readonly Linear projection;
     private readonly EquilibriumLayer equilibrium;
     private readonly Linear head;

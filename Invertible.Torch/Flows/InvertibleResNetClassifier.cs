@@ -1,8 +1,11 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Invertible.Torch.Core;
 using Invertible.Torch.Layers;
+using Invertible.Torch.Persistence;
 using Invertible.Torch.Supervised;
-using TorchSharp.Modules;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Invertible.Torch.Flows;
@@ -12,8 +15,21 @@ namespace Invertible.Torch.Flows;
 /// residual blocks (a <see cref="ResidualStack"/>, so F loses no information about x and F⁻¹ recovers x from its
 /// features) on the input padded with zeros to <see cref="InvertibleResNetClassifierOptions.Width"/>.
 /// </summary>
-public sealed class InvertibleResNetClassifier : nn.Module<Tensor, Tensor>, ILinearStart
+public sealed class InvertibleResNetClassifier : nn.Module<Tensor, Tensor>, ILinearStart, ICheckpointable<InvertibleResNetClassifier>
 {
+    static string ICheckpointable<InvertibleResNetClassifier>.CheckpointKind => "InvertibleResNetClassifier";
+
+    static int ICheckpointable<InvertibleResNetClassifier>.CheckpointVersion => 1;
+
+    JsonObject ICheckpointable<InvertibleResNetClassifier>.CheckpointArguments() => new()
+    {
+        ["inputFeatures"] = InputFeatures, ["outputs"] = Outputs,
+        ["task"] = JsonSerializer.SerializeToNode(Task, Checkpoint.Json), ["options"] = JsonSerializer.SerializeToNode(Options, Checkpoint.Json),
+    };
+
+    static InvertibleResNetClassifier ICheckpointable<InvertibleResNetClassifier>.FromCheckpoint(JsonObject arguments) => new(Checkpoint.Read<int>(arguments, "inputFeatures"), Checkpoint.Read<int>(arguments, "outputs"),
+        Checkpoint.Read<SupervisedTask>(arguments, "task"), Checkpoint.Read<InvertibleResNetClassifierOptions>(arguments, "options"));
+
     private readonly ResidualStack features;
     private readonly Linear head;
 

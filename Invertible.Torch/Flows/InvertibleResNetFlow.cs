@@ -1,8 +1,11 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Invertible.Torch.Core;
 using Invertible.Torch.Implicit;
 using Invertible.Torch.Layers;
-using TorchSharp.Modules;
+using Invertible.Torch.Persistence;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Invertible.Torch.Flows;
@@ -16,8 +19,16 @@ namespace Invertible.Torch.Flows;
 /// to latent; <see cref="InverseWithStatistics"/> maps latent to data block by block in reverse (fixed-point solves);
 /// <see cref="Sample"/> draws from the model.
 /// </remarks>
-public sealed class InvertibleResNetFlow : nn.Module<Tensor, (Tensor Latent, Tensor LogDet)>, IInvertibleDensityModel
+public sealed class InvertibleResNetFlow : nn.Module<Tensor, (Tensor Latent, Tensor LogDet)>, IInvertibleDensityModel, ICheckpointable<InvertibleResNetFlow>
 {
+    static string ICheckpointable<InvertibleResNetFlow>.CheckpointKind => "InvertibleResNetFlow";
+
+    static int ICheckpointable<InvertibleResNetFlow>.CheckpointVersion => 1;
+
+    JsonObject ICheckpointable<InvertibleResNetFlow>.CheckpointArguments() => new() { ["features"] = Features, ["options"] = JsonSerializer.SerializeToNode(Options, Checkpoint.Json) };
+
+    static InvertibleResNetFlow ICheckpointable<InvertibleResNetFlow>.FromCheckpoint(JsonObject arguments) => new(Checkpoint.Read<int>(arguments, "features"), Checkpoint.Read<InvertibleResNetFlowOptions>(arguments, "options"));
+
     private readonly ModuleList<nn.Module> layers = new();
     private readonly IInvertibleLayer[] invertible;
 

@@ -4,9 +4,6 @@ using System.Text.Json.Serialization;
 using System.Text.Json;
 using System.Text;
 using Invertible.Torch.Core;
-using Invertible.Torch.Equilibrium;
-using Invertible.Torch.Flows;
-using Invertible.Torch.Supervised;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -23,10 +20,9 @@ namespace Invertible.Torch.Persistence;
 /// tensors' raw bytes, and a SHA-256 of everything before it. Loading checks the hash first, so a truncated or corrupted
 /// file fails with a <see cref="CheckpointException"/> before anything is parsed; models are rebuilt from a fixed table
 /// of kinds and plain options, so loading never runs code named by the file.</para>
-/// <para>Kinds: <see cref="InvertibleResNetFlow"/>, <see cref="EquilibriumNetwork"/>, <see cref="InvertibleResNetClassifier"/>,
-/// <see cref="EquilibriumMembers"/>, <see cref="ModelMembers"/> and <see cref="SupervisedEnsemble"/> (of parts of these
-/// kinds), and those registered with
-/// <see cref="Register{TModel}"/>.</para>
+/// <para>Kinds: every model of this library that implements <see cref="ICheckpointable{TSelf}"/> (the flow, the
+/// equilibrium and i-ResNet classifiers, their member ensembles), and those registered with
+/// <see cref="Register{TModel}()"/>.</para>
 /// </remarks>
 public static class Checkpoint
 {
@@ -40,54 +36,23 @@ public static class Checkpoint
     private static readonly Dictionary<string, Kind> KindsByName = [];
     private static readonly Dictionary<Type, Kind> KindsByType = [];
 
+    // This library's kinds: every model type that declares its own (ICheckpointable), found once by reflection over this
+    // assembly's types — a fixed table, so a file can only name a kind, never a type or code to run.
     static Checkpoint()
     {
-        Register<InvertibleResNetFlow>("InvertibleResNetFlow", 1,
-            flow => new JsonObject { ["features"] = flow.Features, ["options"] = JsonSerializer.SerializeToNode(flow.Options, Json) },
-            arguments => new InvertibleResNetFlow(Read<int>(arguments, "features"), Read<InvertibleResNetFlowOptions>(arguments, "options")));
-        Register<EquilibriumNetwork>("EquilibriumNetwork", 1,
-            network => new JsonObject
-            {
-                ["inputFeatures"] = network.InputFeatures, ["outputs"] = network.Outputs,
-                ["task"] = JsonSerializer.SerializeToNode(network.Task, Json), ["options"] = JsonSerializer.SerializeToNode(network.Options, Json),
-            },
-            arguments => new EquilibriumNetwork(Read<int>(arguments, "inputFeatures"), Read<int>(arguments, "outputs"),
-                Read<SupervisedTask>(arguments, "task"), Read<EquilibriumNetworkOptions>(arguments, "options")));
-        Register<InvertibleResNetClassifier>("InvertibleResNetClassifier", 1,
-            model => new JsonObject
-            {
-                ["inputFeatures"] = model.InputFeatures, ["outputs"] = model.Outputs,
-                ["task"] = JsonSerializer.SerializeToNode(model.Task, Json), ["options"] = JsonSerializer.SerializeToNode(model.Options, Json),
-            },
-            arguments => new InvertibleResNetClassifier(Read<int>(arguments, "inputFeatures"), Read<int>(arguments, "outputs"),
-                Read<SupervisedTask>(arguments, "task"), Read<InvertibleResNetClassifierOptions>(arguments, "options")));
-        Register<EquilibriumMembers>("EquilibriumMembers", 1,
-            members => new JsonObject
-            {
-                ["members"] = members.Members, ["inputFeatures"] = members.InputFeatures, ["outputs"] = members.Outputs,
-                ["task"] = JsonSerializer.SerializeToNode(members.Task, Json), ["options"] = JsonSerializer.SerializeToNode(members.Options, Json),
-            },
-            arguments => new EquilibriumMembers(Read<int>(arguments, "members"), Read<int>(arguments, "inputFeatures"), Read<int>(arguments, "outputs"),
-                Read<SupervisedTask>(arguments, "task"), Read<EquilibriumNetworkOptions>(arguments, "options")));
-        Register<ModelMembers>("ModelMembers", 1,
-            members => new JsonObject
-            {
-                ["models"] = new JsonArray([.. Enumerable.Range(0, members.Members).Select(k => (JsonNode)DescribePart((nn.Module)members.Model(k)))]),
-            },
-            arguments => new ModelMembers([.. arguments["models"]!.AsArray().Select(model => CreatePart(model!.AsObject()))]));
-        Register<SupervisedEnsemble>("SupervisedEnsemble", 1,
-            ensemble => new JsonObject
-            {
-                ["features"] = ensemble.InputFeatures, ["clipBound"] = ensemble.Scaling.ClipBound, ["dtype"] = ensemble.Scaling.Mean.dtype.ToString(),
-                ["members"] = DescribePart((nn.Module)ensemble.Members),
-            },
-            arguments => new SupervisedEnsemble(
-                new InputScaling(Read<int>(arguments, "features"), arguments["clipBound"]?.GetValue<double>(), Enum.Parse<ScalarType>(Read<string>(arguments, "dtype"))),
-                CreatePart(Read<JsonObject>(arguments, "members")) as Supervised.IMemberModel ?? throw new CheckpointException("The ensemble's members are not a member model.")));
+        var register = typeof(Checkpoint).GetMethod(nameof(Register), 1, Type.EmptyTypes)!;
+        foreach (var type in typeof(Checkpoint).Assembly.GetTypes().Where(t => t is { IsClass: true, IsAbstract: false, ContainsGenericParameters: false }))
+            if (type.GetInterfaces().Any(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(ICheckpointable<>) && i.GetGenericArguments()[0] == type))
+                register.MakeGenericMethod(type).Invoke(null, null);
     }
 
-    /// <summary>A part of a composite model: its kind and the arguments that rebuild it.</summary>
-    private static JsonObject DescribePart(nn.Module model)
+    /// <summary>Adds the model kind <typeparamref name="TModel"/> declares (for models of other assemblies; this library's
+    /// own are found by their <see cref="ICheckpointable{TSelf}"/>).</summary>
+    public static void Register<TModel>() where TModel : nn.Module, ICheckpointable<TModel>
+        => Register<TModel>(TModel.CheckpointKind, TModel.CheckpointVersion, model => model.CheckpointArguments(), TModel.FromCheckpoint);
+
+    /// <summary>A part of a composite model: its kind and the arguments that rebuild it (for <see cref="ICheckpointable{TSelf}.CheckpointArguments"/>).</summary>
+    public static JsonObject DescribePart(nn.Module model)
     {
         Kind kind;
         lock (KindsByName)
@@ -96,7 +61,8 @@ public static class Checkpoint
         return new JsonObject { ["kind"] = kind.Name, ["kindVersion"] = kind.Version, ["arguments"] = kind.Describe(model) };
     }
 
-    private static nn.Module CreatePart(JsonObject member)
+    /// <summary>The untrained part <see cref="DescribePart"/> described (for <see cref="ICheckpointable{TSelf}.FromCheckpoint"/>).</summary>
+    public static nn.Module CreatePart(JsonObject member)
     {
         var name = Read<string>(member, "kind");
         Kind kind;
@@ -268,7 +234,9 @@ public static class Checkpoint
     private static T As<T>(nn.Module model) where T : nn.Module
         => model as T ?? throw new CheckpointException($"The checkpoint holds a {model.GetType().Name}, not a {typeof(T).Name}.");
 
-    private static T Read<T>(JsonNode node, string name)
+    /// <summary>The argument <paramref name="name"/> of a checkpoint header or model description, read with <see cref="Json"/>.</summary>
+    /// <exception cref="CheckpointException">It is missing or null.</exception>
+    public static T Read<T>(JsonNode node, string name)
     {
         var value = node[name] ?? throw new CheckpointException($"The checkpoint's header lacks '{name}'.");
         return value.Deserialize<T>(Json) ?? throw new CheckpointException($"The checkpoint's header has a null '{name}'.");

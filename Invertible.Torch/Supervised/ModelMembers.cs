@@ -1,13 +1,27 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Invertible.Torch.Core;
-using TorchSharp.Modules;
+using Invertible.Torch.Persistence;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Invertible.Torch.Supervised;
 
 /// <summary>Members that are separate models (each an <see cref="ILinearStart"/>), evaluated one after the other.</summary>
-public sealed class ModelMembers : nn.Module<Tensor, Tensor>, IMemberModel
+public sealed class ModelMembers : nn.Module<Tensor, Tensor>, IMemberModel, ICheckpointable<ModelMembers>
 {
+    static string ICheckpointable<ModelMembers>.CheckpointKind => "ModelMembers";
+
+    static int ICheckpointable<ModelMembers>.CheckpointVersion => 1;
+
+    JsonObject ICheckpointable<ModelMembers>.CheckpointArguments() => new()
+    {
+        ["models"] = new JsonArray([.. Enumerable.Range(0, Members).Select(k => (JsonNode)Checkpoint.DescribePart((nn.Module)Model(k)))]),
+    };
+
+    static ModelMembers ICheckpointable<ModelMembers>.FromCheckpoint(JsonObject arguments) => new([.. arguments["models"]!.AsArray().Select(model => Checkpoint.CreatePart(model!.AsObject()))]);
+
     private readonly ModuleList<nn.Module> models;
 
     /// <summary>Wraps <paramref name="models"/>: supervised models of the same features, outputs and task.</summary>

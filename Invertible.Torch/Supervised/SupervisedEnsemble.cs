@@ -1,4 +1,7 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Invertible.Torch.Core;
+using Invertible.Torch.Persistence;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -9,8 +12,22 @@ namespace Invertible.Torch.Supervised;
 /// (<see cref="IMemberModel"/>) averaged, and an output scale and shift: scores = a ⊙ mean_k s_k(x̃) + c, with (a, c) a
 /// regression's target standard deviation and mean (members predict standardised targets) and (1, 0) otherwise.
 /// </summary>
-public sealed class SupervisedEnsemble : nn.Module<Tensor, Tensor>, ISupervisedModel
+public sealed class SupervisedEnsemble : nn.Module<Tensor, Tensor>, ISupervisedModel, ICheckpointable<SupervisedEnsemble>
 {
+    static string ICheckpointable<SupervisedEnsemble>.CheckpointKind => "SupervisedEnsemble";
+
+    static int ICheckpointable<SupervisedEnsemble>.CheckpointVersion => 1;
+
+    JsonObject ICheckpointable<SupervisedEnsemble>.CheckpointArguments() => new()
+    {
+        ["features"] = InputFeatures, ["clipBound"] = Scaling.ClipBound, ["dtype"] = Scaling.Mean.dtype.ToString(),
+        ["members"] = Checkpoint.DescribePart((nn.Module)Members),
+    };
+
+    static SupervisedEnsemble ICheckpointable<SupervisedEnsemble>.FromCheckpoint(JsonObject arguments) => new(
+        new InputScaling(Checkpoint.Read<int>(arguments, "features"), arguments["clipBound"]?.GetValue<double>(), Enum.Parse<ScalarType>(Checkpoint.Read<string>(arguments, "dtype"))),
+        Checkpoint.CreatePart(Checkpoint.Read<JsonObject>(arguments, "members")) as IMemberModel ?? throw new CheckpointException("The ensemble's members are not a member model."));
+
     private readonly InputScaling scaling;
     private readonly nn.Module members;
     private readonly Tensor outputScale, outputShift;
