@@ -12,28 +12,28 @@ public abstract class TrainingOptions
     private protected TrainingOptions(int epochs, int batchSize, double learningRate, double weightDecay, double validationFraction, int patience)
         => (Epochs, BatchSize, LearningRate, WeightDecay, ValidationFraction, EarlyStoppingPatience) = (epochs, batchSize, learningRate, weightDecay, validationFraction, patience);
 
-    /// <summary>Maximum passes over the training rows (early stopping usually ends sooner).</summary>
+    /// <summary>Maximum passes over the training rows (early stopping usually ends sooner). Default: the options class's <c>Defaults.Epochs</c>.</summary>
     public int Epochs;
 
-    /// <summary>Rows per optimisation step.</summary>
+    /// <summary>Rows per optimisation step. Default: the options class's <c>Defaults.BatchSize</c>.</summary>
     public int BatchSize;
 
-    /// <summary>Adam's learning rate (decayed by a cosine schedule).</summary>
+    /// <summary>Adam's learning rate (decayed by a cosine schedule). Default: the options class's <c>Defaults.LearningRate</c>.</summary>
     public double LearningRate;
 
-    /// <summary>Adam's (L2) weight decay.</summary>
+    /// <summary>Adam's (L2) weight decay. Default: the options class's <c>Defaults.WeightDecay</c>.</summary>
     public double WeightDecay;
 
-    /// <summary>Fraction of rows held out (by a seeded hash of the row index) for early stopping.</summary>
+    /// <summary>Fraction of rows held out (by a seeded hash of the row index) for early stopping. Default: the options class's <c>Defaults.ValidationFraction</c>.</summary>
     public double ValidationFraction;
 
-    /// <summary>Stop after this many epochs without a better validation loss (0: never stop early).</summary>
+    /// <summary>Stop after this many epochs without a better validation loss (0: never stop early). Default: the options class's <c>Defaults.EarlyStoppingPatience</c>.</summary>
     public int EarlyStoppingPatience;
 
     /// <summary>
     /// Standard deviation of Gaussian noise added to every training batch, relative to the features' root-mean-square
     /// standard deviation: the model then fits the data smoothed at that scale, which regularises small data as a
-    /// kernel bandwidth does. 0 disables it; null lets the estimator choose (see its options class).
+    /// kernel bandwidth does. 0 disables it. Default null: the estimator chooses (see its options class).
     /// </summary>
     public double? TrainingNoise;
 

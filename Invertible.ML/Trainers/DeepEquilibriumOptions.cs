@@ -80,7 +80,7 @@ public sealed class DeepEquilibriumOptions : SupervisedTrainingOptions
     public bool Monotone = Defaults.Monotone;
 
     /// <summary>
-    /// How gradients pass through the equilibrium. Default Jacobian-free (the gradient of one application of the cell at
+    /// How gradients pass through the equilibrium. Default <see cref="EquilibriumBackward.JacobianFree"/> (the gradient of one application of the cell at
     /// z*, exact up to the factor (I − J)⁻¹, which a contraction of 0.5 keeps close to the identity): one step where the
     /// implicit gradient solves a second fixed point.
     /// </summary>

@@ -27,7 +27,7 @@ public sealed class EquilibriumNetworkOptions
     /// </summary>
     public bool LinearSkip { get; init; }
 
-    /// <summary>Solver and gradient options of the equilibrium layer.</summary>
+    /// <summary>Solver and gradient options of the equilibrium layer. Default: <see cref="EquilibriumOptions"/>'s defaults.</summary>
     public EquilibriumOptions Equilibrium { get; init; } = new();
 
     /// <summary>Parameter type. Default float32.</summary>

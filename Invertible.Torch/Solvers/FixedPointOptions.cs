@@ -34,7 +34,7 @@ public sealed record FixedPointOptions
         public const bool ThrowOnNonConvergence = true;
     }
 
-    /// <summary>Which solver to use. Default <see cref="FixedPointSolverKind.Anderson"/>.</summary>
+    /// <summary>Which solver to use. Default <see cref="FixedPointSolverKind.Adaptive"/>.</summary>
     public FixedPointSolverKind Solver { get; init; } = Defaults.Solver;
 
     /// <summary>Maximum evaluations of f. Default 500.</summary>

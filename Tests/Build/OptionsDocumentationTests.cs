@@ -1,0 +1,90 @@
+using System.Globalization;
+using System.Reflection;
+using System.Text.RegularExpressions;
+using System.Xml.Linq;
+
+namespace Invertible.Tests.Build;
+
+/// <summary>
+/// Every setting of every public options type says its default in its XML doc, and what it says is what the code does:
+/// a "Default …" naming a value (a number, true/false, null or an enum member) must equal the value a new instance holds.
+/// </summary>
+[TestClass]
+public sealed partial class OptionsDocumentationTests
+{
+    private static readonly Assembly[] Libraries = [typeof(Invertible.Torch.Flows.InvertibleResNetFlow).Assembly, typeof(Invertible.ML.Flows.InvertibleResNetEstimator).Assembly];
+
+    [TestMethod]
+    public void EveryOptionDocumentsItsDefault_AndTheDocumentedValueIsTheCodes()
+    {
+        var problems = new List<string>();
+        var checkedValues = 0;
+        foreach (var assembly in Libraries)
+        {
+            var docs = XDocument.Load(Path.ChangeExtension(assembly.Location, ".xml")).Descendants("member")
+                .ToDictionary(m => (string)m.Attribute("name")!, m => string.Concat(m.Element("summary")?.Nodes().Select(Text) ?? []));
+            foreach (var type in assembly.GetExportedTypes().Where(t => t.Name.EndsWith("Options", StringComparison.Ordinal) && !t.IsAbstract && t.GetConstructor(Type.EmptyTypes) is not null))
+            {
+                var instance = Activator.CreateInstance(type)!;
+                foreach (var member in Settings(type))
+                {
+                    var id = $"{(member is PropertyInfo ? "P" : "F")}:{member.DeclaringType!.FullName!.Replace('+', '.')}.{member.Name}";
+                    var doc = docs.GetValueOrDefault(id, "");
+                    var stated = DefaultStatement().Match(doc);
+                    if (!stated.Success)
+                    {
+                        if (!doc.Contains("Default", StringComparison.Ordinal))
+                            problems.Add($"{type.Name}.{member.Name}: no default in its doc");
+                        continue;
+                    }
+                    var value = member is PropertyInfo p ? p.GetValue(instance) : ((FieldInfo)member).GetValue(instance);
+                    checkedValues++;
+                    if (!Same(stated.Groups["value"].Value, value))
+                        problems.Add($"{type.Name}.{member.Name}: the doc says Default {stated.Groups["value"].Value}, a new instance holds {Format(value)}");
+                }
+            }
+        }
+        Assert.AreEqual(0, problems.Count, string.Join("\n", problems));
+        Assert.IsTrue(checkedValues > 50, $"documented defaults compared: {checkedValues}");
+    }
+
+    [TestMethod]
+    public void TheComparison_FindsAContradiction()
+    {
+        Assert.IsFalse(Same("Anderson", Invertible.Torch.Solvers.FixedPointSolverKind.Adaptive));
+        Assert.IsTrue(Same("Adaptive", Invertible.Torch.Solvers.FixedPointSolverKind.Adaptive));
+        Assert.IsFalse(Same("1e-5", 1e-6));
+        Assert.IsTrue(Same("1e-6", 1e-6));
+        Assert.IsTrue(DefaultStatement().IsMatch("Which solver to use. Default Anderson."));
+        Assert.IsFalse(DefaultStatement().IsMatch("Default Jacobian-free (one step)"), "prose is not a value");
+    }
+
+    private static IEnumerable<MemberInfo> Settings(Type type)
+        => type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.SetMethod is { IsPublic: true } && p.GetIndexParameters().Length == 0).Cast<MemberInfo>()
+            .Concat(type.GetFields(BindingFlags.Public | BindingFlags.Instance).Where(f => !f.IsInitOnly));
+
+    // A <see cref="T:…Kind.Member"/> becomes "Member"; other markup keeps its text.
+    private static string Text(XNode node) => node switch
+    {
+        XText text => text.Value,
+        XElement { Name.LocalName: "see" } see when (string?)see.Attribute("cref") is { } cref => cref[(cref.LastIndexOf('.') + 1)..],
+        XElement { Name.LocalName: "see" } see when (string?)see.Attribute("langword") is { } word => word,
+        XElement element => string.Concat(element.Nodes().Select(Text)),
+        _ => "",
+    };
+
+    private static bool Same(string stated, object? value) => value switch
+    {
+        null => stated == "null",
+        bool b => stated == (b ? "true" : "false"),
+        Enum e => stated == e.ToString(),
+        IConvertible c when double.TryParse(stated, NumberStyles.Float, CultureInfo.InvariantCulture, out var number)
+            => Math.Abs(c.ToDouble(CultureInfo.InvariantCulture) - number) <= 1e-12 * Math.Max(1, Math.Abs(number)),
+        _ => true, // a value the doc states in words (a string, an object): not compared
+    };
+
+    private static string Format(object? value) => value switch { null => "null", IFormattable f => f.ToString(null, CultureInfo.InvariantCulture), _ => value.ToString()! };
+
+    [GeneratedRegex(@"\bDefault:?\s+(?<value>-?[0-9][0-9.]*(?:e[-+]?[0-9]+)?|true|false|null|[A-Z][A-Za-z]+)\b(?![-\w]| ?\(?[a-z])")]
+    private static partial Regex DefaultStatement();
+}
