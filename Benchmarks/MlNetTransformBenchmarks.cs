@@ -50,7 +50,7 @@ public class MlNetTransformBenchmarks
         values = Enumerable.Range(0, Rows * Width).Select(_ => (float)random.NextDouble()).ToArray();
         rows = Enumerable.Range(0, Rows).Select(i => new Row { Features = values[(i * Width)..((i + 1) * Width)] }).ToList();
         data = context.Data.LoadFromEnumerable(rows);
-        ours = context.Transforms.InvertibleResNet(new InvertibleResNetOptions { Epochs = 1, Blocks = 4, HiddenSize = 64 }).Fit(data);
+        ours = context.Transforms.InvertibleResNet(new InvertibleResNetOptions { Epochs = 1, Blocks = 4, HiddenFeatures = 64 }).Fit(data);
         var graph = FlowExporter.ExportForward(ours.Model);
         applyOnnx = context.Transforms.CopyColumns("x", "Features")
             .Append(context.Transforms.ApplyOnnxModel(["latent", "log_likelihood"], ["x"], new MemoryStream(graph.ToBytes())))

@@ -52,7 +52,7 @@ internal static class StreamingFitMemory
         var context = new MLContext(1);
         var data = context.Data.LoadFromTextFile(args[0], [new TextLoader.Column("Features", DataKind.Single, 0, Width - 1)], separatorChar: ',');
         var watch = Stopwatch.StartNew();
-        using var transformer = context.Transforms.InvertibleResNet(new InvertibleResNetOptions { Epochs = 1, Blocks = 2, HiddenSize = 32, BatchSize = 1024, ValidationFraction = 0.01 }).Fit(data);
+        using var transformer = context.Transforms.InvertibleResNet(new InvertibleResNetOptions { Epochs = 1, Blocks = 2, HiddenFeatures = 32, BatchSize = 1024, ValidationFraction = 0.01 }).Fit(data);
         var line = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
         var peak = long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{peak:F0} {watch.Elapsed.TotalSeconds:F1}"));

@@ -134,9 +134,9 @@ public sealed class InvertibleResNetEstimator : IEstimator<InvertibleResNetTrans
     private InvertibleResNetFlowOptions FlowOptions(int features, long rows) => new()
     {
         Blocks = options.Blocks ?? (rows < 1000 ? 2 : rows < 10000 ? 4 : 6),
-        HiddenFeatures = options.HiddenSize ?? Math.Clamp(2 * features, 16, 128),
-        Depth = options.HiddenLayers + 1,
-        Coefficient = options.LipschitzCoefficient,
+        HiddenFeatures = options.HiddenFeatures ?? Math.Clamp(2 * features, 16, 128),
+        Depth = options.Depth,
+        Coefficient = options.Coefficient,
         Activation = options.Activation,
         ActNorm = true,
         InvertibleLinear = true,

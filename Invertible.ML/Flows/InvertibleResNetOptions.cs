@@ -35,10 +35,10 @@ public class InvertibleResNetOptions : TrainingOptions
         public const string OutputColumnName = "Latent";
         /// <summary>Default <see cref="LogLikelihoodColumnName"/>.</summary>
         public const string LogLikelihoodColumnName = "LogLikelihood";
-        /// <summary>Default <see cref="HiddenLayers"/>.</summary>
-        public const int HiddenLayers = 1;
-        /// <summary>Default <see cref="LipschitzCoefficient"/>.</summary>
-        public const double LipschitzCoefficient = 0.9;
+        /// <summary>Default <see cref="Depth"/>: one hidden layer.</summary>
+        public const int Depth = 2;
+        /// <summary>Default <see cref="Coefficient"/>.</summary>
+        public const double Coefficient = 0.9;
         /// <summary>Default <see cref="Activation"/>.</summary>
         public const LipschitzActivation Activation = LipschitzActivation.LipSwish;
         /// <summary>Feature counts up to this train with the exact log-determinant when <see cref="LogDetEstimator"/> is null.</summary>
@@ -78,13 +78,13 @@ public class InvertibleResNetOptions : TrainingOptions
     public int? Blocks;
 
     /// <summary>Width of each block's hidden layers. Default (null): 2 × features, at least 16 and at most 128.</summary>
-    public int? HiddenSize;
+    public int? HiddenFeatures;
 
-    /// <summary>Hidden layers per residual branch. Default 1.</summary>
-    public int HiddenLayers = Defaults.HiddenLayers;
+    /// <summary>Linear layers per residual branch (one more than its hidden layers), at least 2. Default 2.</summary>
+    public int Depth = Defaults.Depth;
 
     /// <summary>Spectral-norm bound c of every linear layer of a branch, in (0, 1): it makes each block invertible. Default 0.9.</summary>
-    public double LipschitzCoefficient = Defaults.LipschitzCoefficient;
+    public double Coefficient = Defaults.Coefficient;
 
     /// <summary>1-Lipschitz activation of the branches. Default LipSwish.</summary>
     public LipschitzActivation Activation = Defaults.Activation;
@@ -118,9 +118,10 @@ public class InvertibleResNetOptions : TrainingOptions
         if (OutputColumnName == LogLikelihoodColumnName)
             throw new ArgumentException($"{nameof(OutputColumnName)} and {nameof(LogLikelihoodColumnName)} are both '{OutputColumnName}'.", nameof(LogLikelihoodColumnName));
         Check.Positive(Blocks, nameof(Blocks));
-        Check.Positive(HiddenSize, nameof(HiddenSize));
-        Check.Positive(HiddenLayers, nameof(HiddenLayers));
-        Check.Coefficient(LipschitzCoefficient, nameof(LipschitzCoefficient));
+        Check.Positive(HiddenFeatures, nameof(HiddenFeatures));
+        if (Depth < 2)
+            throw new ArgumentOutOfRangeException(nameof(Depth), Depth, "Must be at least 2 (a branch needs a hidden layer).");
+        Check.Coefficient(Coefficient, nameof(Coefficient));
         Check.Defined(Activation, nameof(Activation));
         if (LogDetEstimator is { } method)
             Check.Defined(method, nameof(LogDetEstimator));

@@ -25,13 +25,13 @@ public sealed class DeepEquilibriumOptions : SupervisedTrainingOptions
     /// <summary>Default values.</summary>
     public static class Defaults
     {
-        /// <summary>Default <see cref="StateSize"/> below 10 000 rows.</summary>
-        public const int StateSize = 64;
+        /// <summary>Default <see cref="StateFeatures"/> below 10 000 rows.</summary>
+        public const int StateFeatures = 64;
 
-        /// <summary>Default <see cref="StateSize"/> from 10 000 rows on, where one model replaces the five members.</summary>
-        public const int LargeStateSize = 128;
-        /// <summary>Default <see cref="LipschitzCoefficient"/>.</summary>
-        public const double LipschitzCoefficient = 0.5;
+        /// <summary>Default <see cref="StateFeatures"/> from 10 000 rows on, where one model replaces the five members.</summary>
+        public const int LargeStateFeatures = 128;
+        /// <summary>Default <see cref="Coefficient"/>.</summary>
+        public const double Coefficient = 0.5;
         /// <summary>Default <see cref="Activation"/>.</summary>
         public const LipschitzActivation Activation = LipschitzActivation.LipSwish;
         /// <summary>Default <see cref="Monotone"/>.</summary>
@@ -65,10 +65,10 @@ public sealed class DeepEquilibriumOptions : SupervisedTrainingOptions
     }
 
     /// <summary>Width of each member's equilibrium state z. Default (null): 64 below 10 000 rows, 128 from there on.</summary>
-    public int? StateSize;
+    public int? StateFeatures;
 
     /// <summary>Contractive cell: bound c on ‖W‖, in (0, 1). Default 0.5: a strong contraction, solved in a few iterations.</summary>
-    public double LipschitzCoefficient = Defaults.LipschitzCoefficient;
+    public double Coefficient = Defaults.Coefficient;
 
     /// <summary>Contractive cell: its 1-Lipschitz activation φ (the monotone cell uses ReLU). Default LipSwish.</summary>
     public LipschitzActivation Activation = Defaults.Activation;
@@ -98,9 +98,9 @@ public sealed class DeepEquilibriumOptions : SupervisedTrainingOptions
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
     public void Validate()
     {
-        if (StateSize is { } size)
-            Check.Positive(size, nameof(StateSize));
-        Check.Coefficient(LipschitzCoefficient, nameof(LipschitzCoefficient));
+        if (StateFeatures is { } size)
+            Check.Positive(size, nameof(StateFeatures));
+        Check.Coefficient(Coefficient, nameof(Coefficient));
         Check.Defined(Activation, nameof(Activation));
         Check.Defined(Gradient, nameof(Gradient));
         Check.Defined(Solver, nameof(Solver));

@@ -45,12 +45,12 @@ public sealed class DeepEquilibriumTrainer<TTransformer> : IEstimator<TTransform
         => (TTransformer)SupervisedFit.Fit(environment, "DeepEquilibrium", input, Task, options,
             (members, inputs, outputs, rows, generator) =>
             {
-                var state = options.StateSize ?? (rows < SupervisedFit.LargeRows ? DeepEquilibriumOptions.Defaults.StateSize : DeepEquilibriumOptions.Defaults.LargeStateSize);
+                var state = options.StateFeatures ?? (rows < SupervisedFit.LargeRows ? DeepEquilibriumOptions.Defaults.StateFeatures : DeepEquilibriumOptions.Defaults.LargeStateFeatures);
                 var solve = new FixedPointOptions { Solver = options.Solver, Tolerance = options.SolverTolerance, MaxIterations = options.SolverMaxIterations };
                 return new EquilibriumMembers(members, inputs, outputs, Task, new EquilibriumNetworkOptions
                 {
                     StateFeatures = state, InjectionFeatures = state, Monotone = options.Monotone,
-                    Coefficient = options.LipschitzCoefficient, Activation = options.Activation, LinearSkip = true,
+                    Coefficient = options.Coefficient, Activation = options.Activation, LinearSkip = true,
                     Equilibrium = new EquilibriumOptions { Forward = solve, Adjoint = solve, Backward = options.Gradient },
                 }, generator);
             });

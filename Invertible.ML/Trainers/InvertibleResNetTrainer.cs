@@ -39,7 +39,7 @@ public sealed class InvertibleResNetTrainer : IEstimator<InvertibleMulticlassTra
         => (InvertibleMulticlassTransformer)SupervisedFit.Fit(environment, "InvertibleResNetTrainer", input, SupervisedTask.MulticlassClassification, options, (members, inputs, outputs, _, generator) => new ModelMembers([.. Enumerable.Range(0, members).Select(_ =>
                 (TorchSharp.torch.nn.Module)new InvertibleResNetClassifier(inputs, outputs, SupervisedTask.MulticlassClassification, new InvertibleResNetClassifierOptions
                 {
-                    Blocks = options.Blocks, Width = options.Width ?? Math.Max(2 * inputs, 32), HiddenFeatures = options.HiddenSize ?? Math.Clamp(4 * inputs, 32, 256), Depth = options.HiddenLayers + 1,
-                    Coefficient = options.LipschitzCoefficient, Activation = options.Activation,
+                    Blocks = options.Blocks, Width = options.Width ?? Math.Max(2 * inputs, 32), HiddenFeatures = options.HiddenFeatures ?? Math.Clamp(4 * inputs, 32, 256), Depth = options.Depth,
+                    Coefficient = options.Coefficient, Activation = options.Activation,
                 }, generator))]));
 }

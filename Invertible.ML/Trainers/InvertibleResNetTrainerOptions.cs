@@ -16,10 +16,10 @@ public sealed class InvertibleResNetTrainerOptions : SupervisedTrainingOptions
     {
         /// <summary>Default <see cref="Blocks"/>.</summary>
         public const int Blocks = 4;
-        /// <summary>Default <see cref="HiddenLayers"/>.</summary>
-        public const int HiddenLayers = 1;
-        /// <summary>Default <see cref="LipschitzCoefficient"/>.</summary>
-        public const double LipschitzCoefficient = 0.9;
+        /// <summary>Default <see cref="Depth"/>: one hidden layer.</summary>
+        public const int Depth = 2;
+        /// <summary>Default <see cref="Coefficient"/>.</summary>
+        public const double Coefficient = 0.9;
         /// <summary>Default <see cref="Activation"/>.</summary>
         public const LipschitzActivation Activation = LipschitzActivation.LipSwish;
         /// <summary>Default <see cref="TrainingOptions.Epochs"/>.</summary>
@@ -50,13 +50,13 @@ public sealed class InvertibleResNetTrainerOptions : SupervisedTrainingOptions
     public int? Width;
 
     /// <summary>Hidden width of each block. Default (null): 4 × features, at least 32 and at most 256.</summary>
-    public int? HiddenSize;
+    public int? HiddenFeatures;
 
-    /// <summary>Hidden layers per residual branch. Default 1.</summary>
-    public int HiddenLayers = Defaults.HiddenLayers;
+    /// <summary>Linear layers per residual branch (one more than its hidden layers), at least 2. Default 2.</summary>
+    public int Depth = Defaults.Depth;
 
     /// <summary>Spectral-norm bound c per linear layer, in (0, 1). Default 0.9.</summary>
-    public double LipschitzCoefficient = Defaults.LipschitzCoefficient;
+    public double Coefficient = Defaults.Coefficient;
 
     /// <summary>1-Lipschitz activation of the branches. Default LipSwish.</summary>
     public LipschitzActivation Activation = Defaults.Activation;
@@ -66,9 +66,10 @@ public sealed class InvertibleResNetTrainerOptions : SupervisedTrainingOptions
     {
         Check.Positive(Blocks, nameof(Blocks));
         Check.Positive(Width, nameof(Width));
-        Check.Positive(HiddenSize, nameof(HiddenSize));
-        Check.Positive(HiddenLayers, nameof(HiddenLayers));
-        Check.Coefficient(LipschitzCoefficient, nameof(LipschitzCoefficient));
+        Check.Positive(HiddenFeatures, nameof(HiddenFeatures));
+        if (Depth < 2)
+            throw new ArgumentOutOfRangeException(nameof(Depth), Depth, "Must be at least 2 (a branch needs a hidden layer).");
+        Check.Coefficient(Coefficient, nameof(Coefficient));
         Check.Defined(Activation, nameof(Activation));
         ValidateSupervised();
     }

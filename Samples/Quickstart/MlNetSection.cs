@@ -81,7 +81,7 @@ internal static class MlNetSection
         IDataView View(Digits d) => context.Data.LoadFromEnumerable(d.Pixels.Select((p, i) => new Digit { Features = p.Select(v => v / 16).ToArray(), Label = d.Labels[i].ToString() }));
         watch.Restart();
         var classifier = context.Transforms.Conversion.MapValueToKey("Label")
-            .Append(context.MulticlassClassification.Trainers.DeepEquilibrium(new DeepEquilibriumOptions { Epochs = size.ClassifierEpochs, StateSize = size.ClassifierState }))
+            .Append(context.MulticlassClassification.Trainers.DeepEquilibrium(new DeepEquilibriumOptions { Epochs = size.ClassifierEpochs, StateFeatures = size.ClassifierState }))
             .Append(context.Transforms.Conversion.MapKeyToValue("PredictedDigit", "PredictedLabel"))
             .Fit(View(digitsTrain));
         var metrics = context.MulticlassClassification.Evaluate(classifier.Transform(View(digitsTest)));
@@ -92,7 +92,7 @@ internal static class MlNetSection
         var first = new Digit { Features = digitsTest.Pixels[0].Select(v => v / 16).ToArray() };
         Console.WriteLine($"  prediction engine, first test row: {engine.Predict(first).PredictedDigit} (true label {digitsTest.Labels[0]})");
 
-        var digitOptions = new InvertibleResNetOptions { Epochs = size.DigitFlowEpochs, Blocks = 2, HiddenSize = 128 };
+        var digitOptions = new InvertibleResNetOptions { Epochs = size.DigitFlowEpochs, Blocks = 2, HiddenFeatures = 128 };
         var digitFlow = ProgressBar.Fit($"fitting a flow to the digits' pixels ({digitOptions.Epochs} epochs at most)", digitOptions.Epochs,
             callback => digitOptions.ProgressCallback = callback, () => context.Transforms.InvertibleResNet(digitOptions).Fit(View(digitsTrain)));
         var generated = digitFlow.Sample(32, seed: 5).GetColumn<float[]>("Features").Select(r => r.Select(v => v * 16).ToArray()).ToArray();

@@ -7,7 +7,8 @@ namespace Invertible.Tests.Build;
 
 /// <summary>
 /// Every setting of every public options type says its default in its XML doc, and what it says is what the code does:
-/// a "Default …" naming a value (a number, true/false, null or an enum member) must equal the value a new instance holds.
+/// a "Default …" naming a value (a number, true/false, null or an enum member) must equal the value a new instance holds;
+/// and each concept has one name across both packages.
 /// </summary>
 [TestClass]
 public sealed partial class OptionsDocumentationTests
@@ -46,6 +47,30 @@ public sealed partial class OptionsDocumentationTests
         }
         Assert.AreEqual(0, problems.Count, string.Join("\n", problems));
         Assert.IsTrue(checkedValues > 50, $"documented defaults compared: {checkedValues}");
+    }
+
+    /// <summary>One name per concept across both packages: the names another library or an older version of this one
+    /// uses for a concept that has a name here.</summary>
+    private static readonly Dictionary<string, string> Synonyms = new()
+    {
+        ["HiddenSize"] = "HiddenFeatures", ["HiddenUnits"] = "HiddenFeatures", ["HiddenWidth"] = "HiddenFeatures",
+        ["HiddenLayers"] = "Depth", ["Layers"] = "Depth",
+        ["LipschitzCoefficient"] = "Coefficient", ["LipschitzConstant"] = "Coefficient",
+        ["StateSize"] = "StateFeatures", ["StateDimension"] = "StateFeatures",
+        ["NumberOfBlocks"] = "Blocks", ["MaxIter"] = "MaxIterations", ["Tol"] = "Tolerance",
+        ["Patience"] = "EarlyStoppingPatience", ["ValidationSplit"] = "ValidationFraction",
+    };
+
+    [TestMethod]
+    public void OptionNames_UseOneNamePerConcept()
+    {
+        var found = Libraries.SelectMany(a => a.GetExportedTypes())
+            .Where(t => t.Name.EndsWith("Options", StringComparison.Ordinal) || (t.DeclaringType?.Name.EndsWith("Options", StringComparison.Ordinal) ?? false))
+            .SelectMany(t => t.GetMembers(BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly).Select(m => (Type: t, m.Name)))
+            .Where(m => Synonyms.ContainsKey(m.Name))
+            .Select(m => $"{m.Type.FullName}.{m.Name}: call it {Synonyms[m.Name]}")
+            .ToList();
+        Assert.AreEqual(0, found.Count, string.Join("\n", found));
     }
 
     [TestMethod]

@@ -56,11 +56,11 @@ public sealed class ChecksTests
     {
         var context = new MLContext(2);
         var data = MlData.From(context, ToyDensities.TwoMoons(300, new Generator(7)));
-        var flow = context.Transforms.InvertibleResNet(new InvertibleResNetOptions { Epochs = 30, Blocks = 2, HiddenSize = 16, LipschitzCoefficient = 0.97, SolverMaxIterations = 1 }).Fit(data);
+        var flow = context.Transforms.InvertibleResNet(new InvertibleResNetOptions { Epochs = 30, Blocks = 2, HiddenFeatures = 16, Coefficient = 0.97, SolverMaxIterations = 1 }).Fit(data);
         var capped = Assert.ThrowsExactly<CheckFailedException>(() => TransformerChecks.RoundTrip(flow, data));
         StringAssert.Contains(capped.Message, "did not converge");
 
-        flow = context.Transforms.InvertibleResNet(new InvertibleResNetOptions { Epochs = 5, Blocks = 2, HiddenSize = 16 }).Fit(data);
+        flow = context.Transforms.InvertibleResNet(new InvertibleResNetOptions { Epochs = 5, Blocks = 2, HiddenFeatures = 16 }).Fit(data);
         Check.AtMost(TransformerChecks.RoundTrip(flow, data), 1e-4, "round trip");
         var tight = Assert.ThrowsExactly<CheckFailedException>(() => TransformerChecks.RoundTrip(flow, data, tolerance: 1e-12));
         StringAssert.Contains(tight.Message, "slot");

@@ -15,7 +15,7 @@ namespace Invertible.Tests.ML;
 [TestClass]
 public sealed class ConventionsTests
 {
-    private static InvertibleResNetOptions Quick() => new() { Epochs = 3, Blocks = 1, HiddenSize = 16 };
+    private static InvertibleResNetOptions Quick() => new() { Epochs = 3, Blocks = 1, HiddenFeatures = 16 };
 
     private static IDataView Moons(MLContext context, int rows = 400) => MlData.From(context, ToyDensities.TwoMoons(rows, new TorchSharp.torch.Generator(3)));
 
@@ -44,8 +44,8 @@ public sealed class ConventionsTests
             var labels = Enumerable.Range(0, 300).Select(i => x[i, 1].ToSingle() > 0.25f ? "up" : "down").ToArray();
             var data = MlData.From(context, x, labels);
             IEstimator<ITransformer> estimator = trainer == "DeepEquilibrium"
-                ? context.MulticlassClassification.Trainers.DeepEquilibrium(new DeepEquilibriumOptions { Epochs = 2, StateSize = 8 })
-                : context.MulticlassClassification.Trainers.InvertibleResNet(new InvertibleResNetTrainerOptions { Epochs = 2, Blocks = 1, HiddenSize = 8 });
+                ? context.MulticlassClassification.Trainers.DeepEquilibrium(new DeepEquilibriumOptions { Epochs = 2, StateFeatures = 8 })
+                : context.MulticlassClassification.Trainers.InvertibleResNet(new InvertibleResNetTrainerOptions { Epochs = 2, Blocks = 1, HiddenFeatures = 8 });
             var model = context.Transforms.Conversion.MapValueToKey("Label").Append(estimator).Fit(data);
             return model.Transform(data).GetColumn<float[]>("Score").SelectMany(s => s).ToArray();
         }

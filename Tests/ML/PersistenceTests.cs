@@ -25,7 +25,7 @@ public sealed class PersistenceTests
         var context = new MLContext(7);
         var data = MlData.From(context, ToyDensities.TwoMoons(300, new TorchSharp.torch.Generator(3)).mul(5).add(2));
         var model = context.Transforms.NormalizeMeanVariance("Features")
-            .Append(context.Transforms.InvertibleResNet(new InvertibleResNetOptions { Epochs = 3, Blocks = 1, HiddenSize = 16 }))
+            .Append(context.Transforms.InvertibleResNet(new InvertibleResNetOptions { Epochs = 3, Blocks = 1, HiddenFeatures = 16 }))
             .Fit(data);
         return (context, data, model);
     }
@@ -65,16 +65,16 @@ public sealed class PersistenceTests
         var x = randn([300, 4], generator: generator);
         var names = x[.., 0].add(x[.., 1].square()).gt(0.8).data<bool>().ToArray().Select(b => b ? "high" : "low").ToArray();
         var data = MlData.From(context, x, names);
-        var quick = new DeepEquilibriumOptions { Epochs = 3, StateSize = 8 };
-        var flowOptions = new InvertibleResNetAnomalyOptions { Epochs = 3, Blocks = 1, HiddenSize = 8 };
-        var flow = context.Transforms.InvertibleResNet(new InvertibleResNetOptions { Epochs = 3, Blocks = 1, HiddenSize = 8 }).Fit(data);
+        var quick = new DeepEquilibriumOptions { Epochs = 3, StateFeatures = 8 };
+        var flowOptions = new InvertibleResNetAnomalyOptions { Epochs = 3, Blocks = 1, HiddenFeatures = 8 };
+        var flow = context.Transforms.InvertibleResNet(new InvertibleResNetOptions { Epochs = 3, Blocks = 1, HiddenFeatures = 8 }).Fit(data);
         var pipeline = context.Transforms.Conversion.MapValueToKey("Label")
             .Append(context.MulticlassClassification.Trainers.DeepEquilibrium(quick))
             .Append(context.Transforms.CopyColumns("ClassScore", "Score"))
             .Append(context.Transforms.CopyColumns("ClassLabel", "PredictedLabel"))
             .Fit(data);
         var chain = new TransformerChain<ITransformer>(pipeline, flow, flow.Inverse(), context.Transforms.CopyColumns("AnomalyInput", "Features").Fit(data),
-            context.AnomalyDetection.Trainers.InvertibleResNet(new InvertibleResNetAnomalyOptions { FeatureColumnName = "AnomalyInput", Epochs = 3, Blocks = 1, HiddenSize = 8 })
+            context.AnomalyDetection.Trainers.InvertibleResNet(new InvertibleResNetAnomalyOptions { FeatureColumnName = "AnomalyInput", Epochs = 3, Blocks = 1, HiddenFeatures = 8 })
                 .Fit(context.Transforms.CopyColumns("AnomalyInput", "Features").Fit(data).Transform(data)));
         var path = TempFile(".zip");
         try
@@ -224,7 +224,7 @@ public sealed class PersistenceTests
             Check.TensorsClose(outputs["Latent"], MlData.Column(expected, "Latent"), 1e-4, "latent of the raw rows, normaliser included");
             Check.TensorsClose(outputs["LogLikelihood"], MlData.Scalars(expected, "LogLikelihood"), 1e-3, "log-likelihood");
 
-            var unsupported = context.Transforms.Concatenate("Features", "Features").Append(context.Transforms.InvertibleResNet(new InvertibleResNetOptions { Epochs = 1, Blocks = 1, HiddenSize = 4 })).Fit(data);
+            var unsupported = context.Transforms.Concatenate("Features", "Features").Append(context.Transforms.InvertibleResNet(new InvertibleResNetOptions { Epochs = 1, Blocks = 1, HiddenFeatures = 4 })).Fit(data);
             StringAssert.Contains(Assert.ThrowsExactly<NotSupportedException>(() => context.Model.ExportInvertibleOnnx(unsupported, data.Schema, path)).Message, "ColumnConcatenatingTransformer");
         }
         finally

@@ -34,16 +34,16 @@ public sealed class SavedSchemaTests
         var schema = SchemaDefinition.Create(typeof(Row));
         schema[nameof(Row.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, 4);
         var data = context.Transforms.Conversion.MapValueToKey("Label").Fit(context.Data.LoadFromEnumerable(rows, schema)).Transform(context.Data.LoadFromEnumerable(rows, schema));
-        var quick = new DeepEquilibriumOptions { Epochs = 2, StateSize = 8, Members = 2 };
-        var flow = context.Transforms.InvertibleResNet(new InvertibleResNetOptions { Epochs = 2, Blocks = 1, HiddenSize = 8 }).Fit(data);
+        var quick = new DeepEquilibriumOptions { Epochs = 2, StateFeatures = 8, Members = 2 };
+        var flow = context.Transforms.InvertibleResNet(new InvertibleResNetOptions { Epochs = 2, Blocks = 1, HiddenFeatures = 8 }).Fit(data);
         yield return ("flow", flow, data, typeof(InvertibleResNetTransformer));
         yield return ("inverse", flow.Inverse(), flow.Transform(data), typeof(InvertibleResNetInverseTransformer));
         yield return ("multiclass", context.MulticlassClassification.Trainers.DeepEquilibrium(quick).Fit(data), data, typeof(InvertibleMulticlassTransformer));
         yield return ("i-ResNet multiclass", context.MulticlassClassification.Trainers.InvertibleResNet(new InvertibleResNetTrainerOptions { Epochs = 2, Blocks = 1, Members = 2 }).Fit(data),
             data, typeof(InvertibleMulticlassTransformer));
-        yield return ("binary", context.BinaryClassification.Trainers.DeepEquilibrium(new DeepEquilibriumOptions { Epochs = 2, StateSize = 8, Members = 2, LabelColumnName = "Flag" }).Fit(data), data, typeof(InvertibleBinaryTransformer));
-        yield return ("regression", context.Regression.Trainers.DeepEquilibrium(new DeepEquilibriumOptions { Epochs = 2, StateSize = 8, Members = 2, LabelColumnName = "Target" }).Fit(data), data, typeof(InvertibleRegressionTransformer));
-        yield return ("anomaly", context.AnomalyDetection.Trainers.InvertibleResNet(new InvertibleResNetAnomalyOptions { Epochs = 2, Blocks = 1, HiddenSize = 8 }).Fit(data),
+        yield return ("binary", context.BinaryClassification.Trainers.DeepEquilibrium(new DeepEquilibriumOptions { Epochs = 2, StateFeatures = 8, Members = 2, LabelColumnName = "Flag" }).Fit(data), data, typeof(InvertibleBinaryTransformer));
+        yield return ("regression", context.Regression.Trainers.DeepEquilibrium(new DeepEquilibriumOptions { Epochs = 2, StateFeatures = 8, Members = 2, LabelColumnName = "Target" }).Fit(data), data, typeof(InvertibleRegressionTransformer));
+        yield return ("anomaly", context.AnomalyDetection.Trainers.InvertibleResNet(new InvertibleResNetAnomalyOptions { Epochs = 2, Blocks = 1, HiddenFeatures = 8 }).Fit(data),
             data, typeof(InvertibleAnomalyTransformer));
     }
 

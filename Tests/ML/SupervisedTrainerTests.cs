@@ -32,7 +32,7 @@ public sealed class SupervisedTrainerTests
         var (train, test) = ThreeClasses(context);
         var pipeline = context.Transforms.Conversion.MapValueToKey("Label")
             .Append(context.Transforms.NormalizeMeanVariance("Features"))
-            .Append(context.MulticlassClassification.Trainers.DeepEquilibrium(new DeepEquilibriumOptions { Epochs = 30, StateSize = 32, LearningRate = 1e-2, TrainingNoise = 0, Monotone = monotone }))
+            .Append(context.MulticlassClassification.Trainers.DeepEquilibrium(new DeepEquilibriumOptions { Epochs = 30, StateFeatures = 32, LearningRate = 1e-2, TrainingNoise = 0, Monotone = monotone }))
             .Append(context.Transforms.Conversion.MapKeyToValue("PredictedText", "PredictedLabel"));
         var model = pipeline.Fit(train);
         var scored = model.Transform(test);
@@ -71,7 +71,7 @@ public sealed class SupervisedTrainerTests
         var (train, test) = (Binary(context, 600, 1), Binary(context, 300, 2));
         var model = context.Transforms.Concatenate("Features", "Features", "A")
             .Append(context.Transforms.NormalizeMeanVariance("Features"))
-            .Append(context.BinaryClassification.Trainers.DeepEquilibrium(new DeepEquilibriumOptions { Epochs = 40, StateSize = 32 }))
+            .Append(context.BinaryClassification.Trainers.DeepEquilibrium(new DeepEquilibriumOptions { Epochs = 40, StateFeatures = 32 }))
             .Fit(train);
         var members = (Invertible.Torch.Equilibrium.EquilibriumMembers)((Invertible.Torch.Supervised.SupervisedEnsemble)model.LastTransformer.Model).Members;
         Assert.IsInstanceOfType<Invertible.Torch.Equilibrium.MemberContractiveCell>(members.Cell, "the default cell is the contractive one");
@@ -97,7 +97,7 @@ public sealed class SupervisedTrainerTests
         var context = new MLContext(5);
         var (train, test) = (Binary(context, 600, 3), Binary(context, 300, 4));
         var pipeline = context.Transforms.NormalizeMeanVariance("Features");
-        var options = new DeepEquilibriumOptions { LabelColumnName = "Target", Epochs = 60, StateSize = 32 };
+        var options = new DeepEquilibriumOptions { LabelColumnName = "Target", Epochs = 60, StateFeatures = 32 };
         var ours = context.Regression.Evaluate(pipeline.Append(context.Regression.Trainers.DeepEquilibrium(options)).Fit(train).Transform(test), "Target");
         var linear = context.Regression.Evaluate(pipeline.Append(context.Regression.Trainers.Sdca("Target")).Fit(train).Transform(test), "Target");
         Check.Less(ours.RootMeanSquaredError, 0.7 * linear.RootMeanSquaredError, $"RMSE vs SDCA's {linear.RootMeanSquaredError:F3}");
@@ -110,7 +110,7 @@ public sealed class SupervisedTrainerTests
         var (train, test) = ThreeClasses(context);
         var model = context.Transforms.Conversion.MapValueToKey("Label")
             .Append(context.Transforms.NormalizeMeanVariance("Features"))
-            .Append(context.MulticlassClassification.Trainers.InvertibleResNet(new InvertibleResNetTrainerOptions { Epochs = 30, Blocks = 2, HiddenSize = 32, LearningRate = 1e-2 }))
+            .Append(context.MulticlassClassification.Trainers.InvertibleResNet(new InvertibleResNetTrainerOptions { Epochs = 30, Blocks = 2, HiddenFeatures = 32, LearningRate = 1e-2 }))
             .Fit(train);
         var metrics = context.MulticlassClassification.Evaluate(model.Transform(test));
         var report = ((InvertiblePredictionTransformer)model.LastTransformer).TrainingReport!;

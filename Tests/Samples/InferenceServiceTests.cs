@@ -48,7 +48,7 @@ public sealed class InferenceServiceTests
         mlContext = new MLContext(5);
         pipelineData = MlData.From(mlContext, randn(200, 3).mul(3).add(1));
         pipeline = mlContext.Transforms.NormalizeMeanVariance("Features")
-            .Append(mlContext.Transforms.InvertibleResNet(new InvertibleResNetOptions { Epochs = 2, Blocks = 1, HiddenSize = 8 })).Fit(pipelineData);
+            .Append(mlContext.Transforms.InvertibleResNet(new InvertibleResNetOptions { Epochs = 2, Blocks = 1, HiddenFeatures = 8 })).Fit(pipelineData);
         mlContext.Model.ExportInvertibleOnnx(pipeline, pipelineData.Schema, Path.Combine(folder, "pipeline.forward.onnx"));
 
         app = InferenceApp.Create(["--urls", "http://127.0.0.1:0", "--models", folder]);
