@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Invertible.Torch.Core;
 using Invertible.Torch.Persistence;
@@ -21,14 +20,18 @@ public sealed class EquilibriumMembers : nn.Module<Tensor, Tensor>, IMemberModel
 
     static int ICheckpointable<EquilibriumMembers>.CheckpointVersion => 1;
 
-    JsonObject ICheckpointable<EquilibriumMembers>.CheckpointArguments() => new()
+    JsonObject ICheckpointable<EquilibriumMembers>.CheckpointArguments()
     {
-        ["members"] = Members, ["inputFeatures"] = InputFeatures, ["outputs"] = Outputs,
-        ["task"] = JsonSerializer.SerializeToNode(Task, Checkpoint.Json), ["options"] = JsonSerializer.SerializeToNode(Options, Checkpoint.Json),
-    };
+        var arguments = SupervisedArguments.Of(this, Options);
+        arguments["members"] = Members;
+        return arguments;
+    }
 
-    static EquilibriumMembers ICheckpointable<EquilibriumMembers>.FromCheckpoint(JsonObject arguments) => new(Checkpoint.Read<int>(arguments, "members"), Checkpoint.Read<int>(arguments, "inputFeatures"), Checkpoint.Read<int>(arguments, "outputs"),
-        Checkpoint.Read<SupervisedTask>(arguments, "task"), Checkpoint.Read<EquilibriumNetworkOptions>(arguments, "options"));
+    static EquilibriumMembers ICheckpointable<EquilibriumMembers>.FromCheckpoint(JsonObject arguments)
+    {
+        var (inputs, outputs, task, options) = SupervisedArguments.Read<EquilibriumNetworkOptions>(arguments);
+        return new(Checkpoint.Read<int>(arguments, "members"), inputs, outputs, task, options);
+    }
 
     private readonly EquilibriumLayer equilibrium;
     private readonly Parameter head, headBias, skip, skipBias;

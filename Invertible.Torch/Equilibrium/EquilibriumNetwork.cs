@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Invertible.Torch.Core;
 using Invertible.Torch.Persistence;
@@ -19,14 +18,13 @@ public sealed class EquilibriumNetwork : nn.Module<Tensor, Tensor>, ILinearStart
 
     static int ICheckpointable<EquilibriumNetwork>.CheckpointVersion => 1;
 
-    JsonObject ICheckpointable<EquilibriumNetwork>.CheckpointArguments() => new()
-    {
-        ["inputFeatures"] = InputFeatures, ["outputs"] = Outputs,
-        ["task"] = JsonSerializer.SerializeToNode(Task, Checkpoint.Json), ["options"] = JsonSerializer.SerializeToNode(Options, Checkpoint.Json),
-    };
+    JsonObject ICheckpointable<EquilibriumNetwork>.CheckpointArguments() => SupervisedArguments.Of(this, Options);
 
-    static EquilibriumNetwork ICheckpointable<EquilibriumNetwork>.FromCheckpoint(JsonObject arguments) => new(Checkpoint.Read<int>(arguments, "inputFeatures"), Checkpoint.Read<int>(arguments, "outputs"),
-        Checkpoint.Read<SupervisedTask>(arguments, "task"), Checkpoint.Read<EquilibriumNetworkOptions>(arguments, "options"));
+    static EquilibriumNetwork ICheckpointable<EquilibriumNetwork>.FromCheckpoint(JsonObject arguments)
+    {
+        var (inputs, outputs, task, options) = SupervisedArguments.Read<EquilibriumNetworkOptions>(arguments);
+        return new(inputs, outputs, task, options);
+    }
 
     private readonly Linear projection;
     private readonly EquilibriumLayer equilibrium;

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Invertible.Torch.Core;
 using Invertible.Torch.Layers;
@@ -21,14 +20,13 @@ public sealed class InvertibleResNetClassifier : nn.Module<Tensor, Tensor>, ILin
 
     static int ICheckpointable<InvertibleResNetClassifier>.CheckpointVersion => 1;
 
-    JsonObject ICheckpointable<InvertibleResNetClassifier>.CheckpointArguments() => new()
-    {
-        ["inputFeatures"] = InputFeatures, ["outputs"] = Outputs,
-        ["task"] = JsonSerializer.SerializeToNode(Task, Checkpoint.Json), ["options"] = JsonSerializer.SerializeToNode(Options, Checkpoint.Json),
-    };
+    JsonObject ICheckpointable<InvertibleResNetClassifier>.CheckpointArguments() => SupervisedArguments.Of(this, Options);
 
-    static InvertibleResNetClassifier ICheckpointable<InvertibleResNetClassifier>.FromCheckpoint(JsonObject arguments) => new(Checkpoint.Read<int>(arguments, "inputFeatures"), Checkpoint.Read<int>(arguments, "outputs"),
-        Checkpoint.Read<SupervisedTask>(arguments, "task"), Checkpoint.Read<InvertibleResNetClassifierOptions>(arguments, "options"));
+    static InvertibleResNetClassifier ICheckpointable<InvertibleResNetClassifier>.FromCheckpoint(JsonObject arguments)
+    {
+        var (inputs, outputs, task, options) = SupervisedArguments.Read<InvertibleResNetClassifierOptions>(arguments);
+        return new(inputs, outputs, task, options);
+    }
 
     private readonly ResidualStack features;
     private readonly Linear head;
