@@ -33,7 +33,8 @@ public sealed class EquilibriumNetworkOptions
     /// <summary>Parameter type. Default float32.</summary>
     public ScalarType DType { get; init; } = ScalarType.Float32;
 
-    internal void Validate()
+    /// <summary>Throws <see cref="ArgumentException"/> (or <see cref="ArgumentOutOfRangeException"/>) naming the first invalid option.</summary>
+    public void Validate()
     {
         if (StateFeatures < 1) throw new ArgumentOutOfRangeException(nameof(StateFeatures), StateFeatures, "Must be at least 1.");
         if (InjectionFeatures < 1) throw new ArgumentOutOfRangeException(nameof(InjectionFeatures), InjectionFeatures, "Must be at least 1.");

@@ -33,7 +33,8 @@ public sealed class InvertibleResNetClassifierOptions
     /// <summary>Parameter type. Default float32.</summary>
     public ScalarType DType { get; init; } = ScalarType.Float32;
 
-    internal void Validate()
+    /// <summary>Throws <see cref="ArgumentException"/> (or <see cref="ArgumentOutOfRangeException"/>) naming the first invalid option.</summary>
+    public void Validate()
     {
         if (Width is < 1) throw new ArgumentOutOfRangeException(nameof(Width), Width, "Must be at least 1.");
         if (Blocks < 1) throw new ArgumentOutOfRangeException(nameof(Blocks), Blocks, "Must be at least 1.");

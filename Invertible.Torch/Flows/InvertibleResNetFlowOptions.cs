@@ -78,7 +78,8 @@ public sealed class InvertibleResNetFlowOptions
         ? LogDetOptions.Exact
         : new LogDetOptions { Method = LogDetMethod.RussianRoulette, NeumannGradient = true });
 
-    internal void Validate()
+    /// <summary>Throws <see cref="ArgumentException"/> (or <see cref="ArgumentOutOfRangeException"/>) naming the first invalid option.</summary>
+    public void Validate()
     {
         if (Blocks < 1) throw new ArgumentOutOfRangeException(nameof(Blocks), Blocks, "Must be at least 1.");
         if (HiddenFeatures < 1) throw new ArgumentOutOfRangeException(nameof(HiddenFeatures), HiddenFeatures, "Must be at least 1.");

@@ -17,7 +17,8 @@ public sealed record ImplicitOptions
     /// <summary>The same solver options for both solves.</summary>
     public static ImplicitOptions Both(FixedPointOptions options) => new() { Forward = options, Backward = options };
 
-    internal void Validate()
+    /// <summary>Throws <see cref="ArgumentException"/> (or <see cref="ArgumentOutOfRangeException"/>) naming the first invalid option.</summary>
+    public void Validate()
     {
         ArgumentNullException.ThrowIfNull(Forward, nameof(Forward));
         ArgumentNullException.ThrowIfNull(Backward, nameof(Backward));

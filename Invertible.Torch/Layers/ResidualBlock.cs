@@ -12,9 +12,15 @@ public sealed class ResidualBlock : ResidualBlockBase
 {
     /// <summary>Creates a block on rows of width <paramref name="features"/>.</summary>
     public ResidualBlock(int features, ResidualBlockOptions? options = null, Generator? generator = null)
-        : this(new ContractiveMlp(features, (options ??= new()).HiddenFeatures, options.Depth, options.Coefficient,
+        : this(new ContractiveMlp(features, Validated(options ??= new()).HiddenFeatures, options.Depth, options.Coefficient,
             options.Activation, options.PowerIterations, options.DType, generator))
     {
+    }
+
+    private static ResidualBlockOptions Validated(ResidualBlockOptions options)
+    {
+        options.Validate();
+        return options;
     }
 
     /// <summary>Creates a block around an existing residual branch.</summary>

@@ -38,4 +38,14 @@ public sealed class ResidualBlockOptions
 
     /// <summary>Parameter type. Default float32.</summary>
     public ScalarType DType { get; init; } = ScalarType.Float32;
+
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first invalid option.</summary>
+    public void Validate()
+    {
+        if (HiddenFeatures < 1) throw new ArgumentOutOfRangeException(nameof(HiddenFeatures), HiddenFeatures, "Must be at least 1.");
+        if (Depth < 1) throw new ArgumentOutOfRangeException(nameof(Depth), Depth, "Must be at least 1.");
+        if (!(Coefficient > 0 && Coefficient < 1)) throw new ArgumentOutOfRangeException(nameof(Coefficient), Coefficient, "Must lie in (0, 1).");
+        if (!Enum.IsDefined(Activation)) throw new ArgumentOutOfRangeException(nameof(Activation), Activation, "Unknown activation.");
+        if (PowerIterations < 1) throw new ArgumentOutOfRangeException(nameof(PowerIterations), PowerIterations, "Must be at least 1.");
+    }
 }

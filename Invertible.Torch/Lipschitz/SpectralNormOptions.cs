@@ -39,7 +39,8 @@ public sealed class SpectralNormOptions
     /// <summary>Exactly <paramref name="iterations"/> iterations without a convergence test.</summary>
     public static SpectralNormOptions FixedIterations(int iterations) => new() { MaxIterations = iterations, CheckConvergence = false };
 
-    internal void Validate()
+    /// <summary>Throws <see cref="ArgumentException"/> (or <see cref="ArgumentOutOfRangeException"/>) naming the first invalid option.</summary>
+    public void Validate()
     {
         if (MaxIterations < 1)
             throw new ArgumentOutOfRangeException(nameof(MaxIterations), MaxIterations, "Must be at least 1.");

@@ -74,6 +74,20 @@ public sealed partial class OptionsDocumentationTests
     }
 
     [TestMethod]
+    public void EveryOptionsType_HasAPublicValidate_ThatItsDefaultsPass()
+    {
+        var types = Libraries.SelectMany(a => a.GetExportedTypes())
+            .Where(t => t.Name.EndsWith("Options", StringComparison.Ordinal) && !t.IsAbstract && t.GetConstructor(Type.EmptyTypes) is not null).ToList();
+        Assert.IsTrue(types.Count >= 15, $"options types found: {types.Count}");
+        foreach (var type in types)
+        {
+            var validate = type.GetMethod("Validate", BindingFlags.Public | BindingFlags.Instance, Type.EmptyTypes);
+            Assert.IsNotNull(validate, $"{type.Name} has no public Validate()");
+            validate.Invoke(Activator.CreateInstance(type), null);
+        }
+    }
+
+    [TestMethod]
     public void TheComparison_FindsAContradiction()
     {
         Assert.IsFalse(Same("Anderson", Invertible.Torch.Solvers.FixedPointSolverKind.Adaptive));
