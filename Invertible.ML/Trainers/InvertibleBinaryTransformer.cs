@@ -1,10 +1,8 @@
 using Invertible.ML.Data;
-using Invertible.Torch.Core;
 using Invertible.Torch.Supervised;
 using Invertible.Torch.Training;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
-using static TorchSharp.torch;
 
 namespace Invertible.ML.Trainers;
 
@@ -27,11 +25,8 @@ public sealed class InvertibleBinaryTransformer : InvertiblePredictionTransforme
 
     internal static SchemaShape OutputSchema(SchemaShape input) => SchemaShapes.With(input, [.. Shape.Select(SchemaShapes.Of)]);
 
-    private protected override object[] FromScores(Tensor scores)
-    {
-        var prediction = SupervisedPrediction.Of(SupervisedTask.BinaryClassification, scores);
-        return [TensorRows.Floats(prediction.Score), TensorRows.Floats(prediction.Probability!), prediction.PredictedLabel!.cpu().data<bool>().ToArray()];
-    }
+    private protected override object[] FromPrediction(SupervisedPrediction prediction)
+        => [TensorRows.Floats(prediction.Score), TensorRows.Floats(prediction.Probability!), prediction.PredictedLabel!.cpu().data<bool>().ToArray()];
 
     private protected override (Dictionary<string, string>, Func<MLContext, IEstimator<ITransformer>>?, string[]?) PersistedOutputs()
         => (new Dictionary<string, string> { ["scores"] = ScoreColumnName, ["probability"] = ProbabilityColumnName, ["predicted_label"] = PredictedLabelColumnName }, null, null);

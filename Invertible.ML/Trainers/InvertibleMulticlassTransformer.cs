@@ -1,11 +1,9 @@
 using System.Text.Json.Nodes;
 using Invertible.ML.Data;
-using Invertible.Torch.Core;
 using Invertible.Torch.Supervised;
 using Invertible.Torch.Training;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
-using static TorchSharp.torch;
 
 namespace Invertible.ML.Trainers;
 
@@ -35,11 +33,8 @@ public sealed class InvertibleMulticlassTransformer : InvertiblePredictionTransf
         SchemaShapes.Of(new(ScoreColumnName, OutputKind.FloatVector, 2)), SchemaShapes.CopyOf(input, labelColumn, PredictedLabelColumnName)]);
 
     // Probabilities, and the class with the largest score as a 1-based key.
-    private protected override object[] FromScores(Tensor scores)
-    {
-        var prediction = SupervisedPrediction.Of(SupervisedTask.MulticlassClassification, scores);
-        return [TensorRows.Floats(prediction.Probability!), prediction.PredictedLabel!.cpu().data<long>().ToArray().Select(k => (uint)(k + 1)).ToArray()];
-    }
+    private protected override object[] FromPrediction(SupervisedPrediction prediction)
+        => [TensorRows.Floats(prediction.Probability!), prediction.PredictedLabel!.cpu().data<long>().ToArray().Select(k => (uint)(k + 1)).ToArray()];
 
     private protected override void Describe(JsonObject description) => description["keys"] = keys.Describe();
 

@@ -68,8 +68,8 @@ public abstract class InvertiblePredictionTransformer : BatchedTransformer
     /// <summary>The columns this task adds, in order.</summary>
     private protected abstract IReadOnlyList<OutputColumn> Columns { get; }
 
-    /// <summary>The column values of a batch from the model's scores [rows, outputs], in the order of <see cref="Columns"/>.</summary>
-    private protected abstract object[] FromScores(Tensor scores);
+    /// <summary>The column values of a batch from the model's prediction, in the order of <see cref="Columns"/>.</summary>
+    private protected abstract object[] FromPrediction(SupervisedPrediction prediction);
 
     /// <summary>The saved form's ONNX outputs (graph output → column), ML.NET steps after the graph and their temporary columns.</summary>
     private protected abstract (Dictionary<string, string> Outputs, Func<MLContext, IEstimator<ITransformer>>? After, string[]? Temporary) PersistedOutputs();
@@ -140,7 +140,7 @@ public abstract class InvertiblePredictionTransformer : BatchedTransformer
         {
             using var scope = NewDisposeScope();
             using var _ = no_grad();
-            return owner.FromScores(owner.Model.Evaluate(TensorRows.From(input, rows, device)).Scores);
+            return owner.FromPrediction(SupervisedPrediction.Of(owner.Task, owner.Model.Evaluate(TensorRows.From(input, rows, device)).Scores));
         }
     }
 }

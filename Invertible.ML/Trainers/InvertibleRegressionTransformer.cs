@@ -3,7 +3,6 @@ using Invertible.Torch.Supervised;
 using Invertible.Torch.Training;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
-using static TorchSharp.torch;
 
 namespace Invertible.ML.Trainers;
 
@@ -22,7 +21,7 @@ public sealed class InvertibleRegressionTransformer : InvertiblePredictionTransf
 
     internal static SchemaShape OutputSchema(SchemaShape input) => SchemaShapes.With(input, [.. Shape.Select(SchemaShapes.Of)]);
 
-    private protected override object[] FromScores(Tensor scores) => [TensorRows.Floats(SupervisedPrediction.Of(SupervisedTask.Regression, scores).Score.squeeze(1))];
+    private protected override object[] FromPrediction(SupervisedPrediction prediction) => [TensorRows.Floats(prediction.Score.squeeze(1))];
 
     private protected override (Dictionary<string, string>, Func<MLContext, IEstimator<ITransformer>>?, string[]?) PersistedOutputs()
         => (new Dictionary<string, string> { ["scores"] = ScoreColumnName }, null, null);

@@ -91,7 +91,7 @@ public abstract class FixedPointSolver : IFixedPointSolver
         private readonly int[] convergedAt;
         private double[]? divergenceScale;
         private bool converged;
-        private readonly string precision;
+        private readonly ScalarType precision;
 
         /// <summary>
         /// A row whose ‖f(x)‖ grows past this multiple of its starting scale ‖x₀‖ + ‖f(x₀)‖ is treated as diverged: a
@@ -103,7 +103,7 @@ public abstract class FixedPointSolver : IFixedPointSolver
         internal Tracker(Tensor initialRows, FixedPointOptions options)
         {
             this.options = options;
-            precision = initialRows.dtype.ToString().ToLowerInvariant();
+            precision = initialRows.dtype;
             Best = initialRows.detach().clone();
             bestResidual = Enumerable.Repeat(double.PositiveInfinity, (int)initialRows.shape[0]).ToArray();
             improved = new bool[bestResidual.Length];
@@ -282,7 +282,7 @@ public abstract class FixedPointSolver : IFixedPointSolver
                 convergedAt.Select(at => at == 0 ? trace.Count : at).ToArray(), (bool[])bestConverged.Clone())
             {
                 Stalled = Stalled && trace.Count < options.MaxIterations,
-                Precision = precision,
+                Precision = precision.ToString().ToLowerInvariant(),
             };
 
         /// <inheritdoc />

@@ -73,7 +73,7 @@ public sealed class ArchitectureTests
     {
         var byNamespace = assembly.GetTypes().Where(t => t.Namespace is not null).GroupBy(t => t.Namespace!).ToDictionary(g => g.Key, g => g.ToArray());
         string[] Names(string ns) => layers.Any(other => other.StartsWith(ns + ".", StringComparison.Ordinal)) || !ns.StartsWith("Invertible.", StringComparison.Ordinal)
-            ? [.. byNamespace.GetValueOrDefault(ns, []).Where(t => t.IsPublic || t.IsNotPublic).Select(t => t.FullName!)]
+            ? [.. byNamespace.GetValueOrDefault(ns, []).Where(t => !t.IsNested).Select(t => t.FullName!)]
             : [ns];
         var violations = new List<string>();
         for (var i = 0; i < layers.Length; i++)
