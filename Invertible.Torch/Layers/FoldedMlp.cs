@@ -30,7 +30,10 @@ internal sealed class FoldedMlp
     public IReadOnlyList<LipschitzActivationMath?> Activations => activations;
 
     /// <summary>Folds <paramref name="layers"/> (linear, activation, linear, …) with their effective <paramref name="parameters"/>.</summary>
-    public static FoldedMlp Build(IReadOnlyList<IFunctionalLayer> layers, ReadOnlySpan<Tensor> parameters)
+    /// <param name="layers">The MLP's layers.</param>
+    /// <param name="parameters">Their effective parameters.</param>
+    /// <param name="cached">Whether the result outlives the caller's dispose scope (held by a cache) or belongs to it.</param>
+    public static FoldedMlp Build(IReadOnlyList<IFunctionalLayer> layers, ReadOnlySpan<Tensor> parameters, bool cached)
     {
         using var _ = no_grad();
         var weights = new List<Tensor>();
@@ -61,34 +64,33 @@ internal sealed class FoldedMlp
                 pendingOutputScale = null;
             }
         }
+        Tensor Keep(Tensor t) => cached ? t.detach().DetachFromDisposeScope() : t.detach();
         return new FoldedMlp(
-            weights.Select(w => w.detach().DetachFromDisposeScope()).ToArray(),
-            biases.Select(b => b?.detach().DetachFromDisposeScope()).ToArray(),
+            weights.Select(Keep).ToArray(),
+            biases.Select(b => b is null ? null : Keep(b)).ToArray(),
             activations.ToArray());
     }
 
     /// <summary>The MLP's value at <paramref name="input"/> (no gradients).</summary>
-    public Tensor Run(Tensor input)
+    public Tensor Run(Tensor input) => ContractiveMlpMath.Value(new TensorAlgebra(input), input, Stages);
+
+    /// <summary>x ↦ y − g(x), the map inverse iterations evaluate, with y − b_k computed once.</summary>
+    public Func<Tensor, Tensor> InverseIterationMap(Tensor output)
     {
-        var value = input;
-        for (var i = 0; i < weights.Length; i++)
-        {
-            value = nn.functional.linear(value, weights[i], biases[i]);
-            switch (activations[i]?.Kind)
-            {
-                case null:
-                    break;
-                case LipschitzActivation.LipSwish:
-                    value = nn.functional.silu(value, inplace: true);
-                    break;
-                case LipschitzActivation.Tanh:
-                    value = value.tanh_();
-                    break;
-                default:
-                    value = activations[i]!.Folded(new TensorAlgebra(value), value);
-                    break;
-            }
-        }
-        return value;
+        var ops = new TensorAlgebra(output);
+        var shifted = ContractiveMlpMath.Shifted(ops, output.detach(), Stages);
+        return x => ContractiveMlpMath.SubtractedFrom(ops, shifted, x, Stages);
     }
+
+    // h alone after each hidden layer. LipSwish's h(u) = silu(u) and tanh run in place on the fresh product: one
+    // libtorch call where the generic form (u σ(u)) takes two and a temporary.
+    private MlpStage<Tensor>[] Stages => stages ??= [.. weights.Select((w, i) => new MlpStage<Tensor>(w, biases[i], activations[i]?.Kind switch
+    {
+        null => null,
+        LipschitzActivation.LipSwish => u => nn.functional.silu(u, inplace: true),
+        LipschitzActivation.Tanh => u => u.tanh_(),
+        _ => u => activations[i]!.Folded(new TensorAlgebra(u), u),
+    }, null))];
+
+    private MlpStage<Tensor>[]? stages;
 }

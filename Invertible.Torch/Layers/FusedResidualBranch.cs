@@ -42,13 +42,7 @@ internal sealed class FusedResidualBranch : ILinearizable, IResidualIterationMap
     public IEnumerable<Tensor> EffectiveParameters() => mlp.EffectiveParameters();
 
     /// <inheritdoc />
-    public Tensor Apply(Tensor input, ReadOnlySpan<Tensor> parameters)
-    {
-        var p = Unpack(parameters);
-        var z = addmm(p.B1, input, p.W1.t(), 1, 1);
-        var a = activation.Math.Value(new TensorAlgebra(z), z, p.Beta);
-        return addmm(p.B2, a, p.W2.t(), 1, 1);
-    }
+    public Tensor Apply(Tensor input, ReadOnlySpan<Tensor> parameters) => mlp.Apply(input, parameters);
 
     /// <inheritdoc />
     public (Tensor Output, Tensor Jacobian) OutputAndJacobian(Tensor input, ReadOnlySpan<Tensor> parameters) => mlp.OutputAndJacobian(input, parameters);
@@ -60,22 +54,11 @@ internal sealed class FusedResidualBranch : ILinearizable, IResidualIterationMap
     /// <inheritdoc />
     public ILinearization Linearize(Tensor input, Tensor[] parameters) => new HandLinearization(this, input, parameters);
 
-    /// <summary>
-    /// x ↦ y − g(x) as three tensor operations and h per evaluation: the activation's scales are folded into the
-    /// weights once (<see cref="LipschitzActivationMath"/>: u = a (W₁ x + b₁), g = b W₂ h(u) + b₂), and y − b₂ is the
-    /// addend of the last product.
-    /// </summary>
+    /// <summary>x ↦ y − g(x) in the folded form of <see cref="FoldedMlp"/>: the scales folded into the weights once per solve.</summary>
     public Func<Tensor, Tensor> InverseIterationMap(Tensor output, Tensor[] parameters)
     {
         using var _ = no_grad();
-        var p = Unpack(parameters);
-        var ops = new TensorAlgebra(output);
-        var offset = output.detach().sub(p.B2.detach());
-        var (w1, b1, w2) = (p.W1.detach(), p.B1.detach(), p.W2.detach().neg());
-        if (activation.Math.Scales(ops, p.Beta?.detach()) is { } scales)
-            (w1, b1, w2) = (w1.mul(scales.Input), b1.mul(scales.Input), w2.mul(scales.Output));
-        var (w1t, w2t, math) = (w1.t(), w2.t(), activation.Math);
-        return x => addmm(offset, math.Folded(ops, addmm(b1, x, w1t, 1, 1)), w2t, 1, 1);
+        return mlp.Folded(parameters).InverseIterationMap(output);
     }
 
     /// <summary>The linearisation at <paramref name="input"/> together with g(input), from one pass.</summary>

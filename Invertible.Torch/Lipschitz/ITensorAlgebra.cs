@@ -65,10 +65,30 @@ internal interface ITensorAlgebra<T>
     /// <summary>The sum of every entry: a scalar.</summary>
     T SumAll(T a);
 
-
     /// <summary>Σⱼ aᵢⱼ vⱼ for each row i of a [rows, columns] tensor and a [columns] vector: [rows].</summary>
     T RowDot(T a, T vector);
 
     /// <summary>cᵢ vⱼ for [rows] values c and a [columns] vector v: [rows, columns].</summary>
     T Outer(T perRow, T vector);
+
+    /// <summary>x Wᵀ + b for rows x, a weight W (out × in) and an optional bias b.</summary>
+    T Linear(T x, T weight, T? bias);
+
+    /// <summary>c − x Wᵀ in one product (the last step of an inverse iteration y − g(x)).</summary>
+    T SubtractLinear(T from, T x, T weight);
+
+    /// <summary>a @ b (batched over leading dimensions).</summary>
+    T MatMul(T a, T b);
+
+    /// <summary>m ⊙ d per row: [batch, n, h] matrices with their columns scaled by [batch, h] values.</summary>
+    T ScaleColumns(T matrices, T perColumn);
+
+    /// <summary>The trace of each [size, size] matrix of a [batch, size, size] tensor: [batch].</summary>
+    T Trace(T matrices, int size);
+
+    /// <summary>The [size, size] identity matrix.</summary>
+    T Identity(int size);
+
+    /// <summary>log|det M| of each matrix of a [batch, size, size] tensor: [batch].</summary>
+    T LogAbsDeterminant(T matrices);
 }

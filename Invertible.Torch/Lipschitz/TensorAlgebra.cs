@@ -1,4 +1,5 @@
 using Invertible.Torch.Core;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Invertible.Torch.Lipschitz;
@@ -61,10 +62,30 @@ internal readonly struct TensorAlgebra(Tensor like) : ITensorAlgebra<Tensor>
     /// <inheritdoc />
     public Tensor SumAll(Tensor a) => a.sum();
 
-
     /// <inheritdoc />
     public Tensor RowDot(Tensor a, Tensor vector) => a.mv(vector);
 
     /// <inheritdoc />
     public Tensor Outer(Tensor perRow, Tensor vector) => perRow.outer(vector);
+
+    /// <inheritdoc />
+    public Tensor Linear(Tensor x, Tensor weight, Tensor? bias) => nn.functional.linear(x, weight, bias);
+
+    /// <inheritdoc />
+    public Tensor SubtractLinear(Tensor from, Tensor x, Tensor weight) => addmm(from, x, weight.t(), 1, -1);
+
+    /// <inheritdoc />
+    public Tensor MatMul(Tensor a, Tensor b) => a.matmul(b);
+
+    /// <inheritdoc />
+    public Tensor ScaleColumns(Tensor matrices, Tensor perColumn) => matrices.mul(perColumn.unsqueeze(-2));
+
+    /// <inheritdoc />
+    public Tensor Trace(Tensor matrices, int size) => matrices.diagonal(dim1: -2, dim2: -1).sum(dim: -1);
+
+    /// <inheritdoc />
+    public Tensor Identity(int size) => eye(size, dtype: like.dtype, device: like.device);
+
+    /// <inheritdoc />
+    public Tensor LogAbsDeterminant(Tensor matrices) => linalg.slogdet(matrices).Item2;
 }

@@ -1,3 +1,4 @@
+using Invertible.Torch.Lipschitz;
 using Invertible.Torch.Core;
 using static TorchSharp.torch;
 
@@ -13,8 +14,9 @@ public sealed class ExactLogDet : ILogDetEstimator
     {
         var (output, jacobian) = Jacobians.WithOutput(g, input, parameters, differentiable);
         using var mode = differentiable ? null : no_grad();
-        var identity = eye(jacobian.shape[1], dtype: jacobian.dtype, device: jacobian.device);
-        var logDet = linalg.slogdet(jacobian.Add(identity)).Item2;
-        return new LogDetEvaluation(output, logDet);
+        return new LogDetEvaluation(output, Of(new TensorAlgebra(jacobian), jacobian, (int)jacobian.shape[^1]));
     }
+
+    /// <summary>log|det(I + J)| per row of [batch, size, size] Jacobians, in any algebra.</summary>
+    internal static T Of<T>(ITensorAlgebra<T> ops, T jacobian, int size) => ops.LogAbsDeterminant(ops.Add(jacobian, ops.Identity(size)));
 }

@@ -1,3 +1,4 @@
+using Invertible.Torch.Lipschitz;
 using Invertible.Torch.Core;
 using static TorchSharp.torch;
 
@@ -18,15 +19,20 @@ public sealed class ExactTraceSeriesLogDet(int terms) : ILogDetEstimator
     {
         var (output, jacobian) = Jacobians.WithOutput(g, input, parameters, differentiable);
         using var mode = differentiable ? null : no_grad();
-        var power = jacobian;
-        var logDet = zeros(jacobian.shape[0], dtype: jacobian.dtype, device: jacobian.device);
-        for (var k = 1; k <= Terms; k++)
-        {
-            if (k > 1)
-                power = power.bmm(jacobian);
-            var trace = power.diagonal(dim1: 1, dim2: 2).sum(dim: 1);
-            logDet = logDet.Add(trace.Mul((k % 2 == 1 ? 1.0 : -1.0) / k));
-        }
+        var logDet = Series(new TensorAlgebra(jacobian), jacobian, (int)jacobian.shape[^1], Terms);
         return new LogDetEvaluation(output, logDet);
+    }
+
+    /// <summary>Σ_{k=1}^{n} (−1)^{k+1} tr(J^k) / k per row of [batch, size, size] Jacobians, in any algebra.</summary>
+    internal static T Series<T>(ITensorAlgebra<T> ops, T jacobian, int size, int terms)
+    {
+        var power = jacobian;
+        var sum = ops.Trace(power, size);
+        for (var k = 2; k <= terms; k++)
+        {
+            power = ops.MatMul(power, jacobian);
+            sum = ops.Add(sum, ops.Scale(ops.Trace(power, size), (k % 2 == 1 ? 1.0 : -1.0) / k));
+        }
+        return sum;
     }
 }

@@ -14,6 +14,7 @@ internal sealed class OnnxAlgebra : ITensorAlgebra<string>
     private readonly OnnxGraphBuilder g, top;
     private readonly string stem;
     private readonly Dictionary<string, Tensor> weights = [];
+    private (string Identity, string Axes)? trace;
 
     /// <param name="g">The graph (or loop body) the nodes go into.</param>
     /// <param name="top">The top-level graph that holds weights as initializers, readable from loop bodies (default <paramref name="g"/>).</param>
@@ -40,6 +41,19 @@ internal sealed class OnnxAlgebra : ITensorAlgebra<string>
     public string SumAll(string a) => Unary(a, t => t.sum(), () => g.Node("ReduceSum", [a], null, OnnxGraphBuilder.Attribute("keepdims", 0L)));
     public string RowDot(string a, string vector) => g.MatMul(a, vector);
     public string Outer(string perRow, string vector) => g.Mul(g.Unsqueeze(perRow, 1), vector);
+    public string Linear(string x, string weight, string? bias)
+        => g.Node("Gemm", bias is null ? [x, weight] : [x, weight, bias], null, OnnxGraphBuilder.Attribute("transB", 1L));
+    public string SubtractLinear(string from, string x, string weight)
+        => g.Node("Gemm", [x, weight, from], null, OnnxGraphBuilder.Attribute("transB", 1L), OnnxGraphBuilder.Attribute("alpha", -1f));
+    public string MatMul(string a, string b) => g.MatMul(a, b);
+    public string Trace(string matrices, int size)
+    {
+        var (identity, axes) = trace ??= (Identity(size), g.Int64("trace_axes", 1, 2));
+        return g.Node("ReduceSum", [g.Mul(matrices, identity), axes], null, OnnxGraphBuilder.Attribute("keepdims", 0L));
+    }
+    public string Identity(int size) => Known("identity", eye(size));
+    public string LogAbsDeterminant(string matrices) => g.Node("Log", [g.Node("Abs", [g.Node("Det", [matrices])])]);
+    public string ScaleColumns(string matrices, string perColumn) => g.Mul(matrices, g.Unsqueeze(perColumn, 1));
 
     private string Known(string name, Tensor value)
     {
