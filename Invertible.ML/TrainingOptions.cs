@@ -1,3 +1,4 @@
+using Invertible.Torch.Core;
 using Invertible.ML.Hosting;
 using Invertible.Torch.Training;
 
@@ -52,9 +53,13 @@ public abstract class TrainingOptions
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid training option.</summary>
     private protected void ValidateTraining()
     {
-        Check.Training(Epochs, BatchSize, LearningRate, WeightDecay, ValidationFraction, EarlyStoppingPatience);
-        if (TrainingNoise is { } noise && (!(noise >= 0) || double.IsInfinity(noise)))
-            throw new ArgumentOutOfRangeException(nameof(TrainingNoise), noise, "Must be finite and non-negative.");
+        OptionCheck.AtLeast(Epochs, 1);
+        OptionCheck.AtLeast(BatchSize, 1);
+        OptionCheck.Positive(LearningRate);
+        OptionCheck.NonNegative(WeightDecay);
+        OptionCheck.Within(ValidationFraction, 0, true, 1, false);
+        OptionCheck.AtLeast(EarlyStoppingPatience, 0);
+        OptionCheck.NonNegative(TrainingNoise);
         Check.DeviceName(Device, nameof(Device));
     }
 

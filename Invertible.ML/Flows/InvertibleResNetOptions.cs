@@ -1,3 +1,4 @@
+using Invertible.Torch.Core;
 using Invertible.ML.Hosting;
 using Invertible.Torch.Lipschitz;
 using Invertible.Torch.LogDet;
@@ -117,17 +118,17 @@ public class InvertibleResNetOptions : TrainingOptions
         Check.ColumnName(LogLikelihoodColumnName, nameof(LogLikelihoodColumnName));
         if (OutputColumnName == LogLikelihoodColumnName)
             throw new ArgumentException($"{nameof(OutputColumnName)} and {nameof(LogLikelihoodColumnName)} are both '{OutputColumnName}'.", nameof(LogLikelihoodColumnName));
-        Check.Positive(Blocks, nameof(Blocks));
-        Check.Positive(HiddenFeatures, nameof(HiddenFeatures));
-        if (Depth < 2)
-            throw new ArgumentOutOfRangeException(nameof(Depth), Depth, "Must be at least 2 (a branch needs a hidden layer).");
-        Check.Coefficient(Coefficient, nameof(Coefficient));
-        Check.Defined(Activation, nameof(Activation));
+        OptionCheck.AtLeast(Blocks, 1);
+        OptionCheck.AtLeast(HiddenFeatures, 1);
+        OptionCheck.AtLeast(Depth, 2);
+        OptionCheck.Coefficient(Coefficient);
+        OptionCheck.Defined(Activation);
         if (LogDetEstimator is { } method)
-            Check.Defined(method, nameof(LogDetEstimator));
-        Check.Defined(Solver, nameof(Solver));
-        Check.Tolerance(SolverTolerance, nameof(SolverTolerance));
-        Check.Positive(SolverMaxIterations, nameof(SolverMaxIterations));
+            OptionCheck.Defined(method, nameof(LogDetEstimator));
+        OptionCheck.NonNegative(CovarianceRegularization);
+        OptionCheck.Defined(Solver);
+        OptionCheck.NonNegative(SolverTolerance);
+        OptionCheck.AtLeast(SolverMaxIterations, 1);
         ValidateTraining();
     }
 }

@@ -1,3 +1,4 @@
+using Invertible.Torch.Core;
 using Invertible.ML.Hosting;
 using Invertible.Torch.Equilibrium;
 using Invertible.Torch.Lipschitz;
@@ -98,14 +99,13 @@ public sealed class DeepEquilibriumOptions : SupervisedTrainingOptions
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
     public void Validate()
     {
-        if (StateFeatures is { } size)
-            Check.Positive(size, nameof(StateFeatures));
-        Check.Coefficient(Coefficient, nameof(Coefficient));
-        Check.Defined(Activation, nameof(Activation));
-        Check.Defined(Gradient, nameof(Gradient));
-        Check.Defined(Solver, nameof(Solver));
-        Check.Tolerance(SolverTolerance, nameof(SolverTolerance));
-        Check.Positive(SolverMaxIterations, nameof(SolverMaxIterations));
+        OptionCheck.AtLeast(StateFeatures, 1);
+        OptionCheck.Coefficient(Coefficient);
+        OptionCheck.Defined(Activation);
+        OptionCheck.Defined(Gradient);
+        OptionCheck.Defined(Solver);
+        OptionCheck.NonNegative(SolverTolerance);
+        OptionCheck.AtLeast(SolverMaxIterations, 1);
         ValidateSupervised();
     }
 }

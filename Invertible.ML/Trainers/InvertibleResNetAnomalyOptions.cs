@@ -1,3 +1,4 @@
+using Invertible.Torch.Core;
 using Invertible.ML.Flows;
 
 namespace Invertible.ML.Trainers;
@@ -22,7 +23,6 @@ public sealed class InvertibleResNetAnomalyOptions : InvertibleResNetOptions
     public override void Validate()
     {
         base.Validate();
-        if (!(FalsePositiveRate > 0 && FalsePositiveRate < 1))
-            throw new ArgumentOutOfRangeException(nameof(FalsePositiveRate), FalsePositiveRate, "Must lie in (0, 1).");
+        OptionCheck.Within(FalsePositiveRate, 0, false, 1, false);
     }
 }

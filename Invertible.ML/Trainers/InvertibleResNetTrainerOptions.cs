@@ -1,3 +1,4 @@
+using Invertible.Torch.Core;
 using Invertible.ML.Hosting;
 using Invertible.Torch.Lipschitz;
 
@@ -64,13 +65,12 @@ public sealed class InvertibleResNetTrainerOptions : SupervisedTrainingOptions
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
     public void Validate()
     {
-        Check.Positive(Blocks, nameof(Blocks));
-        Check.Positive(Width, nameof(Width));
-        Check.Positive(HiddenFeatures, nameof(HiddenFeatures));
-        if (Depth < 2)
-            throw new ArgumentOutOfRangeException(nameof(Depth), Depth, "Must be at least 2 (a branch needs a hidden layer).");
-        Check.Coefficient(Coefficient, nameof(Coefficient));
-        Check.Defined(Activation, nameof(Activation));
+        OptionCheck.AtLeast(Blocks, 1);
+        OptionCheck.AtLeast(Width, 1);
+        OptionCheck.AtLeast(HiddenFeatures, 1);
+        OptionCheck.AtLeast(Depth, 2);
+        OptionCheck.Coefficient(Coefficient);
+        OptionCheck.Defined(Activation);
         ValidateSupervised();
     }
 }

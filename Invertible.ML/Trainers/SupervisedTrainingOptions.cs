@@ -1,3 +1,4 @@
+using Invertible.Torch.Core;
 using Invertible.ML.Hosting;
 
 namespace Invertible.ML.Trainers;
@@ -37,10 +38,8 @@ public abstract class SupervisedTrainingOptions : TrainingOptions
     {
         Check.ColumnName(LabelColumnName, nameof(LabelColumnName));
         Check.ColumnName(FeatureColumnName, nameof(FeatureColumnName));
-        if (Members is < 1 or > 64)
-            throw new ArgumentOutOfRangeException(nameof(Members), Members, "Must lie in 1…64.");
-        if (!(LabelSmoothing >= 0 && LabelSmoothing < 1))
-            throw new ArgumentOutOfRangeException(nameof(LabelSmoothing), LabelSmoothing, "Must lie in [0, 1).");
+        OptionCheck.Between(Members, 1, 64);
+        OptionCheck.Within(LabelSmoothing, 0, true, 1, false);
         ValidateTraining();
     }
 }

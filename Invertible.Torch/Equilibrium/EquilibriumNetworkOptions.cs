@@ -1,3 +1,4 @@
+using Invertible.Torch.Core;
 using Invertible.Torch.Lipschitz;
 using static TorchSharp.torch;
 
@@ -36,9 +37,12 @@ public sealed class EquilibriumNetworkOptions
     /// <summary>Throws <see cref="ArgumentException"/> (or <see cref="ArgumentOutOfRangeException"/>) naming the first invalid option.</summary>
     public void Validate()
     {
-        if (StateFeatures < 1) throw new ArgumentOutOfRangeException(nameof(StateFeatures), StateFeatures, "Must be at least 1.");
-        if (InjectionFeatures < 1) throw new ArgumentOutOfRangeException(nameof(InjectionFeatures), InjectionFeatures, "Must be at least 1.");
-        ArgumentNullException.ThrowIfNull(Equilibrium, nameof(Equilibrium));
+        OptionCheck.AtLeast(StateFeatures, 1);
+        OptionCheck.AtLeast(InjectionFeatures, 1);
+        OptionCheck.Coefficient(Coefficient);
+        OptionCheck.Defined(Activation);
+        OptionCheck.FloatingPoint(DType);
+        OptionCheck.Required(Equilibrium);
         Equilibrium.Validate();
     }
 }

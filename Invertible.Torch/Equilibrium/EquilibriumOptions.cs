@@ -1,3 +1,4 @@
+using Invertible.Torch.Core;
 using Invertible.Torch.Solvers;
 
 namespace Invertible.Torch.Equilibrium;
@@ -32,13 +33,13 @@ public sealed class EquilibriumOptions
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first invalid option.</summary>
     public void Validate()
     {
-        ArgumentNullException.ThrowIfNull(Forward, nameof(Forward));
-        ArgumentNullException.ThrowIfNull(Adjoint, nameof(Adjoint));
+        OptionCheck.Required(Forward);
+        OptionCheck.Required(Adjoint);
         Forward.Validate();
         Adjoint.Validate();
-        if (!Enum.IsDefined(Backward)) throw new ArgumentOutOfRangeException(nameof(Backward), Backward, "Unknown backward mode.");
-        if (PhantomSteps < 1) throw new ArgumentOutOfRangeException(nameof(PhantomSteps), PhantomSteps, "Must be at least 1.");
-        if (!(PhantomDamping > 0 && PhantomDamping <= 1)) throw new ArgumentOutOfRangeException(nameof(PhantomDamping), PhantomDamping, "Must lie in (0, 1].");
-        if (!(JacobianRegularization >= 0)) throw new ArgumentOutOfRangeException(nameof(JacobianRegularization), JacobianRegularization, "Must be non-negative.");
+        OptionCheck.Defined(Backward);
+        OptionCheck.AtLeast(PhantomSteps, 1);
+        OptionCheck.Within(PhantomDamping, 0, false, 1, true);
+        OptionCheck.NonNegative(JacobianRegularization);
     }
 }

@@ -1,3 +1,4 @@
+using Invertible.Torch.Core;
 using Invertible.Torch.Lipschitz;
 using static TorchSharp.torch;
 
@@ -36,11 +37,13 @@ public sealed class InvertibleResNetClassifierOptions
     /// <summary>Throws <see cref="ArgumentException"/> (or <see cref="ArgumentOutOfRangeException"/>) naming the first invalid option.</summary>
     public void Validate()
     {
-        if (Width is < 1) throw new ArgumentOutOfRangeException(nameof(Width), Width, "Must be at least 1.");
-        if (Blocks < 1) throw new ArgumentOutOfRangeException(nameof(Blocks), Blocks, "Must be at least 1.");
-        if (HiddenFeatures < 1) throw new ArgumentOutOfRangeException(nameof(HiddenFeatures), HiddenFeatures, "Must be at least 1.");
-        if (Depth < 1) throw new ArgumentOutOfRangeException(nameof(Depth), Depth, "Must be at least 1.");
-        if (!(Coefficient > 0 && Coefficient < 1)) throw new ArgumentOutOfRangeException(nameof(Coefficient), Coefficient, "Must lie in (0, 1).");
-        if (PowerIterations < 1) throw new ArgumentOutOfRangeException(nameof(PowerIterations), PowerIterations, "Must be at least 1.");
+        OptionCheck.AtLeast(Width, 1);
+        OptionCheck.AtLeast(Blocks, 1);
+        OptionCheck.AtLeast(HiddenFeatures, 1);
+        OptionCheck.AtLeast(Depth, 1);
+        OptionCheck.Coefficient(Coefficient);
+        OptionCheck.Defined(Activation);
+        OptionCheck.AtLeast(PowerIterations, 1);
+        OptionCheck.FloatingPoint(DType);
     }
 }

@@ -1,3 +1,4 @@
+using Invertible.Torch.Core;
 using Invertible.Torch.Implicit;
 using Invertible.Torch.Lipschitz;
 using Invertible.Torch.LogDet;
@@ -81,11 +82,17 @@ public sealed class InvertibleResNetFlowOptions
     /// <summary>Throws <see cref="ArgumentException"/> (or <see cref="ArgumentOutOfRangeException"/>) naming the first invalid option.</summary>
     public void Validate()
     {
-        if (Blocks < 1) throw new ArgumentOutOfRangeException(nameof(Blocks), Blocks, "Must be at least 1.");
-        if (HiddenFeatures < 1) throw new ArgumentOutOfRangeException(nameof(HiddenFeatures), HiddenFeatures, "Must be at least 1.");
-        if (Depth < 1) throw new ArgumentOutOfRangeException(nameof(Depth), Depth, "Must be at least 1.");
-        if (!(Coefficient > 0 && Coefficient < 1)) throw new ArgumentOutOfRangeException(nameof(Coefficient), Coefficient, "Must lie in (0, 1).");
-        ArgumentNullException.ThrowIfNull(EvaluationLogDet, nameof(EvaluationLogDet));
-        ArgumentNullException.ThrowIfNull(Inverse, nameof(Inverse));
+        OptionCheck.AtLeast(Blocks, 1);
+        OptionCheck.AtLeast(HiddenFeatures, 1);
+        OptionCheck.AtLeast(Depth, 1);
+        OptionCheck.Coefficient(Coefficient);
+        OptionCheck.Defined(Activation);
+        OptionCheck.AtLeast(PowerIterations, 1);
+        TrainingLogDet?.Validate();
+        OptionCheck.Required(EvaluationLogDet);
+        EvaluationLogDet.Validate();
+        OptionCheck.Required(Inverse);
+        Inverse.Validate();
+        OptionCheck.FloatingPoint(DType);
     }
 }

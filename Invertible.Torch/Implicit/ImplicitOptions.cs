@@ -1,3 +1,4 @@
+using Invertible.Torch.Core;
 using Invertible.Torch.Solvers;
 
 namespace Invertible.Torch.Implicit;
@@ -20,8 +21,8 @@ public sealed record ImplicitOptions
     /// <summary>Throws <see cref="ArgumentException"/> (or <see cref="ArgumentOutOfRangeException"/>) naming the first invalid option.</summary>
     public void Validate()
     {
-        ArgumentNullException.ThrowIfNull(Forward, nameof(Forward));
-        ArgumentNullException.ThrowIfNull(Backward, nameof(Backward));
+        OptionCheck.Required(Forward);
+        OptionCheck.Required(Backward);
         Forward.Validate();
         Backward.Validate();
     }

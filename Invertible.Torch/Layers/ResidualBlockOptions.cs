@@ -1,3 +1,4 @@
+using Invertible.Torch.Core;
 using Invertible.Torch.Lipschitz;
 using static TorchSharp.torch;
 
@@ -42,10 +43,11 @@ public sealed class ResidualBlockOptions
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first invalid option.</summary>
     public void Validate()
     {
-        if (HiddenFeatures < 1) throw new ArgumentOutOfRangeException(nameof(HiddenFeatures), HiddenFeatures, "Must be at least 1.");
-        if (Depth < 1) throw new ArgumentOutOfRangeException(nameof(Depth), Depth, "Must be at least 1.");
-        if (!(Coefficient > 0 && Coefficient < 1)) throw new ArgumentOutOfRangeException(nameof(Coefficient), Coefficient, "Must lie in (0, 1).");
-        if (!Enum.IsDefined(Activation)) throw new ArgumentOutOfRangeException(nameof(Activation), Activation, "Unknown activation.");
-        if (PowerIterations < 1) throw new ArgumentOutOfRangeException(nameof(PowerIterations), PowerIterations, "Must be at least 1.");
+        OptionCheck.AtLeast(HiddenFeatures, 1);
+        OptionCheck.AtLeast(Depth, 1);
+        OptionCheck.Coefficient(Coefficient);
+        OptionCheck.Defined(Activation);
+        OptionCheck.AtLeast(PowerIterations, 1);
+        OptionCheck.FloatingPoint(DType);
     }
 }

@@ -1,3 +1,4 @@
+using Invertible.Torch.Core;
 namespace Invertible.Torch.Lipschitz;
 
 /// <summary>Stopping rule of the power iteration behind <see cref="SpectralNorm"/>.</summary>
@@ -42,11 +43,8 @@ public sealed class SpectralNormOptions
     /// <summary>Throws <see cref="ArgumentException"/> (or <see cref="ArgumentOutOfRangeException"/>) naming the first invalid option.</summary>
     public void Validate()
     {
-        if (MaxIterations < 1)
-            throw new ArgumentOutOfRangeException(nameof(MaxIterations), MaxIterations, "Must be at least 1.");
-        if (!(RelativeTolerance >= 0) || double.IsInfinity(RelativeTolerance))
-            throw new ArgumentOutOfRangeException(nameof(RelativeTolerance), RelativeTolerance, "Must be finite and non-negative.");
-        if (!(AbsoluteTolerance >= 0) || double.IsInfinity(AbsoluteTolerance))
-            throw new ArgumentOutOfRangeException(nameof(AbsoluteTolerance), AbsoluteTolerance, "Must be finite and non-negative.");
+        OptionCheck.AtLeast(MaxIterations, 1);
+        OptionCheck.NonNegative(RelativeTolerance);
+        OptionCheck.NonNegative(AbsoluteTolerance);
     }
 }

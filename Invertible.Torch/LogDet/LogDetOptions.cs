@@ -1,3 +1,4 @@
+using Invertible.Torch.Core;
 namespace Invertible.Torch.LogDet;
 
 /// <summary>Options of a log-determinant estimator. Every property has a documented default.</summary>
@@ -65,13 +66,12 @@ public sealed class LogDetOptions
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first invalid option.</summary>
     public void Validate()
     {
-        if (!Enum.IsDefined(Method)) throw new ArgumentOutOfRangeException(nameof(Method), Method, "Unknown method.");
-        if (Terms < 1) throw new ArgumentOutOfRangeException(nameof(Terms), Terms, "Must be at least 1.");
-        if (Probes < 1) throw new ArgumentOutOfRangeException(nameof(Probes), Probes, "Must be at least 1.");
-        if (!Enum.IsDefined(Probe)) throw new ArgumentOutOfRangeException(nameof(Probe), Probe, "Unknown probe distribution.");
-        if (ExactTerms < 0) throw new ArgumentOutOfRangeException(nameof(ExactTerms), ExactTerms, "Must be non-negative.");
-        if (!(RouletteProbability > 0 && RouletteProbability < 1))
-            throw new ArgumentOutOfRangeException(nameof(RouletteProbability), RouletteProbability, "Must lie in (0, 1).");
-        if (MaxTerms <= ExactTerms) throw new ArgumentOutOfRangeException(nameof(MaxTerms), MaxTerms, "Must exceed ExactTerms.");
+        OptionCheck.Defined(Method);
+        OptionCheck.AtLeast(Terms, 1);
+        OptionCheck.AtLeast(Probes, 1);
+        OptionCheck.Defined(Probe);
+        OptionCheck.AtLeast(ExactTerms, 0);
+        OptionCheck.Within(RouletteProbability, 0, false, 1, false);
+        OptionCheck.AtLeast(MaxTerms, ExactTerms + 1);
     }
 }

@@ -1,3 +1,4 @@
+using Invertible.Torch.Core;
 using Invertible.Torch.Solvers;
 
 namespace Invertible.Torch.Onnx;
@@ -49,11 +50,11 @@ public sealed class OnnxExportOptions
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first invalid option.</summary>
     public void Validate()
     {
-        if (Opset is < 17 or > 26) throw new ArgumentOutOfRangeException(nameof(Opset), Opset, "Supported opsets are 17 to 26.");
-        if (Tolerance is { } t && (!(t >= 0) || double.IsInfinity(t))) throw new ArgumentOutOfRangeException(nameof(Tolerance), t, "Must be finite and non-negative.");
-        if (AbsoluteTolerance is { } a && (!(a >= 0) || double.IsInfinity(a))) throw new ArgumentOutOfRangeException(nameof(AbsoluteTolerance), a, "Must be finite and non-negative.");
-        if (!Enum.IsDefined(Solver)) throw new ArgumentOutOfRangeException(nameof(Solver), Solver, "Unknown loop solver.");
-        if (MaxIterations is < 1) throw new ArgumentOutOfRangeException(nameof(MaxIterations), MaxIterations, "Must be at least 1.");
+        OptionCheck.Between(Opset, 17, 26);
+        OptionCheck.NonNegative(Tolerance);
+        OptionCheck.NonNegative(AbsoluteTolerance);
+        OptionCheck.Defined(Solver);
+        OptionCheck.AtLeast(MaxIterations, 1);
     }
 
     /// <summary>The loop settings: these options where set, otherwise the model's solver options.</summary>

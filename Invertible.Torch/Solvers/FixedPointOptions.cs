@@ -1,3 +1,4 @@
+using Invertible.Torch.Core;
 namespace Invertible.Torch.Solvers;
 
 /// <summary>Options of a fixed-point solve x = f(x). Every property has a documented default.</summary>
@@ -80,23 +81,14 @@ public sealed record FixedPointOptions
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first invalid option.</summary>
     public void Validate()
     {
-        if (!Enum.IsDefined(Solver))
-            throw new ArgumentOutOfRangeException(nameof(Solver), Solver, "Unknown solver.");
-        if (MaxIterations < 1)
-            throw new ArgumentOutOfRangeException(nameof(MaxIterations), MaxIterations, "Must be at least 1.");
-        if (!(Tolerance >= 0) || double.IsInfinity(Tolerance))
-            throw new ArgumentOutOfRangeException(nameof(Tolerance), Tolerance, "Must be finite and non-negative.");
-        if (!(AbsoluteTolerance >= 0) || double.IsInfinity(AbsoluteTolerance))
-            throw new ArgumentOutOfRangeException(nameof(AbsoluteTolerance), AbsoluteTolerance, "Must be finite and non-negative.");
-        if (!(Damping > 0 && Damping <= 1))
-            throw new ArgumentOutOfRangeException(nameof(Damping), Damping, "Must lie in (0, 1].");
-        if (AndersonMemory < 1)
-            throw new ArgumentOutOfRangeException(nameof(AndersonMemory), AndersonMemory, "Must be at least 1.");
-        if (!(AndersonRegularization >= 0) || double.IsInfinity(AndersonRegularization))
-            throw new ArgumentOutOfRangeException(nameof(AndersonRegularization), AndersonRegularization, "Must be finite and non-negative.");
-        if (!(AndersonMixing > 0 && AndersonMixing <= 1))
-            throw new ArgumentOutOfRangeException(nameof(AndersonMixing), AndersonMixing, "Must lie in (0, 1].");
-        if (BroydenMemory < 1)
-            throw new ArgumentOutOfRangeException(nameof(BroydenMemory), BroydenMemory, "Must be at least 1.");
+        OptionCheck.Defined(Solver);
+        OptionCheck.AtLeast(MaxIterations, 1);
+        OptionCheck.NonNegative(Tolerance);
+        OptionCheck.NonNegative(AbsoluteTolerance);
+        OptionCheck.Within(Damping, 0, false, 1, true);
+        OptionCheck.AtLeast(AndersonMemory, 1);
+        OptionCheck.NonNegative(AndersonRegularization);
+        OptionCheck.Within(AndersonMixing, 0, false, 1, true);
+        OptionCheck.AtLeast(BroydenMemory, 1);
     }
 }

@@ -1,3 +1,4 @@
+using Invertible.Torch.Core;
 namespace Invertible.Torch.Solvers;
 
 /// <summary>Krylov methods for linear systems A x = b given only through products with A.</summary>
@@ -30,10 +31,10 @@ public sealed class KrylovOptions
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first invalid option.</summary>
     public void Validate()
     {
-        if (!Enum.IsDefined(Method)) throw new ArgumentOutOfRangeException(nameof(Method), Method, "Unknown method.");
-        if (!(Tolerance >= 0) || double.IsInfinity(Tolerance)) throw new ArgumentOutOfRangeException(nameof(Tolerance), Tolerance, "Must be finite and non-negative.");
-        if (MaxIterations < 1) throw new ArgumentOutOfRangeException(nameof(MaxIterations), MaxIterations, "Must be at least 1.");
-        if (Restart < 1) throw new ArgumentOutOfRangeException(nameof(Restart), Restart, "Must be at least 1.");
+        OptionCheck.Defined(Method);
+        OptionCheck.NonNegative(Tolerance);
+        OptionCheck.AtLeast(MaxIterations, 1);
+        OptionCheck.AtLeast(Restart, 1);
     }
 }
 

@@ -82,17 +82,17 @@ public sealed class TrainerOptions
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first invalid option.</summary>
     public void Validate()
     {
-        if (Epochs < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "Must be at least 1.");
-        if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "Must be at least 1.");
-        if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "Must be positive and finite.");
-        if (!(WeightDecay >= 0)) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "Must be non-negative.");
-        if (GradientClipNorm is { } clip && !(clip > 0)) throw new ArgumentOutOfRangeException(nameof(GradientClipNorm), clip, "Must be positive.");
-        if (!Enum.IsDefined(Schedule)) throw new ArgumentOutOfRangeException(nameof(Schedule), Schedule, "Unknown schedule.");
-        if (StepEpochs < 1) throw new ArgumentOutOfRangeException(nameof(StepEpochs), StepEpochs, "Must be at least 1.");
-        if (!(StepFactor > 0 && StepFactor <= 1)) throw new ArgumentOutOfRangeException(nameof(StepFactor), StepFactor, "Must lie in (0, 1].");
-        if (!(ValidationFraction >= 0 && ValidationFraction < 1)) throw new ArgumentOutOfRangeException(nameof(ValidationFraction), ValidationFraction, "Must lie in [0, 1).");
-        if (EarlyStoppingPatience < 0) throw new ArgumentOutOfRangeException(nameof(EarlyStoppingPatience), EarlyStoppingPatience, "Must be non-negative.");
-        if (!(NativeHeapGrowthLimit > 1)) throw new ArgumentOutOfRangeException(nameof(NativeHeapGrowthLimit), NativeHeapGrowthLimit, "Must be greater than 1 (infinity disables trimming).");
+        OptionCheck.AtLeast(Epochs, 1);
+        OptionCheck.AtLeast(BatchSize, 1);
+        OptionCheck.Positive(LearningRate);
+        OptionCheck.NonNegative(WeightDecay);
+        OptionCheck.Positive(GradientClipNorm);
+        OptionCheck.Defined(Schedule);
+        OptionCheck.AtLeast(StepEpochs, 1);
+        OptionCheck.Within(StepFactor, 0, false, 1, true);
+        OptionCheck.Within(ValidationFraction, 0, true, 1, false);
+        OptionCheck.AtLeast(EarlyStoppingPatience, 0);
+        OptionCheck.Within(NativeHeapGrowthLimit, 1, false, double.PositiveInfinity, true);
     }
 
     internal double LearningRateAt(int epoch) => Schedule switch

@@ -87,6 +87,78 @@ public sealed partial class OptionsDocumentationTests
         }
     }
 
+    /// <summary>Numbers any value of which is meaningful (a seed): an out-of-range probe cannot apply to them.</summary>
+    private static readonly HashSet<string> Unbounded = ["Seed"];
+
+    /// <summary>
+    /// One validator, one message format: for every number, enumeration and nested options object of every options type, an
+    /// invalid value (NaN, int.MinValue, an undefined enum member, null) makes Validate throw an
+    /// <see cref="ArgumentException"/> whose parameter is that option's own name and whose message starts "Must" or
+    /// "Unknown" (or, for null, is the runtime's). A check that names the wrong option, lets NaN through or is missing fails.
+    /// </summary>
+    [TestMethod]
+    public void EveryInvalidOption_IsRejectedByValidate_NamingItself()
+    {
+        var problems = new List<string>();
+        var probed = 0;
+        foreach (var type in Libraries.SelectMany(a => a.GetExportedTypes())
+                     .Where(t => t.Name.EndsWith("Options", StringComparison.Ordinal) && !t.IsAbstract && t.GetConstructor(Type.EmptyTypes) is not null))
+        {
+            var validate = type.GetMethod("Validate", BindingFlags.Public | BindingFlags.Instance, Type.EmptyTypes)!;
+            foreach (var member in Settings(type).Where(m => !Unbounded.Contains(m.Name)))
+            {
+                var memberType = member is PropertyInfo p ? p.PropertyType : ((FieldInfo)member).FieldType;
+                if (InvalidValue(memberType) is not { } invalid || (invalid.Value is null && NullMeansARule(member)))
+                    continue;
+                var instance = Activator.CreateInstance(type)!;
+                if (member is PropertyInfo property)
+                    property.SetValue(instance, invalid.Value);
+                else
+                    ((FieldInfo)member).SetValue(instance, invalid.Value);
+                probed++;
+                try
+                {
+                    validate.Invoke(instance, null);
+                    problems.Add($"{type.Name}.{member.Name} = {invalid.Label}: accepted");
+                }
+                catch (TargetInvocationException e) when (e.InnerException is ArgumentException thrown)
+                {
+                    if (thrown.ParamName != member.Name)
+                        problems.Add($"{type.Name}.{member.Name} = {invalid.Label}: the exception names '{thrown.ParamName}'");
+                    else if (thrown is ArgumentOutOfRangeException && !MessageFormat().IsMatch(thrown.Message))
+                        problems.Add($"{type.Name}.{member.Name} = {invalid.Label}: message '{thrown.Message}' is not in the common format");
+                }
+            }
+        }
+        Assert.AreEqual(0, problems.Count, string.Join("\n", problems));
+        Assert.IsTrue(probed > 80, $"options probed: {probed}");
+    }
+
+    // A nested options object declared nullable: null there is documented as "the rule applies".
+    private static bool NullMeansARule(MemberInfo member)
+    {
+        var context = new NullabilityInfoContext();
+        var info = member is PropertyInfo p ? context.Create(p) : context.Create((FieldInfo)member);
+        return info.WriteState == NullabilityState.Nullable;
+    }
+
+    private static (object? Value, string Label)? InvalidValue(Type type)
+    {
+        var underlying = Nullable.GetUnderlyingType(type) ?? type;
+        if (underlying == typeof(double))
+            return (double.NaN, "NaN");
+        if (underlying == typeof(int))
+            return (int.MinValue, "int.MinValue");
+        if (underlying.IsEnum)
+            return (Enum.ToObject(underlying, -12345), "an undefined member");
+        if (type.IsClass && type.Name.EndsWith("Options", StringComparison.Ordinal))
+            return (null, "null");
+        return null;
+    }
+
+    [GeneratedRegex(@"^(Must (be|lie|exceed) |Unknown \w+\.)")]
+    private static partial Regex MessageFormat();
+
     [TestMethod]
     public void TheComparison_FindsAContradiction()
     {
