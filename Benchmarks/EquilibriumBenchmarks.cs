@@ -1,3 +1,4 @@
+using Invertible.Torch.Lipschitz;
 using BenchmarkDotNet.Attributes;
 using Invertible.Torch.Equilibrium;
 using Invertible.Torch.Solvers;
@@ -155,7 +156,7 @@ public class EquilibriumTrainingBenchmarks
     public void Setup()
     {
         manual_seed(10);
-        network = new EquilibriumNetwork(64, 10, SupervisedTask.MulticlassClassification);
+        network = new EquilibriumNetwork(64, 10, SupervisedTask.MulticlassClassification, new EquilibriumNetworkOptions { Coefficient = 0.9, Activation = LipschitzActivation.Tanh, Equilibrium = new EquilibriumOptions() });
         optimizer = optim.Adam(network.parameters(), 0.0);
         features = randn(64, 64);
         labels = randint(0, 10, [64]);

@@ -19,7 +19,7 @@ public class FlowTrainingBenchmarks
     public void Setup()
     {
         manual_seed(4);
-        flow = new InvertibleResNetFlow(64, new InvertibleResNetFlowOptions { Blocks = 8, HiddenFeatures = 256 });
+        flow = new InvertibleResNetFlow(64, new InvertibleResNetFlowOptions { Blocks = 8, HiddenFeatures = 256, Depth = 3, Coefficient = 0.97 });
         flow.Generator = new Generator(4);
         optimizer = optim.Adam(flow.parameters(), 0.0);
         batch = randint(0, 17, [128, 64]).to(ScalarType.Float32).add(rand(128, 64));

@@ -1,3 +1,4 @@
+using Invertible.Torch.Lipschitz;
 using BenchmarkDotNet.Attributes;
 using Invertible.Torch.Equilibrium;
 using Invertible.Torch.Flows;
@@ -67,7 +68,7 @@ public class OnnxBenchmarks
         if (Operation == ExportedOperation.Equilibrium)
         {
             var network = new EquilibriumNetwork(64, 10, SupervisedTask.MulticlassClassification,
-                new EquilibriumNetworkOptions { StateFeatures = 256, InjectionFeatures = 256 });
+                new EquilibriumNetworkOptions { StateFeatures = 256, InjectionFeatures = 256, Coefficient = 0.9, Activation = LipschitzActivation.Tanh });
             network.eval();
             network.Layer.Options = new EquilibriumOptions { Forward = new FixedPointOptions { Solver = FixedPointSolverKind.Picard, Tolerance = 1e-6 } };
             model = EquilibriumExporter.Export(network);

@@ -61,9 +61,9 @@ internal static class PeerModels
         TrainingLogDet = new LogDetOptions { Method = LogDetMethod.PowerSeries, Terms = 5, Probes = 1, Probe = TraceProbe.Gaussian, NeumannGradient = false },
     });
 
-    /// <summary>The library's defaults at the peer's size (4 blocks, hidden 64): depth 3, c = 0.97, ActNorm, exact log-det
-    /// at d = 2, five power iterations per step.</summary>
-    public static InvertibleResNetFlow DefaultFlow() => new(2, new InvertibleResNetFlowOptions { Blocks = 4, HiddenFeatures = 64 });
+    /// <summary>The toy-density flow at the peer's size (4 blocks, hidden 64): depth 3, c = 0.97, ActNorm, exact log-det at
+    /// d = 2, five power iterations per step.</summary>
+    public static InvertibleResNetFlow ToyFlow() => new(2, new InvertibleResNetFlowOptions { Blocks = 4, HiddenFeatures = 64, Depth = 3, Coefficient = 0.97 });
 
     /// <summary>The peer's data: a pool of 16 batches from the ring of eight Gaussians (radius 2, σ = 0.2).</summary>
     public static Tensor EightGaussiansPool(int batch)

@@ -167,7 +167,7 @@ internal static class SideBySideRun
         const string config = "blocks=4 d=2 hidden=64 batch=256 n=5 probes=1";
         var peerD = peer("d_flow_train_step", config, "ms");
         var peerF = peer("f_flow_train_step_sn", config, "ms");
-        foreach (var (name, build) in new (string, Func<InvertibleResNetFlow>)[] { ("peer's configuration", PeerModels.PeerFlow), ("library defaults", PeerModels.DefaultFlow) })
+        foreach (var (name, build) in new (string, Func<InvertibleResNetFlow>)[] { ("peer's configuration", PeerModels.PeerFlow), ("toy-density flow", PeerModels.ToyFlow) })
         {
             manual_seed(0);
             var flow = build();
@@ -186,7 +186,7 @@ internal static class SideBySideRun
             var time = Timing.Of(Step, 10, 60);
             var ours = $"TorchSharp, {name}";
             if (sections.Contains('f'))
-                rows.Add(new Row("f flow step, spectral norm", config, ours, peerF, time.Median * 1e3, "ms", "one power iteration per Linear per step on both sides" + (name == "library defaults" ? " (ours: 5, depth 3, exact log-det, ActNorm)" : "")));
+                rows.Add(new Row("f flow step, spectral norm", config, ours, peerF, time.Median * 1e3, "ms", "one power iteration per Linear per step on both sides" + (name == "toy-density flow" ? " (ours: 5, depth 3, exact log-det, ActNorm)" : "")));
             if (sections.Contains('d'))
                 rows.Add(new Row("d flow step", config, ours, peerD, time.Median * 1e3, "ms", "peer without per-step spectral norm; ours always normalises"));
         }

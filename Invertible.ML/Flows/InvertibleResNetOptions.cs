@@ -1,3 +1,5 @@
+using Invertible.Torch.Flows;
+using Invertible.Torch.Layers;
 using Invertible.Torch.Core;
 using Invertible.ML.Hosting;
 using Invertible.Torch.Lipschitz;
@@ -37,19 +39,19 @@ public class InvertibleResNetOptions : TrainingOptions
         /// <summary>Default <see cref="LogLikelihoodColumnName"/>.</summary>
         public const string LogLikelihoodColumnName = "LogLikelihood";
         /// <summary>Default <see cref="Depth"/>: one hidden layer.</summary>
-        public const int Depth = 2;
+        public const int Depth = ResidualBranchOptions.Defaults.Depth;
         /// <summary>Default <see cref="Coefficient"/>.</summary>
-        public const double Coefficient = 0.9;
+        public const double Coefficient = ResidualBranchOptions.Defaults.Coefficient;
         /// <summary>Default <see cref="Activation"/>.</summary>
-        public const LipschitzActivation Activation = LipschitzActivation.LipSwish;
+        public const LipschitzActivation Activation = ResidualBranchOptions.Defaults.Activation;
         /// <summary>Feature counts up to this train with the exact log-determinant when <see cref="LogDetEstimator"/> is null.</summary>
-        public const int ExactLogDetMaxFeatures = 16;
+        public const int ExactLogDetMaxFeatures = InvertibleResNetFlowOptions.Defaults.ExactLogDetMaxFeatures;
         /// <summary>Default <see cref="Solver"/>.</summary>
-        public const FixedPointSolverKind Solver = FixedPointSolverKind.Adaptive;
+        public const FixedPointSolverKind Solver = FixedPointOptions.Defaults.Solver;
         /// <summary>Default <see cref="SolverTolerance"/>.</summary>
-        public const double SolverTolerance = 1e-6;
+        public const double SolverTolerance = FixedPointOptions.Defaults.Tolerance;
         /// <summary>Default <see cref="SolverMaxIterations"/>.</summary>
-        public const int SolverMaxIterations = 500;
+        public const int SolverMaxIterations = FixedPointOptions.Defaults.MaxIterations;
         /// <summary>Default <see cref="TrainingOptions.Epochs"/>: at most 200 passes.</summary>
         public const int Epochs = 200;
         /// <summary>Default <see cref="TrainingOptions.BatchSize"/>.</summary>

@@ -27,24 +27,24 @@ public sealed class DeepEquilibriumOptions : SupervisedTrainingOptions
     public static class Defaults
     {
         /// <summary>Default <see cref="StateFeatures"/> below 10 000 rows.</summary>
-        public const int StateFeatures = 64;
+        public const int StateFeatures = EquilibriumNetworkOptions.Defaults.StateFeatures;
 
         /// <summary>Default <see cref="StateFeatures"/> from 10 000 rows on, where one model replaces the five members.</summary>
         public const int LargeStateFeatures = 128;
         /// <summary>Default <see cref="Coefficient"/>.</summary>
-        public const double Coefficient = 0.5;
+        public const double Coefficient = EquilibriumNetworkOptions.Defaults.Coefficient;
         /// <summary>Default <see cref="Activation"/>.</summary>
-        public const LipschitzActivation Activation = LipschitzActivation.LipSwish;
+        public const LipschitzActivation Activation = EquilibriumNetworkOptions.Defaults.Activation;
         /// <summary>Default <see cref="Monotone"/>.</summary>
-        public const bool Monotone = false;
+        public const bool Monotone = EquilibriumNetworkOptions.Defaults.Monotone;
         /// <summary>Default <see cref="Gradient"/>.</summary>
-        public const EquilibriumBackward Gradient = EquilibriumBackward.JacobianFree;
+        public const EquilibriumBackward Gradient = EquilibriumNetworkOptions.Defaults.Gradient;
         /// <summary>Default <see cref="Solver"/>.</summary>
-        public const FixedPointSolverKind Solver = FixedPointSolverKind.Adaptive;
+        public const FixedPointSolverKind Solver = EquilibriumNetworkOptions.Defaults.Solver;
         /// <summary>Default <see cref="SolverTolerance"/>.</summary>
-        public const double SolverTolerance = 1e-3;
+        public const double SolverTolerance = EquilibriumNetworkOptions.Defaults.SolverTolerance;
         /// <summary>Default <see cref="SolverMaxIterations"/>.</summary>
-        public const int SolverMaxIterations = 100;
+        public const int SolverMaxIterations = EquilibriumNetworkOptions.Defaults.SolverMaxIterations;
         /// <summary>Default <see cref="TrainingOptions.Epochs"/>: an upper bound; early stopping ends sooner.</summary>
         public const int Epochs = 200;
         /// <summary>Default <see cref="TrainingOptions.BatchSize"/>.</summary>

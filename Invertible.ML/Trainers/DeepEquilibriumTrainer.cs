@@ -46,12 +46,11 @@ public sealed class DeepEquilibriumTrainer<TTransformer> : IEstimator<TTransform
             (members, inputs, outputs, rows, generator) =>
             {
                 var state = options.StateFeatures ?? (rows < SupervisedFit.LargeRows ? DeepEquilibriumOptions.Defaults.StateFeatures : DeepEquilibriumOptions.Defaults.LargeStateFeatures);
-                var solve = new FixedPointOptions { Solver = options.Solver, Tolerance = options.SolverTolerance, MaxIterations = options.SolverMaxIterations };
                 return new EquilibriumMembers(members, inputs, outputs, Task, new EquilibriumNetworkOptions
                 {
                     StateFeatures = state, InjectionFeatures = state, Monotone = options.Monotone,
                     Coefficient = options.Coefficient, Activation = options.Activation, LinearSkip = true,
-                    Equilibrium = new EquilibriumOptions { Forward = solve, Adjoint = solve, Backward = options.Gradient },
+                    Equilibrium = EquilibriumNetworkOptions.EquilibriumFor(options.Solver, options.SolverTolerance, options.SolverMaxIterations, options.Gradient),
                 }, generator);
             });
 }

@@ -1,3 +1,4 @@
+using Invertible.Torch.Layers;
 using Invertible.Torch.Core;
 using Invertible.ML.Hosting;
 using Invertible.Torch.Lipschitz;
@@ -18,11 +19,11 @@ public sealed class InvertibleResNetTrainerOptions : SupervisedTrainingOptions
         /// <summary>Default <see cref="Blocks"/>.</summary>
         public const int Blocks = 4;
         /// <summary>Default <see cref="Depth"/>: one hidden layer.</summary>
-        public const int Depth = 2;
+        public const int Depth = ResidualBranchOptions.Defaults.Depth;
         /// <summary>Default <see cref="Coefficient"/>.</summary>
-        public const double Coefficient = 0.9;
+        public const double Coefficient = ResidualBranchOptions.Defaults.Coefficient;
         /// <summary>Default <see cref="Activation"/>.</summary>
-        public const LipschitzActivation Activation = LipschitzActivation.LipSwish;
+        public const LipschitzActivation Activation = ResidualBranchOptions.Defaults.Activation;
         /// <summary>Default <see cref="TrainingOptions.Epochs"/>.</summary>
         public const int Epochs = 100;
         /// <summary>Default <see cref="TrainingOptions.BatchSize"/>.</summary>

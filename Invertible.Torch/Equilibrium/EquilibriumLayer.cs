@@ -61,9 +61,9 @@ public sealed class EquilibriumLayer : nn.Module<Tensor, Tensor>
         initialState ??= zeros([input.shape[0], function.StateFeatures], dtype: input.dtype, device: input.device);
 
         var parameters = function.EffectiveParameters().ToArray();
-        var phantom = Options.Backward == EquilibriumBackward.Phantom;
+        var phantom = Options.Gradient == EquilibriumBackward.Phantom;
         Tensor[] inputs = phantom ? [input.detach(), .. parameters.Select(p => p.detach())] : [input, .. parameters];
-        var adjoint = Options.Backward == EquilibriumBackward.Implicit ? Options.Adjoint : null;
+        var adjoint = Options.Gradient == EquilibriumBackward.Implicit ? Options.Adjoint : null;
         var (state, statistics) = ImplicitFixedPoint.Solve((z, u) => function.Apply(z, u[0], u[1..]), initialState, inputs, Options.Forward, adjoint, DisplayName,
             u => function.IterationMap(u[0], u[1..]));
         if (phantom)

@@ -1,5 +1,6 @@
 using Invertible.Torch.Core;
 using Invertible.Torch.Lipschitz;
+using Invertible.Torch.Solvers;
 using static TorchSharp.torch;
 
 namespace Invertible.Torch.Equilibrium;
@@ -7,20 +8,45 @@ namespace Invertible.Torch.Equilibrium;
 /// <summary>Architecture of an <see cref="EquilibriumNetwork"/>. Every property has a documented default.</summary>
 public sealed class EquilibriumNetworkOptions
 {
+    /// <summary>Default values, the ML.NET trainer's as well.</summary>
+    public static class Defaults
+    {
+        /// <summary>Default <see cref="EquilibriumNetworkOptions.StateFeatures"/>.</summary>
+        public const int StateFeatures = 64;
+        /// <summary>Default <see cref="EquilibriumNetworkOptions.InjectionFeatures"/>.</summary>
+        public const int InjectionFeatures = 64;
+        /// <summary>Default <see cref="EquilibriumNetworkOptions.Monotone"/>.</summary>
+        public const bool Monotone = false;
+        /// <summary>Default <see cref="EquilibriumNetworkOptions.Coefficient"/>: a strong contraction, solved in a few iterations.</summary>
+        public const double Coefficient = 0.5;
+        /// <summary>Default <see cref="EquilibriumNetworkOptions.Activation"/>.</summary>
+        public const LipschitzActivation Activation = LipschitzActivation.LipSwish;
+        /// <summary>Default <see cref="EquilibriumOptions.Gradient"/> of <see cref="EquilibriumNetworkOptions.Equilibrium"/>: one
+        /// application of the cell at z*, exact up to (I − J)⁻¹, which a contraction of 0.5 keeps close to the identity.</summary>
+        public const EquilibriumBackward Gradient = EquilibriumBackward.JacobianFree;
+        /// <summary>Default solver of <see cref="EquilibriumNetworkOptions.Equilibrium"/>'s solves.</summary>
+        public const FixedPointSolverKind Solver = FixedPointOptions.Defaults.Solver;
+        /// <summary>Default relative tolerance of <see cref="EquilibriumNetworkOptions.Equilibrium"/>'s solves: a classifier's
+        /// scores do not need the state beyond it.</summary>
+        public const double SolverTolerance = 1e-3;
+        /// <summary>Default iteration cap of <see cref="EquilibriumNetworkOptions.Equilibrium"/>'s solves.</summary>
+        public const int SolverMaxIterations = 100;
+    }
+
     /// <summary>Width of the equilibrium state z. Default 64.</summary>
-    public int StateFeatures { get; init; } = 64;
+    public int StateFeatures { get; init; } = Defaults.StateFeatures;
 
     /// <summary>Width of the projected input injected into the cell. Default 64.</summary>
-    public int InjectionFeatures { get; init; } = 64;
+    public int InjectionFeatures { get; init; } = Defaults.InjectionFeatures;
 
     /// <summary>Use the monotone-operator cell instead of the contractive one. Default false.</summary>
-    public bool Monotone { get; init; }
+    public bool Monotone { get; init; } = Defaults.Monotone;
 
-    /// <summary>Contractive cell: bound on ‖W‖. Default 0.9.</summary>
-    public double Coefficient { get; init; } = 0.9;
+    /// <summary>Contractive cell: bound c on ‖W‖, in (0, 1). Default 0.5.</summary>
+    public double Coefficient { get; init; } = Defaults.Coefficient;
 
-    /// <summary>Contractive cell: activation. Default tanh.</summary>
-    public LipschitzActivation Activation { get; init; } = LipschitzActivation.Tanh;
+    /// <summary>Contractive cell: its 1-Lipschitz activation. Default LipSwish.</summary>
+    public LipschitzActivation Activation { get; init; } = Defaults.Activation;
 
     /// <summary>
     /// A linear path from the input to the scores beside the equilibrium features, so the network contains the linear
@@ -28,8 +54,21 @@ public sealed class EquilibriumNetworkOptions
     /// </summary>
     public bool LinearSkip { get; init; }
 
-    /// <summary>Solver and gradient options of the equilibrium layer. Default: <see cref="EquilibriumOptions"/>'s defaults.</summary>
-    public EquilibriumOptions Equilibrium { get; init; } = new();
+    /// <summary>
+    /// Solver and gradient options of the equilibrium layer. Default: the Jacobian-free gradient, and forward solves by the
+    /// adaptive solver to relative residual 1e-3 in at most 100 iterations (see <see cref="Defaults"/>).
+    /// </summary>
+    public EquilibriumOptions Equilibrium { get; init; } = DefaultEquilibrium;
+
+    /// <summary>The default <see cref="Equilibrium"/>.</summary>
+    public static EquilibriumOptions DefaultEquilibrium { get; } = EquilibriumFor(Defaults.Solver, Defaults.SolverTolerance, Defaults.SolverMaxIterations, Defaults.Gradient);
+
+    /// <summary>Equilibrium options with the same solve forward and for the adjoint.</summary>
+    public static EquilibriumOptions EquilibriumFor(FixedPointSolverKind solver, double tolerance, int maxIterations, EquilibriumBackward gradient)
+    {
+        var solve = new FixedPointOptions { Solver = solver, Tolerance = tolerance, MaxIterations = maxIterations };
+        return new EquilibriumOptions { Forward = solve, Adjoint = solve, Gradient = gradient };
+    }
 
     /// <summary>Parameter type. Default float32.</summary>
     public ScalarType DType { get; init; } = ScalarType.Float32;

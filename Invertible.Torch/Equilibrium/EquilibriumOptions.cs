@@ -9,8 +9,8 @@ public sealed class EquilibriumOptions
     /// <summary>Forward solve. Default Adaptive (Picard, then Anderson with m = 5 when the map contracts slowly) to relative residual 1e-5, at most 100 iterations.</summary>
     public FixedPointOptions Forward { get; init; } = new() { Tolerance = 1e-5, MaxIterations = 100 };
 
-    /// <summary>Gradient mode. Default <see cref="EquilibriumBackward.Implicit"/>.</summary>
-    public EquilibriumBackward Backward { get; init; } = EquilibriumBackward.Implicit;
+    /// <summary>How gradients pass through the equilibrium. Default <see cref="EquilibriumBackward.Implicit"/>.</summary>
+    public EquilibriumBackward Gradient { get; init; } = EquilibriumBackward.Implicit;
 
     /// <summary>Adjoint solve of the implicit mode. Default Adaptive to 1e-5, at most 100 iterations.</summary>
     public FixedPointOptions Adjoint { get; init; } = new() { Tolerance = 1e-5, MaxIterations = 100 };
@@ -37,7 +37,7 @@ public sealed class EquilibriumOptions
         OptionCheck.Required(Adjoint);
         Forward.Validate();
         Adjoint.Validate();
-        OptionCheck.Defined(Backward);
+        OptionCheck.Defined(Gradient);
         OptionCheck.AtLeast(PhantomSteps, 1);
         OptionCheck.Within(PhantomDamping, 0, false, 1, true);
         OptionCheck.NonNegative(JacobianRegularization);

@@ -20,8 +20,8 @@ public sealed class FusedResidualBlock : ResidualBlockBase
     private readonly FusedResidualBranch fused;
 
     /// <summary>Creates a block features → hidden → features.</summary>
-    public FusedResidualBlock(int features, int hiddenFeatures, double coefficient = ResidualBlockOptions.Defaults.Coefficient,
-        LipschitzActivation activation = ResidualBlockOptions.Defaults.Activation, int powerIterations = 1,
+    public FusedResidualBlock(int features, int hiddenFeatures, double coefficient = ResidualBranchOptions.Defaults.Coefficient,
+        LipschitzActivation activation = ResidualBranchOptions.Defaults.Activation, int powerIterations = ResidualBranchOptions.Defaults.PowerIterations,
         ScalarType dtype = ScalarType.Float32, Generator? generator = null)
         : this(new ContractiveMlp(features, hiddenFeatures, 2, coefficient, activation, powerIterations, dtype, generator))
     {

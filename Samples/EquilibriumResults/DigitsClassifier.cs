@@ -1,3 +1,4 @@
+using Invertible.Torch.Lipschitz;
 using System.Diagnostics;
 using Invertible.Samples.Shared;
 using Invertible.Torch.Core;
@@ -30,7 +31,7 @@ internal static class DigitsClassifier
         var testY = tensor(test.Labels.Select(l => (long)l).ToArray());
 
         var network = new EquilibriumNetwork(Digits.Features, 10, SupervisedTask.MulticlassClassification,
-            new EquilibriumNetworkOptions { StateFeatures = 64, InjectionFeatures = 64 }, new Generator((ulong)(3 + seed)));
+            new EquilibriumNetworkOptions { StateFeatures = 64, InjectionFeatures = 64, Coefficient = 0.9, Activation = LipschitzActivation.Tanh, Equilibrium = new EquilibriumOptions() }, new Generator((ulong)(3 + seed)));
         var forwardIterations = new List<int>();
         var backwardIterations = new List<int>();
         var loss = SupervisedObjective.For(network);

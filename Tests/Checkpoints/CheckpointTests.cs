@@ -95,7 +95,7 @@ public sealed class CheckpointTests
         manual_seed(205);
         var models = new (string Name, nn.Module Model)[]
         {
-            ("flow", new InvertibleResNetFlow(3, new InvertibleResNetFlowOptions { Blocks = 2, HiddenFeatures = 8, InvertibleLinear = true })),
+            ("flow", new InvertibleResNetFlow(3, new InvertibleResNetFlowOptions { Blocks = 2, HiddenFeatures = 8, Depth = 3, Coefficient = 0.97, InvertibleLinear = true })),
             ("stack of a generic and a fused block", new ResidualStack([new ResidualBlock(3), new FusedResidualBlock(3, 8)])),
             ("equilibrium network", new EquilibriumNetwork(3, 2, SupervisedTask.MulticlassClassification, new EquilibriumNetworkOptions { StateFeatures = 4, InjectionFeatures = 4 })),
             ("monotone equilibrium network", new EquilibriumNetwork(3, 1, SupervisedTask.BinaryClassification, new EquilibriumNetworkOptions { StateFeatures = 4, InjectionFeatures = 4, Monotone = true })),

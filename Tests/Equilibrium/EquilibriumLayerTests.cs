@@ -31,7 +31,7 @@ public sealed class EquilibriumLayerTests
 
     private static EquilibriumOptions Options(EquilibriumBackward backward = EquilibriumBackward.Implicit) => new()
     {
-        Forward = Precise, Adjoint = Precise, Backward = backward,
+        Forward = Precise, Adjoint = Precise, Gradient = backward,
     };
 
     /// <summary>A user-supplied contraction: f(z, x) = 0.5 tanh(A z + B x) + 0.1 z with ‖A‖ ≤ 1 at initialisation.</summary>
@@ -170,7 +170,7 @@ public sealed class EquilibriumLayerTests
         var cell = Blocks.HardCell(8, 4, LipschitzActivation.Tanh, ScalarType.Float64);
         var layer = new EquilibriumLayer(cell, new EquilibriumOptions
         {
-            Forward = Precise, Backward = EquilibriumBackward.Phantom, PhantomDamping = damping, PhantomSteps = steps,
+            Forward = Precise, Gradient = EquilibriumBackward.Phantom, PhantomDamping = damping, PhantomSteps = steps,
         });
         var x = randn(6, 4, dtype: ScalarType.Float64).mul(0.5).requires_grad_(true);
         var weights = randn(6, 8, dtype: ScalarType.Float64);
@@ -188,7 +188,7 @@ public sealed class EquilibriumLayerTests
             Check.TensorsClose(phantom[i], unrolled[i], 1e-10, $"λ = {damping}, k = {steps}: gradient {i} (0 = x)");
 
         // The options matter: the default phantom (λ = 0.5, k = 5) gives a different gradient on this hard cell.
-        var standard = new EquilibriumLayer(cell, new EquilibriumOptions { Forward = Precise, Backward = EquilibriumBackward.Phantom });
+        var standard = new EquilibriumLayer(cell, new EquilibriumOptions { Forward = Precise, Gradient = EquilibriumBackward.Phantom });
         Check.Less(1e-3, Check.MaxAbsDiff(Gradients(Loss(standard.Solve(x).State, weights), x, standard)[0], phantom[0]), "distance from the default phantom gradient");
     }
 

@@ -61,7 +61,7 @@ public sealed class FlowLayerTests
     public void Flow_ReconstructsInput_Float32()
     {
         manual_seed(63);
-        var flow = new InvertibleResNetFlow(6, new InvertibleResNetFlowOptions { Blocks = 3, HiddenFeatures = 32, InvertibleLinear = true, Coefficient = 0.9 });
+        var flow = new InvertibleResNetFlow(6, new InvertibleResNetFlowOptions { Blocks = 3, HiddenFeatures = 32, Depth = 3, InvertibleLinear = true, Coefficient = 0.9 });
         flow.forward(randn(256, 6));
         flow.eval();
         var x = randn(100, 6);

@@ -25,7 +25,7 @@ public sealed class TrainedFlowTests
         {
             manual_seed(71);
             var data = generate(4000, new Generator(71));
-            var flow = new InvertibleResNetFlow(2, new InvertibleResNetFlowOptions { Blocks = 4, HiddenFeatures = 64, Depth = 3 });
+            var flow = new InvertibleResNetFlow(2, new InvertibleResNetFlowOptions { Blocks = 4, HiddenFeatures = 64, Depth = 3, Coefficient = 0.97 });
             Trainer.Fit(flow, [data], (batch, _) => flow.LogProb(batch[0]).mean().neg(),
                 new TrainerOptions { Epochs = 20, BatchSize = 200, LearningRate = 5e-3, ValidationFraction = 0, Seed = 71 });
             Trained[name] = (flow, data);

@@ -18,7 +18,7 @@ public sealed class FlowExportTests
     {
         manual_seed(121);
         var data = features == 2 ? ToyDensities.TwoMoons(2000, new Generator(1)) : randn(2000, features).mm(randn(features, features)).add(1);
-        var flow = new InvertibleResNetFlow(features, new InvertibleResNetFlowOptions { Blocks = 3, HiddenFeatures = 32, InvertibleLinear = linear });
+        var flow = new InvertibleResNetFlow(features, new InvertibleResNetFlowOptions { Blocks = 3, HiddenFeatures = 32, Depth = 3, Coefficient = 0.97, InvertibleLinear = linear });
         Trainer.Fit(flow, [data], (batch, _) => flow.LogProb(batch[0]).mean().neg(), new TrainerOptions { Epochs = 3, BatchSize = 200, LearningRate = 5e-3, ValidationFraction = 0 });
         return flow;
     }

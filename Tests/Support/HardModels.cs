@@ -39,7 +39,7 @@ internal static class HardModels
     /// <summary>A multiclass equilibrium network with a hard cell (<see cref="Blocks.MakeHard"/>).</summary>
     public static EquilibriumNetwork Equilibrium()
     {
-        var network = new EquilibriumNetwork(Features, 3, SupervisedTask.MulticlassClassification, new EquilibriumNetworkOptions { StateFeatures = 8, InjectionFeatures = 8 });
+        var network = new EquilibriumNetwork(Features, 3, SupervisedTask.MulticlassClassification, new EquilibriumNetworkOptions { StateFeatures = 8, InjectionFeatures = 8, Coefficient = 0.9, Activation = LipschitzActivation.Tanh, Equilibrium = new EquilibriumOptions() });
         Blocks.MakeHard((EquilibriumCell)network.Layer.Function);
         network.eval();
         return network;
