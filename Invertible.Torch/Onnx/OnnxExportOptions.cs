@@ -37,7 +37,7 @@ public sealed class OnnxExportOptions
 
     /// <summary>
     /// Iteration cap of every fixed-point loop. Default (null): <see cref="DefaultCapFactor"/> times the model's own, because
-    /// the loop's Picard (or one-difference Anderson) iteration needs more steps than the model's solver (the default
+    /// the loop's Picard (or memory-2 Anderson) iteration needs more steps than the model's solver (the default
     /// Adaptive runs Anderson with five differences): a monotone equilibrium network trained on the digits needed up to
     /// 148 Picard iterations for rows its TorchSharp solve finished under the cap of 100. Rows stop when they converge,
     /// so the larger cap costs only rows that would otherwise be reported unconverged.

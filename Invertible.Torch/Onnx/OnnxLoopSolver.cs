@@ -7,9 +7,9 @@ public enum OnnxLoopSolver
     Picard,
 
     /// <summary>
-    /// Anderson acceleration with one difference (memory 2), in closed form per row:
-    /// γ = ⟨Δr, r⟩ / (‖Δr‖² + λ‖r‖²), x ← f(x) − γ Δf, with r = f(x) − x, Δ the change since the last iteration and
-    /// λ = 1e-4; the first iteration is a Picard step. ONNX has no linear solve, and one difference needs none while
+    /// Anderson acceleration with memory 2 — <see cref="Solvers.AndersonSolver"/> with two iterates and β = 1 — in
+    /// closed form per row: γ = (⟨Δr, r⟩ + λs) / (‖Δr‖² + 2λs), x ← f(x) − γ Δf, with r = f(x) − x, Δ the change since
+    /// the last iteration, s = max(‖r‖², ‖r_p‖²) and λ = 1e-4; the first iteration is a Picard step. ONNX has no linear solve, and one difference needs none while
     /// taking most of the gain of a longer memory (measured on a hard block: 11 iterations vs 10 at memory 5, 27 for Picard).
     /// </summary>
     Anderson,
