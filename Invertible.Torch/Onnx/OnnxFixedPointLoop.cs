@@ -56,7 +56,7 @@ internal static class OnnxFixedPointLoop
             boundSquared = body.Mul(bound, bound);
         }
         var converged = body.Node("LessOrEqual", [rr, boundSquared]);
-        var next = anderson ? body.Node("Where", [converged, fx, AndersonStep(body, iteration, fx, r, rr, fPrevious!, rPrevious!, residual)]) : fx;
+        var next = anderson ? body.Node("Where", [converged, fx, AndersonStep(body, fx, r, rr, fPrevious!, rPrevious!, residual)]) : fx;
         var xOut = body.Node("Where", [done, x, next]);
         var residualOut = body.Node("Where", [done, residual, rr]);
         // The 0-based index of a row's last iteration (the loop's own counter); one is added once, after the loop.
@@ -75,10 +75,12 @@ internal static class OnnxFixedPointLoop
             body.OpenOutput(r, TensorProto.Types.DataType.Float);
         }
 
-        // Anderson's history is empty before the first iteration: γ is masked to 0 there, so the first step is f(x₀).
+        // Anderson's history starts infinitely far away: r of "iteration −1" is a huge constant R (and its carried ‖r‖² is
+        // 0), so γ ≈ −Σr / (n R) vanishes below float32's rounding and the first step is f(x₀) exactly, without a
+        // per-iteration test.
         var nothing = g.ZerosLike(initial, features, features);
         string[] carried = anderson
-            ? [initial, done0, iterations0, zeros, nothing, nothing]
+            ? [initial, done0, iterations0, zeros, nothing, g.Add(nothing, g.Scalar(AndersonFarHistory, "anderson_far_history"))]
             : [initial, done0, iterations0, zeros];
         var outputs = g.Node("Loop",
             [g.Int64Scalar("max_iterations", loop.MaxIterations), g.BoolScalar("start", true), .. carried],
@@ -95,21 +97,27 @@ internal static class OnnxFixedPointLoop
     }
 
     /// <summary>
+    /// Every entry R of Anderson's initial "previous residual": γ₀ ≈ −mean(r) / R is below float32's 2⁻²⁵ for
+    /// |r| ≲ 3 · 10¹⁰; from ~340 features on, n R² overflows to ∞ and γ₀ = 0 exactly — a Picard step either way.
+    /// </summary>
+    internal const float AndersonFarHistory = 1e18f;
+
+    /// <summary>
     /// The next iterate of <see cref="AndersonSolver"/> with memory 2 and mixing β = 1, in closed form: with the last two
     /// residuals r_p, r and Δr = r − r_p, the bordered system's weights (γ on the previous iterate, 1 − γ on the newest)
     /// minimise ‖r − γ Δr‖² + λ s (γ² + (1 − γ)²) with s = max(‖r‖², ‖r_p‖²), so
     /// γ = (⟨Δr, r⟩ + λ s) / (‖Δr‖² + 2 λ s) and x ← f(x) − γ (f(x) − f_p). λ is <see cref="FixedPointOptions.Defaults.AndersonRegularization"/>.
-    /// ‖r_p‖² is the carried residual of the row's previous iteration; γ is 0 on the first iteration, which has no history.
+    /// ‖r_p‖² is the carried residual of the row's previous iteration. Where both vanish the row has converged, and the
+    /// loop takes f(x) instead of this step.
     /// </summary>
-    private static string AndersonStep(OnnxGraphBuilder body, string iteration, string fx, string r, string rr, string fPrevious, string rPrevious, string rrPrevious)
+    private static string AndersonStep(OnnxGraphBuilder body, string fx, string r, string rr, string fPrevious, string rPrevious, string rrPrevious)
     {
-        var lambda = body.Scalar((float)FixedPointOptions.Defaults.AndersonRegularization, "anderson_lambda");
+        const float lambda = (float)FixedPointOptions.Defaults.AndersonRegularization;
         var dr = body.Sub(r, rPrevious);
-        var scaled = body.Mul(body.Node("Max", [rr, rrPrevious]), lambda);
-        var numerator = body.Add(body.Reduce("ReduceSum", body.Mul(dr, r), 1, keepDims: true), scaled);
-        var denominator = body.Add(body.Add(body.Reduce("ReduceSumSquare", dr, 1, keepDims: true), body.Add(scaled, scaled)), body.Scalar(1e-30f, "tiny"));
-        var hasHistory = body.Cast(body.Node("Min", [iteration, body.Int64Scalar("one", 1)]), TensorProto.Types.DataType.Float);
-        var gamma = body.Mul(body.Div(numerator, denominator), hasHistory);
+        var largest = body.Node("Max", [rr, rrPrevious]);
+        var numerator = body.Add(body.Reduce("ReduceSum", body.Mul(dr, r), 1, keepDims: true), body.Mul(largest, body.Scalar(lambda, "anderson_lambda")));
+        var denominator = body.Add(body.Reduce("ReduceSumSquare", dr, 1, keepDims: true), body.Mul(largest, body.Scalar(2 * lambda, "anderson_two_lambda")));
+        var gamma = body.Div(numerator, denominator);
         return body.Sub(fx, body.Mul(gamma, body.Sub(fx, fPrevious)));
     }
 }

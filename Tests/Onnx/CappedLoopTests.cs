@@ -124,7 +124,7 @@ public sealed class CappedLoopTests
 
     /// <summary>
     /// Anderson's first step has no history: capped at one iteration it returns Picard's f(x₀) bit for bit, for rows near
-    /// the origin and rows with entries of 10⁴ alike.
+    /// the origin and rows with entries of 10⁴ alike (the loop's "far history" must vanish below float32's rounding).
     /// </summary>
     [TestMethod]
     public void AndersonLoop_FirstStep_IsExactlyPicard_AtEveryScale()
@@ -142,8 +142,8 @@ public sealed class CappedLoopTests
     /// <summary>
     /// The exported Anderson loop is <see cref="AndersonSolver"/> with memory 2 and β = 1, written in closed form: on the
     /// hard stack, rows at scales 10⁻²…10² take the same number of iterations in both engines (up to one where a row's
-    /// residual sits at the tolerance) and end at the same point. A missing mask on the first step or a sign flip in γ
-    /// changes the counts; the regularisation term, too small to move them here, is checked step by step by the
+    /// residual sits at the tolerance) and end at the same point. A sign flip in γ or a history that does not vanish on
+    /// the first step changes the counts; the regularisation term, too small to move them here, is checked step by step by the
     /// capped-loop tests above.
     /// </summary>
     [TestMethod]
