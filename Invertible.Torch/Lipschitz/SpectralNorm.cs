@@ -142,39 +142,13 @@ public static class SpectralNorm
         private static (Tensor Sigma, Tensor U, Tensor V, int Iterations, bool Converged) Iterate(Tensor a, Tensor v, SpectralNormOptions options)
         {
             var at = a.t();
-            Tensor u = zeros(a.shape[0], dtype: a.dtype, device: a.device);
-            Tensor sigma = zeros([], dtype: a.dtype, device: a.device);
-            for (var k = 1; k <= options.MaxIterations; k++)
+            Tensor? Restart()
             {
-                var av = a.mv(v);
-                var avNorm = av.norm();
-                var normValue = avNorm.ReadDouble();
-                if (normValue == 0)
-                {
-                    // A v = 0: v lies in the null space; σ = 0 is exact only if A = 0, otherwise restart elsewhere.
-                    if (a.abs().max().ReadDouble() == 0)
-                    {
-                        u = ones(a.shape[0], dtype: a.dtype, device: a.device).DivInPlace(Math.Sqrt(a.shape[0]));
-                        return (sigma, u, v, k, true);
-                    }
-                    v = a.abs().sum(dim: 0).AddInPlace(1e-3);
-                    v = v.div(v.norm());
-                    continue;
-                }
-                u = av.div(avNorm);
-                sigma = avNorm;
-                var atu = at.mv(u);
-                if (options.CheckConvergence)
-                {
-                    var residual = atu.sub(v.mul(sigma)).norm().ReadDouble();
-                    if (residual <= options.RelativeTolerance * normValue + options.AbsoluteTolerance)
-                        return (sigma, u, v, k, true);
-                }
-                if (k == options.MaxIterations)
-                    break;
-                v = atu.div(atu.norm().ClampMin(double.Epsilon));
+                if (a.abs().max().ReadDouble() == 0)
+                    return null;
+                return a.abs().sum(dim: 0).AddInPlace(1e-3);
             }
-            return (sigma, u, v, options.MaxIterations, false);
+            return OperatorPowerIteration.Iterate(a.mv, at.mv, v, options, Restart);
         }
     }
 }
