@@ -8,7 +8,8 @@ namespace Invertible.Torch.Layers;
 
 /// <summary>
 /// A contractive multilayer perceptron g = L_k ∘ φ ∘ … ∘ φ ∘ L_1: spectrally normalised linear layers (each with
-/// spectral norm ≤ c) separated by a 1-Lipschitz activation φ, so Lip(g) ≤ c^k &lt; 1.
+/// spectral norm ≤ c) separated by a 1-Lipschitz activation φ, so Lip(g) ≤ c^k &lt; 1. The layers are dense, or
+/// same convolutions of flat image rows (<see cref="Convolutional"/>), whose operator norms are capped the same way.
 /// </summary>
 public sealed class ContractiveMlp : nn.Module<Tensor, Tensor>, IJacobianLayer, IVectorJacobianLayer, ILipschitzBounded
 {
@@ -35,9 +36,7 @@ public sealed class ContractiveMlp : nn.Module<Tensor, Tensor>, IJacobianLayer, 
         if (!(coefficient > 0 && coefficient < 1))
             throw new ArgumentOutOfRangeException(nameof(coefficient), coefficient, "A contraction needs a Lipschitz coefficient in (0, 1).");
 
-        Features = features;
-        Depth = depth;
-        Activation = activation;
+        (Features, Depth, Activation) = (features, depth, activation);
         for (var i = 0; i < depth; i++)
         {
             var input = i == 0 ? features : hiddenFeatures;
@@ -50,6 +49,57 @@ public sealed class ContractiveMlp : nn.Module<Tensor, Tensor>, IJacobianLayer, 
         ParameterCount = functional.Sum(l => l.ParameterCount);
         RegisterComponents();
     }
+
+    private ContractiveMlp(ImageShape image, IEnumerable<nn.Module<Tensor, Tensor>> modules, int depth, LipschitzActivation activation)
+        : base(nameof(ContractiveMlp))
+    {
+        (Features, Depth, Activation, Image) = (image.Size, depth, activation, image);
+        foreach (var module in modules)
+            layers.Add(module);
+        functional = layers.Cast<IFunctionalLayer>().ToArray();
+        ParameterCount = functional.Sum(l => l.ParameterCount);
+        RegisterComponents();
+    }
+
+    /// <summary>
+    /// Creates the convolutional g of an i-ResNet block on images of shape <paramref name="image"/> (flat channel-major
+    /// rows): a 3×3 convolution to <paramref name="hiddenChannels"/>, 1×1 convolutions between hidden layers, and a 3×3
+    /// convolution back to the image's channels, each a same convolution whose operator norm on its image shape is at
+    /// most c.
+    /// </summary>
+    /// <param name="image">Shape of the images.</param>
+    /// <param name="hiddenChannels">Channels of the hidden layers.</param>
+    /// <param name="depth">Number of convolutions (≥ 1).</param>
+    /// <param name="coefficient">Operator-norm bound c of every convolution, in (0, 1).</param>
+    /// <param name="activation">The 1-Lipschitz activation between convolutions.</param>
+    /// <param name="powerIterations">Power iterations per training forward in each convolution.</param>
+    /// <param name="dtype">Parameter type.</param>
+    /// <param name="generator">Random source for initial kernels.</param>
+    public static ContractiveMlp Convolutional(ImageShape image, int hiddenChannels, int depth, double coefficient,
+        LipschitzActivation activation = LipschitzActivation.LipSwish, int powerIterations = 1,
+        ScalarType dtype = ScalarType.Float32, Generator? generator = null)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        OptionCheck.AtLeast(hiddenChannels, 1);
+        OptionCheck.AtLeast(depth, 1);
+        OptionCheck.Coefficient(coefficient);
+        var modules = new List<nn.Module<Tensor, Tensor>>();
+        var shape = image;
+        for (var i = 0; i < depth; i++)
+        {
+            var outChannels = i == depth - 1 ? image.Channels : hiddenChannels;
+            var kernel = i == 0 || i == depth - 1 ? 3 : 1;
+            var convolution = new SpectralNormConv2d(shape, outChannels, kernel, coefficient, powerIterations, dtype: dtype, generator: generator);
+            modules.Add(convolution);
+            shape = convolution.Output;
+            if (i < depth - 1)
+                modules.Add(LipschitzActivations.Create(activation, dtype));
+        }
+        return new ContractiveMlp(image, modules, depth, activation);
+    }
+
+    /// <summary>The image shape of a convolutional g (<see cref="Convolutional"/>); null for a dense one.</summary>
+    public ImageShape? Image { get; }
 
     /// <summary>Input and output width.</summary>
     public int Features { get; }
@@ -144,7 +194,7 @@ public sealed class ContractiveMlp : nn.Module<Tensor, Tensor>, IJacobianLayer, 
             if (layer is IElementwiseActivation activation)
                 stages[index - 1] = stages[index - 1] with { Activation = z => activation.Apply(z, own), Slope = z => activation.Derivative(z, own) };
             else
-                stages[index++] = new MlpStage<Tensor>(own[0], own.Length > 1 ? own[1] : null, null, null);
+                stages[index++] = new MlpStage<Tensor>(own[0], own.Length > 1 ? own[1] : null, null, null) { Convolution = (layer as SpectralNormConv2d)?.Geometry };
         }
         return stages;
     }
@@ -152,12 +202,21 @@ public sealed class ContractiveMlp : nn.Module<Tensor, Tensor>, IJacobianLayer, 
     /// <summary>Makes g ≡ 0 by zeroing the last linear layer: the block becomes the identity, and training grows g from there.</summary>
     public void ZeroOutput()
     {
-        var last = LinearLayers.Last();
         using var _ = no_grad();
-        last.Weight.zero_();
-        last.Bias?.zero_();
+        switch (layers[^1])
+        {
+            case SpectralNormLinear linear:
+                linear.Weight.zero_();
+                linear.Bias?.zero_();
+                break;
+            case SpectralNormConv2d convolution:
+                convolution.Weight.zero_();
+                convolution.Bias?.zero_();
+                break;
+        }
     }
 
-    /// <summary>Product of the linear layers' exact spectral norms (activations are 1-Lipschitz).</summary>
-    public double LipschitzBound() => LinearLayers.Aggregate(1.0, (bound, layer) => bound * layer.LipschitzBound());
+    /// <summary>Product of the linear layers' exact spectral (operator) norms (activations are 1-Lipschitz).</summary>
+    public double LipschitzBound() => layers.OfType<ILipschitzBounded>().Where(l => l is not IElementwiseActivation)
+        .Aggregate(1.0, (bound, layer) => bound * layer.LipschitzBound());
 }

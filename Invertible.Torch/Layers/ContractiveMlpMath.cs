@@ -3,10 +3,15 @@ using Invertible.Torch.Lipschitz;
 namespace Invertible.Torch.Layers;
 
 /// <summary>
-/// One stage of a contractive MLP: the linear map x ↦ x Wᵀ + b and, on every stage but the last, the activation that
-/// follows it with its slope (null where the form in use does not need it).
+/// One stage of a contractive MLP: the affine map — x ↦ x Wᵀ + b, or a same convolution of flat image rows when
+/// <see cref="Convolution"/> is set — and, on every stage but the last, the activation that follows it with its slope
+/// (null where the form in use does not need it).
 /// </summary>
-internal readonly record struct MlpStage<T>(T Weight, T? Bias, Func<T, T>? Activation, Func<T, T>? Slope);
+internal readonly record struct MlpStage<T>(T Weight, T? Bias, Func<T, T>? Activation, Func<T, T>? Slope)
+{
+    /// <summary>The convolution's shapes when <see cref="Weight"/> is a kernel; null for a dense weight.</summary>
+    public ConvolutionGeometry? Convolution { get; init; }
+}
 
 /// <summary>
 /// The contractive MLP g = L_k ∘ φ ∘ … ∘ φ ∘ L_1, its Jacobian and vector-Jacobian product, written once over
@@ -15,13 +20,21 @@ internal readonly record struct MlpStage<T>(T Weight, T? Bias, Func<T, T>? Activ
 /// </summary>
 internal static class ContractiveMlpMath
 {
+    /// <summary>The stage's affine map of rows x.</summary>
+    private static T Affine<T>(ITensorAlgebra<T> ops, T x, MlpStage<T> stage)
+        => stage.Convolution is { } geometry ? ops.Convolve(x, stage.Weight, stage.Bias, geometry) : ops.Linear(x, stage.Weight, stage.Bias);
+
+    /// <summary>The stage's linear part as a dense matrix [out, in] (a convolution's assembled, for small images).</summary>
+    private static T Dense<T>(ITensorAlgebra<T> ops, MlpStage<T> stage)
+        => stage.Convolution is { } geometry ? ops.ConvolutionMatrix(stage.Weight, geometry) : stage.Weight;
+
     /// <summary>g(x).</summary>
     public static T Value<T>(ITensorAlgebra<T> ops, T x, IReadOnlyList<MlpStage<T>> stages)
     {
         var value = x;
         foreach (var stage in stages)
         {
-            value = ops.Linear(value, stage.Weight, stage.Bias);
+            value = Affine(ops, value, stage);
             if (stage.Activation is not null)
                 value = stage.Activation(value);
         }
@@ -30,7 +43,8 @@ internal static class ContractiveMlpMath
 
     /// <summary>c − b_k, the addend of <see cref="SubtractedFrom"/>, computed once per solve.</summary>
     public static T Shifted<T>(ITensorAlgebra<T> ops, T c, IReadOnlyList<MlpStage<T>> stages)
-        => stages[^1].Bias is { } bias ? ops.Sub(c, bias) : c;
+        => stages[^1].Bias is not { } bias ? c
+            : ops.Sub(c, stages[^1].Convolution is { } geometry ? ops.ChannelBias(bias, geometry) : bias);
 
     /// <summary>
     /// c − g(x) from <paramref name="shifted"/> = c − b_k with the subtraction inside the last product: the map
@@ -40,15 +54,17 @@ internal static class ContractiveMlpMath
     {
         var value = x;
         for (var i = 0; i < stages.Count - 1; i++)
-            value = stages[i].Activation!(ops.Linear(value, stages[i].Weight, stages[i].Bias));
-        return ops.SubtractLinear(shifted, value, stages[^1].Weight);
+            value = stages[i].Activation!(Affine(ops, value, stages[i]));
+        return stages[^1].Convolution is { } geometry
+            ? ops.Sub(shifted, ops.Convolve(value, stages[^1].Weight, default, geometry))
+            : ops.SubtractLinear(shifted, value, stages[^1].Weight);
     }
 
     /// <summary>g(x) and the activations' slopes φ'(z_1) … φ'(z_{k−1}) at their pre-activations.</summary>
     public static (T Output, T[] Slopes) ValueAndSlopes<T>(ITensorAlgebra<T> ops, T x, IReadOnlyList<MlpStage<T>> stages)
     {
         var (hidden, slopes) = Slopes(ops, x, stages);
-        return (ops.Linear(hidden, stages[^1].Weight, stages[^1].Bias), slopes);
+        return (Affine(ops, hidden, stages[^1]), slopes);
     }
 
     /// <summary>The input of the last linear map and the slopes, without the last product (what the Jacobian needs).</summary>
@@ -58,7 +74,7 @@ internal static class ContractiveMlpMath
         var slopes = new T[stages.Count - 1];
         for (var i = 0; i < slopes.Length; i++)
         {
-            var z = ops.Linear(value, stages[i].Weight, stages[i].Bias);
+            var z = Affine(ops, value, stages[i]);
             slopes[i] = stages[i].Slope!(z);
             value = stages[i].Activation!(z);
         }
@@ -75,18 +91,22 @@ internal static class ContractiveMlpMath
     /// depth 3, d = 2: 7.7 ms from the right, 6.5 ms from the left).</remarks>
     public static T Jacobian<T>(ITensorAlgebra<T> ops, IReadOnlyList<MlpStage<T>> stages, T[] slopes)
     {
-        var jacobian = stages[^1].Weight;
+        var jacobian = Dense(ops, stages[^1]);
         for (var i = slopes.Length - 1; i >= 0; i--)
-            jacobian = ops.MatMul(ops.ScaleColumns(jacobian, slopes[i]), stages[i].Weight);
+            jacobian = ops.MatMul(ops.ScaleColumns(jacobian, slopes[i]), Dense(ops, stages[i]));
         return jacobian;
     }
 
     /// <summary>wᵀ J_g = ((w W_k) ⊙ φ'(z_{k−1})) W_{k−1} ⋯ ⊙ φ'(z_1)) W_1 per row.</summary>
     public static T VectorJacobian<T>(ITensorAlgebra<T> ops, T w, IReadOnlyList<MlpStage<T>> stages, T[] slopes)
     {
-        w = ops.MatMul(w, stages[^1].Weight);
+        w = Transposed(ops, w, stages[^1]);
         for (var i = slopes.Length - 1; i >= 0; i--)
-            w = ops.MatMul(ops.Mul(w, slopes[i]), stages[i].Weight);
+            w = Transposed(ops, ops.Mul(w, slopes[i]), stages[i]);
         return w;
     }
+
+    // w ↦ wᵀ A for the stage's linear part A: w W, or the transposed convolution.
+    private static T Transposed<T>(ITensorAlgebra<T> ops, T w, MlpStage<T> stage)
+        => stage.Convolution is { } geometry ? ops.ConvolveTransposed(w, stage.Weight, geometry) : ops.MatMul(w, stage.Weight);
 }

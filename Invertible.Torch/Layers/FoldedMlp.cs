@@ -16,9 +16,13 @@ internal sealed class FoldedMlp
     private readonly Tensor[] weights;
     private readonly Tensor?[] biases;
     private readonly LipschitzActivationMath?[] activations;
+    private readonly ConvolutionGeometry?[] convolutions;
 
-    private FoldedMlp(Tensor[] weights, Tensor?[] biases, LipschitzActivationMath?[] activations)
-        => (this.weights, this.biases, this.activations) = (weights, biases, activations);
+    private FoldedMlp(Tensor[] weights, Tensor?[] biases, LipschitzActivationMath?[] activations, ConvolutionGeometry?[] convolutions)
+        => (this.weights, this.biases, this.activations, this.convolutions) = (weights, biases, activations, convolutions);
+
+    /// <summary>Each linear layer's convolution shapes, or null where it is dense.</summary>
+    public IReadOnlyList<ConvolutionGeometry?> Convolutions => convolutions;
 
     /// <summary>Folded weights W′ (out × in), one per linear layer.</summary>
     public IReadOnlyList<Tensor> Weights => weights;
@@ -39,6 +43,7 @@ internal sealed class FoldedMlp
         var weights = new List<Tensor>();
         var biases = new List<Tensor?>();
         var activations = new List<LipschitzActivationMath?>();
+        var convolutions = new List<ConvolutionGeometry?>();
         Tensor? pendingOutputScale = null;
         var offset = 0;
         foreach (var layer in layers)
@@ -61,6 +66,7 @@ internal sealed class FoldedMlp
                 weights.Add(pendingOutputScale is null ? own[0] : own[0].mul(pendingOutputScale));
                 biases.Add(own.Length > 1 ? own[1] : null);
                 activations.Add(null);
+                convolutions.Add((layer as SpectralNormConv2d)?.Geometry);
                 pendingOutputScale = null;
             }
         }
@@ -68,7 +74,8 @@ internal sealed class FoldedMlp
         return new FoldedMlp(
             weights.Select(Keep).ToArray(),
             biases.Select(b => b is null ? null : Keep(b)).ToArray(),
-            activations.ToArray());
+            activations.ToArray(),
+            convolutions.ToArray());
     }
 
     /// <summary>The MLP's value at <paramref name="input"/> (no gradients).</summary>
@@ -90,7 +97,7 @@ internal sealed class FoldedMlp
         LipschitzActivation.LipSwish => u => nn.functional.silu(u, inplace: true),
         LipschitzActivation.Tanh => u => u.tanh_(),
         _ => u => activations[i]!.Folded(new TensorAlgebra(u), u),
-    }, null))];
+    }, null) { Convolution = convolutions[i] })];
 
     private MlpStage<Tensor>[]? stages;
 }

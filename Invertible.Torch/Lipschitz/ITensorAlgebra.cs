@@ -91,4 +91,16 @@ internal interface ITensorAlgebra<T>
 
     /// <summary>log|det M| of each matrix of a [batch, size, size] tensor: [batch].</summary>
     T LogAbsDeterminant(T matrices);
+
+    /// <summary>A same convolution of flat channel-major rows: [batch, input size] → [batch, output size].</summary>
+    T Convolve(T x, T kernel, T? bias, ConvolutionGeometry geometry);
+
+    /// <summary>The transposed convolution (the adjoint, no bias): [batch, output size] → [batch, input size].</summary>
+    T ConvolveTransposed(T w, T kernel, ConvolutionGeometry geometry);
+
+    /// <summary>The convolution's dense matrix [output size, input size], for Jacobians of small images.</summary>
+    T ConvolutionMatrix(T kernel, ConvolutionGeometry geometry);
+
+    /// <summary>A per-channel bias spread over the output image: [output size].</summary>
+    T ChannelBias(T bias, ConvolutionGeometry geometry);
 }

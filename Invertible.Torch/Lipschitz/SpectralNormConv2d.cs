@@ -73,6 +73,9 @@ public sealed class SpectralNormConv2d : nn.Module<Tensor, Tensor>, IFunctionalL
     /// <summary>Shape of the output images (the input's height and width).</summary>
     public ImageShape Output { get; }
 
+    /// <summary>The input and output shapes and the padding, for the formulas written over them.</summary>
+    internal ConvolutionGeometry Geometry => new(Input, Output, KernelSize / 2);
+
     /// <summary>Kernel side k.</summary>
     public int KernelSize { get; }
 

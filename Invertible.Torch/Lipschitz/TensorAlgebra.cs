@@ -88,4 +88,19 @@ internal readonly struct TensorAlgebra(Tensor like) : ITensorAlgebra<Tensor>
 
     /// <inheritdoc />
     public Tensor LogAbsDeterminant(Tensor matrices) => linalg.slogdet(matrices).Item2;
+
+    /// <inheritdoc />
+    public Tensor Convolve(Tensor x, Tensor kernel, Tensor? bias, ConvolutionGeometry geometry)
+        => nn.functional.conv2d(geometry.Input.Images(x), kernel, bias, padding: [geometry.Padding, geometry.Padding]).flatten(1);
+
+    /// <inheritdoc />
+    public Tensor ConvolveTransposed(Tensor w, Tensor kernel, ConvolutionGeometry geometry)
+        => nn.functional.conv_transpose2d(geometry.Output.Images(w), kernel, padding: [geometry.Padding, geometry.Padding]).flatten(1);
+
+    /// <inheritdoc />
+    public Tensor ConvolutionMatrix(Tensor kernel, ConvolutionGeometry geometry)
+        => Convolve(eye(geometry.Input.Size, dtype: kernel.dtype, device: kernel.device), kernel, null, geometry).t();
+
+    /// <inheritdoc />
+    public Tensor ChannelBias(Tensor bias, ConvolutionGeometry geometry) => bias.repeat_interleave(geometry.Output.Height * geometry.Output.Width);
 }

@@ -53,6 +53,29 @@ internal sealed class OnnxAlgebra : ITensorAlgebra<string>
     }
     public string Identity(int size) => Known("identity", eye(size));
     public string LogAbsDeterminant(string matrices) => g.Node("Log", [g.Node("Abs", [g.Node("Det", [matrices])])]);
+    public string Convolve(string x, string kernel, string? bias, ConvolutionGeometry geometry)
+    {
+        var (input, output, p) = (geometry.Input, geometry.Output, (long)geometry.Padding);
+        var images = g.Node("Reshape", [x, g.Int64("image_shape", -1, input.Channels, input.Height, input.Width)]);
+        var convolved = g.Node("Conv", bias is null ? [images, kernel] : [images, kernel, bias], null, OnnxGraphBuilder.Attribute("pads", [p, p, p, p]));
+        return g.Node("Reshape", [convolved, g.Int64("row_shape", -1, output.Size)]);
+    }
+    public string ConvolveTransposed(string w, string kernel, ConvolutionGeometry geometry)
+    {
+        var (input, output, p) = (geometry.Input, geometry.Output, (long)geometry.Padding);
+        var images = g.Node("Reshape", [w, g.Int64("image_shape", -1, output.Channels, output.Height, output.Width)]);
+        var convolved = g.Node("ConvTranspose", [images, kernel], null, OnnxGraphBuilder.Attribute("pads", [p, p, p, p]));
+        return g.Node("Reshape", [convolved, g.Int64("row_shape", -1, input.Size)]);
+    }
+    public string ConvolutionMatrix(string kernel, ConvolutionGeometry geometry)
+        => Unary(kernel, k => new TensorAlgebra(k).ConvolutionMatrix(k, geometry), () => throw new NotSupportedException("A convolution's dense matrix is formed from a known kernel only."));
+    public string ChannelBias(string bias, ConvolutionGeometry geometry)
+        => Unary(bias, b => new TensorAlgebra(b).ChannelBias(b, geometry), () =>
+        {
+            var (channels, pixels) = ((long)geometry.Output.Channels, (long)(geometry.Output.Height * geometry.Output.Width));
+            var column = g.Node("Reshape", [bias, g.Int64("channel_column", channels, 1)]);
+            return g.Node("Reshape", [g.Node("Expand", [column, g.Int64("channel_plane", channels, pixels)]), g.Int64("image_row", channels * pixels)]);
+        });
     public string ScaleColumns(string matrices, string perColumn) => g.Mul(matrices, g.Unsqueeze(perColumn, 1));
 
     private string Known(string name, Tensor value)

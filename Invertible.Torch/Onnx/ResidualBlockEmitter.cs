@@ -15,10 +15,10 @@ namespace Invertible.Torch.Onnx;
 /// </summary>
 internal sealed class ResidualBlockEmitter : IInvertibleLayerEmitter
 {
-    private readonly List<(string Weight, string? Bias, LipschitzActivationMath? Activation)> folded = [];
+    private readonly List<(string Weight, string? Bias, LipschitzActivationMath? Activation, ConvolutionGeometry? Convolution)> folded = [];
     // The unfolded effective weights, for the Jacobian: their initializers are created when a log-determinant is emitted,
     // so a graph without one carries none (ONNX Runtime warns about unused initializers).
-    private readonly List<(Tensor Weight, Tensor? Bias, LipschitzActivationMath? Activation, Tensor? Beta)> unfolded = [];
+    private readonly List<(Tensor Weight, Tensor? Bias, LipschitzActivationMath? Activation, Tensor? Beta, ConvolutionGeometry? Convolution)> unfolded = [];
     private readonly LogDetOptions logDet;
     private readonly OnnxGraphBuilder top;
     private readonly string stem;
@@ -33,7 +33,10 @@ internal sealed class ResidualBlockEmitter : IInvertibleLayerEmitter
             switch (layer)
             {
                 case SpectralNormLinear linear:
-                    unfolded.Add((linear.EffectiveWeight().detach(), linear.Bias?.detach(), null, null));
+                    unfolded.Add((linear.EffectiveWeight().detach(), linear.Bias?.detach(), null, null, null));
+                    break;
+                case SpectralNormConv2d convolution:
+                    unfolded.Add((convolution.EffectiveWeight().detach(), convolution.Bias?.detach(), null, null, convolution.Geometry));
                     break;
                 case IElementwiseActivation activation:
                     unfolded[^1] = unfolded[^1] with { Activation = activation.Math, Beta = activation.Beta(activation.EffectiveParameters().ToArray())?.detach() };
@@ -42,7 +45,7 @@ internal sealed class ResidualBlockEmitter : IInvertibleLayerEmitter
         }
         var form = block.Residual.Folded();
         for (var i = 0; i < form.Weights.Count; i++)
-            folded.Add((top.Initializer($"{stem}_folded_w{i}", form.Weights[i]), form.Biases[i] is { } b ? top.Initializer($"{stem}_folded_b{i}", b) : null, form.Activations[i]));
+            folded.Add((top.Initializer($"{stem}_folded_w{i}", form.Weights[i]), form.Biases[i] is { } b ? top.Initializer($"{stem}_folded_b{i}", b) : null, form.Activations[i], form.Convolutions[i]));
     }
 
     public ForwardEmission EmitForward(OnnxGraphBuilder g, string x, bool withLogDet)
@@ -65,14 +68,14 @@ internal sealed class ResidualBlockEmitter : IInvertibleLayerEmitter
     private OnnxAlgebra Algebra(OnnxGraphBuilder g) => new(g, top, stem + "_");
 
     private List<MlpStage<string>> FoldedStages(OnnxAlgebra ops)
-        => [.. folded.Select(f => new MlpStage<string>(f.Weight, f.Bias, f.Activation is { } math ? u => math.Folded(ops, u) : null, null))];
+        => [.. folded.Select(f => new MlpStage<string>(f.Weight, f.Bias, f.Activation is { } math ? u => math.Folded(ops, u) : null, null) { Convolution = f.Convolution })];
 
     private List<MlpStage<string>> UnfoldedStages(OnnxAlgebra ops) => [.. unfolded.Select((layer, i) =>
     {
         var beta = layer.Beta is { } b ? ops.Weight(b, $"beta{i}") : null;
         return new MlpStage<string>(ops.Weight(layer.Weight, $"w{i}"), layer.Bias is { } bias ? ops.Weight(bias, $"b{i}") : null,
             layer.Activation is { } math ? z => math.Value(ops, z, beta) : null,
-            layer.Activation is { } slopeMath ? z => slopeMath.Derivative(ops, z, beta) : null);
+            layer.Activation is { } slopeMath ? z => slopeMath.Derivative(ops, z, beta) : null) { Convolution = layer.Convolution };
     })];
 
     private string EmitLogDet(OnnxAlgebra ops, string x)
