@@ -50,13 +50,28 @@ public sealed class InvertibleResNetClassifier : nn.Module<Tensor, Tensor>, ILin
             HiddenFeatures = options.HiddenFeatures, Depth = options.Depth, Coefficient = options.Coefficient,
             Activation = options.Activation, PowerIterations = options.PowerIterations, DType = options.DType,
         };
+        var padded = options.Image is { } image ? PaddedImage(image, inputFeatures, Width) : null;
         var layers = new List<nn.Module> { new ActNorm(Width, options.DType) };
         for (var i = 0; i < options.Blocks; i++)
-            layers.Add(new ResidualBlock(Width, blockOptions, generator));
+            layers.Add(padded is null
+                ? new ResidualBlock(Width, blockOptions, generator)
+                : new ResidualBlock(ContractiveMlp.Convolutional(padded, options.HiddenFeatures, options.Depth, options.Coefficient,
+                    options.Activation, options.PowerIterations, options.DType, generator)));
         features = new ResidualStack(layers);
         head = nn.Linear(Width, outputs, dtype: options.DType);
         Initialization.Linear(head, generator);
         RegisterComponents();
+    }
+
+    // The feature map's images: the input's, with the zero padding as whole extra channels.
+    private static ImageShape PaddedImage(ImageShape image, int inputFeatures, int width)
+    {
+        if (image.Size != inputFeatures)
+            throw new ArgumentException($"The image shape {image} holds {image.Size} values, but rows have {inputFeatures} features.", "options");
+        var pixels = image.Height * image.Width;
+        if (width % pixels != 0)
+            throw new ArgumentException($"Width {width} must be a multiple of the image's {image.Height}×{image.Width} = {pixels} pixels (it pads whole channels).", "options");
+        return image with { Channels = width / pixels };
     }
 
     /// <summary>The architecture the model was built with.</summary>

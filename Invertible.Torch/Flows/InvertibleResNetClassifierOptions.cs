@@ -16,6 +16,13 @@ public sealed class InvertibleResNetClassifierOptions : ResidualBranchOptions
     /// </summary>
     public int? Width { get; init; }
 
+    /// <summary>
+    /// The input rows are images of this shape (channel-major): the blocks' branches are then convolutional
+    /// (<see cref="ContractiveMlp.Convolutional"/>, <see cref="ResidualBranchOptions.HiddenFeatures"/> hidden channels),
+    /// and <see cref="Width"/>, a multiple of height × width, pads whole zero channels. Default null: dense blocks on rows.
+    /// </summary>
+    public ImageShape? Image { get; init; }
+
     /// <summary>Throws <see cref="ArgumentException"/> (or <see cref="ArgumentOutOfRangeException"/>) naming the first invalid option.</summary>
     public void Validate()
     {

@@ -85,7 +85,8 @@ public sealed class ActNorm : nn.Module<Tensor, (Tensor Output, Tensor LogDet)>,
         initialized.FillInPlace(true);
     }
 
-    /// <summary>Sets b and s so that <paramref name="batch"/> maps to zero mean and unit variance per feature.</summary>
+    /// <summary>Sets b and s so that <paramref name="batch"/> maps to zero mean and unit variance per feature (unit scale
+    /// where a feature is constant over the batch).</summary>
     public void Initialize(Tensor batch)
     {
         RowInput.Check(batch, Features, nameof(batch));
@@ -93,7 +94,9 @@ public sealed class ActNorm : nn.Module<Tensor, (Tensor Output, Tensor LogDet)>,
         var mean = batch.mean([0]);
         var std = batch.shape[0] > 1 ? batch.std(0, unbiased: false) : ones_like(mean);
         bias.copy_(mean.neg());
-        logScale.copy_(std.ClampMin(1e-6).log().neg());
+        // A feature constant over the batch (a zero-padded one) keeps unit scale: 1 / std would be huge there, and the
+        // first step on its bias would blow the output up.
+        logScale.copy_(where(std.Gt(1e-6), std, ones_like(std)).log().neg());
         initialized.FillInPlace(true);
     }
 }

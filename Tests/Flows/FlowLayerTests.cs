@@ -45,6 +45,21 @@ public sealed class FlowLayerTests
         }
     }
 
+    /// <summary>A zero-padded feature (constant over the batch) keeps unit scale: 1 / std there would make its first
+    /// bias step move the output by about 10⁶ times the step.</summary>
+    [TestMethod]
+    public void ActNorm_ConstantFeature_KeepsUnitScale()
+    {
+        manual_seed(64);
+        var layer = new ActNorm(3);
+        var batch = cat([randn(100, 2), zeros(100, 1)], 1);
+        layer.forward(batch);
+        using var _ = no_grad();
+        var (output, logDet) = layer.forward(cat([zeros(1, 2), ones(1, 1)], 1));
+        Check.Close(output[0, 2].ToDouble(), 1, 1e-6, "the constant feature passes with unit scale");
+        Assert.IsTrue(float.IsFinite(logDet.sum().ToSingle()), "a finite log-determinant");
+    }
+
     [TestMethod]
     public void ActNorm_InitialisesFromTheFirstBatch()
     {

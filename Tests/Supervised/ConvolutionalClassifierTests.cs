@@ -1,0 +1,95 @@
+using Invertible.Tests.Support;
+using Invertible.Torch.Core;
+using Invertible.Torch.Flows;
+using Invertible.Torch.Layers;
+using Invertible.Torch.Onnx;
+using Invertible.Torch.Persistence;
+using Invertible.Torch.Supervised;
+using Invertible.Torch.Training;
+using static TorchSharp.torch;
+
+namespace Invertible.Tests.Supervised;
+
+/// <summary>
+/// The i-ResNet classifier on image rows (<see cref="InvertibleResNetClassifierOptions.Image"/>): convolutional blocks
+/// on the input padded with zero channels, trained on generated images, saved, exported.
+/// </summary>
+[TestClass]
+public sealed class ConvolutionalClassifierTests
+{
+    private static readonly ImageShape Image = new(1, 6, 6);
+
+    /// <summary>Images of a horizontal (class 0) or vertical (class 1) bar at a random position, in noise.</summary>
+    private static (Tensor X, Tensor Y) Bars(int count, int seed)
+    {
+        var generator = new Generator((ulong)seed);
+        var x = randn(count, 1, 6, 6, generator: generator).mul(0.3);
+        var y = randint(0, 2, [count], generator: generator);
+        var position = randint(0, 6, [count], generator: generator);
+        for (var i = 0; i < count; i++)
+        {
+            var p = position[i].ToInt64();
+            if (y[i].ToInt64() == 0)
+                x[i, 0, p, ..].add_(1.5);
+            else
+                x[i, 0, .., p].add_(1.5);
+        }
+        return (x.flatten(1), y);
+    }
+
+    private static InvertibleResNetClassifier Model(int seed) => new(Image.Size, 2, SupervisedTask.MulticlassClassification,
+        new InvertibleResNetClassifierOptions { Image = Image, Width = 2 * Image.Size, Blocks = 2, HiddenFeatures = 8 }, new Generator((ulong)seed));
+
+    [TestMethod]
+    public void LearnsBarOrientation_WhichNoLinearModelCanAtEveryPosition()
+    {
+        manual_seed(1);
+        var (x, y) = Bars(600, 1);
+        var (testX, testY) = Bars(300, 2);
+        var model = Model(1);
+        Assert.IsTrue(model.FeatureMap.Layers.OfType<ResidualBlockBase>().All(b => b.Residual.Image == new ImageShape(2, 6, 6)),
+            "convolutional blocks on the input padded with one zero channel");
+        Trainer.Fit(model, [x, y], SupervisedObjective.For(model), new TrainerOptions { Epochs = 30, BatchSize = 50, LearningRate = 1e-2, ValidationFraction = 0, Seed = 1 });
+        model.eval();
+        using var _ = no_grad();
+        var accuracy = model.forward(testX).argmax(1).eq(testY).to(ScalarType.Float32).mean().ToDouble();
+        Check.Less(0.95, accuracy, "test accuracy on bar orientation");
+    }
+
+    [TestMethod]
+    public void Checkpoint_AndOnnx_GiveTheTrainedScores()
+    {
+        manual_seed(2);
+        var (x, y) = Bars(200, 3);
+        var model = Model(2);
+        Trainer.Fit(model, [x, y], SupervisedObjective.For(model), new TrainerOptions { Epochs = 3, BatchSize = 50, LearningRate = 1e-2, ValidationFraction = 0, Seed = 2 });
+        model.eval();
+        var loaded = (InvertibleResNetClassifier)Checkpoint.Load(Checkpoint.ToBytes(model));
+        Assert.AreEqual(Image, loaded.Options.Image, "the image shape survives the checkpoint");
+        var graph = SupervisedExporter.Export(model);
+        foreach (var batch in new[] { 1, 33 })
+        {
+            var rows = Bars(batch, 10 + batch).X;
+            Tensor scores;
+            using (no_grad())
+                scores = model.forward(rows);
+            using (no_grad())
+                Check.TensorsClose(loaded.forward(rows), scores, 0, $"batch {batch}: loaded checkpoint");
+            Check.TensorsClose(OnnxRunner.Run(graph, ("x", rows))["scores"], scores, 1e-4, $"batch {batch}: ONNX (Conv) vs TorchSharp");
+        }
+    }
+
+    [TestMethod]
+    public void ImageShapes_ThatDoNotFitTheRows_AreNamed()
+    {
+        var wrongSize = Assert.ThrowsExactly<ArgumentException>(() => new InvertibleResNetClassifier(35, 2, SupervisedTask.MulticlassClassification,
+            new InvertibleResNetClassifierOptions { Image = Image }));
+        StringAssert.Contains(wrongSize.Message, "1×6×6 holds 36 values, but rows have 35 features");
+        var wrongWidth = Assert.ThrowsExactly<ArgumentException>(() => new InvertibleResNetClassifier(36, 2, SupervisedTask.MulticlassClassification,
+            new InvertibleResNetClassifierOptions { Image = Image, Width = 50 }));
+        StringAssert.Contains(wrongWidth.Message, "multiple of the image's 6×6 = 36 pixels");
+        var model = Model(3);
+        var rows = Assert.ThrowsExactly<ArgumentException>(() => model.forward(randn(2, 30)));
+        Assert.AreEqual("input", rows.ParamName);
+    }
+}
