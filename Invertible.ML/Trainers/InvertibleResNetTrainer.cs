@@ -36,10 +36,30 @@ public sealed class InvertibleResNetTrainer : IEstimator<InvertibleMulticlassTra
     /// <inheritdoc />
     /// <exception cref="ArgumentException">Bad feature or label column, no rows, or a row holding NaN or ±∞ or a missing label.</exception>
     public InvertibleMulticlassTransformer Fit(IDataView input)
-        => (InvertibleMulticlassTransformer)SupervisedFit.Fit(environment, "InvertibleResNetTrainer", input, SupervisedTask.MulticlassClassification, options, (members, inputs, outputs, _, generator) => new ModelMembers([.. Enumerable.Range(0, members).Select(_ =>
-                (TorchSharp.torch.nn.Module)new InvertibleResNetClassifier(inputs, outputs, SupervisedTask.MulticlassClassification, new InvertibleResNetClassifierOptions
-                {
-                    Blocks = options.Blocks, Width = options.Width ?? Math.Max(2 * inputs, 32), HiddenFeatures = options.HiddenFeatures ?? Math.Clamp(4 * inputs, 32, 256), Depth = options.Depth,
-                    Coefficient = options.Coefficient, Activation = options.Activation,
-                }, generator))]));
+        => (InvertibleMulticlassTransformer)SupervisedFit.Fit(environment, "InvertibleResNetTrainer", input, SupervisedTask.MulticlassClassification, options, (members, inputs, outputs, _, generator) =>
+        {
+            var architecture = Architecture(inputs);
+            return new ModelMembers([.. Enumerable.Range(0, members).Select(_ =>
+                (TorchSharp.torch.nn.Module)new InvertibleResNetClassifier(inputs, outputs, SupervisedTask.MulticlassClassification, architecture, generator))]);
+        });
+
+    /// <summary>The classifier's architecture for rows of <paramref name="inputs"/> features, the data-shape rules filled in.</summary>
+    private InvertibleResNetClassifierOptions Architecture(int inputs)
+    {
+        if (options.Image is not { } image)
+            return new()
+            {
+                Blocks = options.Blocks, Width = options.Width ?? Math.Max(2 * inputs, 32), HiddenFeatures = options.HiddenFeatures ?? Math.Clamp(4 * inputs, 32, 256),
+                Depth = options.Depth, Coefficient = options.Coefficient, Activation = options.Activation,
+            };
+        if (image.Size != inputs)
+            throw new ArgumentException($"Column '{options.FeatureColumnName}' holds {inputs} values per row, but Image {image} holds {image.Size}.", nameof(options.Image));
+        var pixels = image.Height * image.Width;
+        var channels = options.Width is { } width ? width / pixels : Math.Max(2 * image.Channels, 4);
+        return new()
+        {
+            Image = image, Blocks = options.Blocks, Width = options.Width ?? channels * pixels, HiddenFeatures = options.HiddenFeatures ?? Math.Clamp(8 * channels, 16, 64),
+            Depth = options.Depth, Coefficient = options.Coefficient, Activation = options.Activation,
+        };
+    }
 }

@@ -48,11 +48,18 @@ public sealed class InvertibleResNetTrainerOptions : SupervisedTrainingOptions
     public int Blocks = Defaults.Blocks;
 
     /// <summary>Width of the invertible feature map: the features are padded with zeros up to it. Default (null): twice
-    /// the features, at least 32.</summary>
+    /// the features, at least 32; for images, whole zero channels up to twice the channels, at least 4.</summary>
     public int? Width;
 
-    /// <summary>Hidden width of each block. Default (null): 4 × features, at least 32 and at most 256.</summary>
+    /// <summary>Hidden width of each block: features, or channels for images. Default (null): 4 × features, at least 32
+    /// and at most 256; for images, 8 × the padded channels, at least 16 and at most 64.</summary>
     public int? HiddenFeatures;
+
+    /// <summary>
+    /// The feature vectors are images of this shape, channel-major as <c>ExtractPixels</c> writes them: the blocks are
+    /// then convolutional (3×3, capped operator norms). Default null: dense blocks.
+    /// </summary>
+    public ImageShape? Image;
 
     /// <summary>Linear layers per residual branch (one more than its hidden layers), at least 2. Default 2.</summary>
     public int Depth = Defaults.Depth;

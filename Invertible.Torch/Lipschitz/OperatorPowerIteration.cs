@@ -46,7 +46,7 @@ internal static class OperatorPowerIteration
             }
             if (k == options.MaxIterations)
                 break;
-            v = atu.div(atu.norm().ClampMin(double.Epsilon));
+            v = atu.div(atu.norm().ClampMin(1e-30)); // 1e-30, not double.Epsilon, which is 0 in float32
         }
         return (sigma, u!, v, options.MaxIterations, false);
     }

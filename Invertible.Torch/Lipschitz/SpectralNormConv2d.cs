@@ -102,8 +102,10 @@ public sealed class SpectralNormConv2d : nn.Module<Tensor, Tensor>, IFunctionalL
             using (no_grad())
             {
                 // From the stored u the start is v ← Kᵀu / ‖Kᵀu‖, so every call advances both vectors.
+                // A zero kernel (a branch zeroed to start as the identity) has Kᵀu = 0: the stored v is as good as any.
                 var start = Adjoint(weight)(u);
-                var (_, nextU, nextV, _, _) = OperatorPowerIteration.Iterate(Convolve(weight), Adjoint(weight), start.div(start.norm().ClampMin(double.Epsilon)),
+                var norm = start.norm().ReadDouble();
+                var (_, nextU, nextV, _, _) = OperatorPowerIteration.Iterate(Convolve(weight), Adjoint(weight), norm > 0 && double.IsFinite(norm) ? start.Div(norm) : v.clone(),
                     SpectralNormOptions.FixedIterations(PowerIterations), null);
                 u.copy_(nextU);
                 v.copy_(nextV);

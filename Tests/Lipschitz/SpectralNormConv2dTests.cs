@@ -109,6 +109,25 @@ public sealed class SpectralNormConv2dTests
         }
     }
 
+    /// <summary>A branch starts as the identity with its last kernel zeroed: in float32 training mode Kᵀu = 0 must not
+    /// turn the singular vectors into 0 / 0.</summary>
+    [TestMethod]
+    public void ZeroKernel_Float32_Training_StaysFinite_AndRecovers()
+    {
+        var conv = new SpectralNormConv2d(Small, 3, 3, 0.9, generator: new Generator(8));
+        conv.train();
+        using (no_grad())
+            conv.Weight.zero_();
+        var x = randn(4, Small.Size);
+        Assert.IsTrue(isfinite(conv.forward(x)).all().item<bool>(), "output with a zero kernel");
+        using (no_grad())
+            conv.Weight.copy_(randn(conv.Weight.shape, generator: new Generator(9)));
+        for (var i = 0; i < 100; i++)
+            conv.forward(x);
+        conv.eval();
+        Check.Close(conv.LipschitzBound(), 0.9, 1e-4, "the bound after the kernel moved away from zero");
+    }
+
     [TestMethod]
     public void RowsOfTheWrongSize_AreRejected_NamingTheShape()
     {

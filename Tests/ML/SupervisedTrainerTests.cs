@@ -117,6 +117,42 @@ public sealed class SupervisedTrainerTests
         Check.Less(0.85, metrics.MicroAccuracy, $"test accuracy (best epoch {report.BestEpoch}: {string.Join(" ", report.History.Select(h => $"{h.TrainLoss:F3}/{h.ValidationLoss:F3}"))})");
     }
 
+    /// <summary>
+    /// Images in a pipeline: 6×6 rows of a horizontal or vertical bar at a random position (no linear model separates
+    /// them at every position); <see cref="InvertibleResNetTrainerOptions.Image"/> makes the blocks convolutional.
+    /// </summary>
+    [TestMethod]
+    public void MulticlassInvertibleResNet_OnImageRows_LearnsWhatALinearModelCannot()
+    {
+        var context = new MLContext(7);
+        var generator = new TorchSharp.torch.Generator(7);
+        const int rows = 800;
+        var images = randn([rows, 1, 6, 6], generator: generator).mul(0.3);
+        var vertical = randint(0, 2, [rows], generator: generator);
+        var position = randint(0, 6, [rows], generator: generator);
+        for (var i = 0; i < rows; i++)
+        {
+            var p = position[i].ToInt64();
+            if (vertical[i].ToInt64() == 1)
+                images[i, 0, .., p].add_(1.5);
+            else
+                images[i, 0, p, ..].add_(1.5);
+        }
+        var names = vertical.data<long>().ToArray().Select(v => v == 1 ? "vertical" : "horizontal").ToArray();
+        var split = context.Data.TrainTestSplit(MlData.From(context, images.flatten(1), names), 0.25, seed: 1);
+        var trainer = context.Transforms.Conversion.MapValueToKey("Label").Append(context.MulticlassClassification.Trainers.InvertibleResNet(
+            new InvertibleResNetTrainerOptions { Image = new Invertible.Torch.Core.ImageShape(1, 6, 6), Epochs = 40, Blocks = 2, HiddenFeatures = 8, Members = 1 }));
+        var ours = context.MulticlassClassification.Evaluate(trainer.Fit(split.TrainSet).Transform(split.TestSet));
+        var linear = context.MulticlassClassification.Evaluate(context.Transforms.Conversion.MapValueToKey("Label")
+            .Append(context.MulticlassClassification.Trainers.SdcaMaximumEntropy()).Fit(split.TrainSet).Transform(split.TestSet));
+        Check.Less(0.9, ours.MicroAccuracy, $"test accuracy (SdcaMaximumEntropy: {linear.MicroAccuracy:F3})");
+        Check.Less(linear.MicroAccuracy + 0.2, ours.MicroAccuracy, "above the linear model");
+
+        var wrong = context.MulticlassClassification.Trainers.InvertibleResNet(new InvertibleResNetTrainerOptions { Image = new Invertible.Torch.Core.ImageShape(1, 5, 5) });
+        var thrown = Assert.ThrowsExactly<ArgumentException>(() => context.Transforms.Conversion.MapValueToKey("Label").Append(wrong).Fit(split.TrainSet));
+        StringAssert.Contains(thrown.Message, "'Features' holds 36 values per row, but Image 1×5×5 holds 25");
+    }
+
     [TestMethod]
     public void BadLabels_AreNamed()
     {
