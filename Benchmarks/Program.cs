@@ -27,6 +27,9 @@ switch (args.FirstOrDefault())
     case "anomaly-large":
         Environment.ExitCode = Invertible.Benchmarks.Tabular.LargeAnomaly.Command(args[1..]);
         break;
+    case "fashion":
+        Environment.ExitCode = Invertible.Benchmarks.Images.FashionMnist.Command(args[1..]);
+        break;
     case "tabular":
         Environment.ExitCode = Invertible.Benchmarks.Tabular.SuiteRun.Command(args[1..]);
         break;
