@@ -1,3 +1,4 @@
+using Invertible.Torch.Core;
 using static TorchSharp.torch;
 
 namespace Invertible.Torch.Lipschitz;
@@ -103,4 +104,11 @@ internal interface ITensorAlgebra<T>
 
     /// <summary>A per-channel bias spread over the output image: [output size].</summary>
     T ChannelBias(T bias, ConvolutionGeometry geometry);
+
+    /// <summary>Space-to-depth by 2 of flat image rows of <paramref name="input"/>'s shape: each 2×2 block of pixels
+    /// becomes four channels (channel c·4 + 2i + j holds pixel (2y + i, 2x + j) of channel c), [batch, size] → [batch, size].</summary>
+    T SpaceToDepth(T x, ImageShape input);
+
+    /// <summary>The inverse of <see cref="SpaceToDepth"/> for rows of the image shape <paramref name="input"/> had before it.</summary>
+    T DepthToSpace(T y, ImageShape input);
 }

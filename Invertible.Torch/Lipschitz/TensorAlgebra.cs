@@ -103,4 +103,12 @@ internal readonly struct TensorAlgebra(Tensor like) : ITensorAlgebra<Tensor>
 
     /// <inheritdoc />
     public Tensor ChannelBias(Tensor bias, ConvolutionGeometry geometry) => bias.repeat_interleave(geometry.Output.Height * geometry.Output.Width);
+
+    /// <inheritdoc />
+    public Tensor SpaceToDepth(Tensor x, ImageShape input)
+        => x.view(x.shape[0], input.Channels, input.Height / 2, 2, input.Width / 2, 2).permute(0, 1, 3, 5, 2, 4).reshape(x.shape[0], input.Size);
+
+    /// <inheritdoc />
+    public Tensor DepthToSpace(Tensor y, ImageShape input)
+        => y.view(y.shape[0], input.Channels, 2, 2, input.Height / 2, input.Width / 2).permute(0, 1, 4, 2, 5, 3).reshape(y.shape[0], input.Size);
 }

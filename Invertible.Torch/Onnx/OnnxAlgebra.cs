@@ -76,6 +76,13 @@ internal sealed class OnnxAlgebra : ITensorAlgebra<string>
             var column = g.Node("Reshape", [bias, g.Int64("channel_column", channels, 1)]);
             return g.Node("Reshape", [g.Node("Expand", [column, g.Int64("channel_plane", channels, pixels)]), g.Int64("image_row", channels * pixels)]);
         });
+    public string SpaceToDepth(string x, ImageShape input) => Rearranged(x, input,
+        [-1, input.Channels, input.Height / 2, 2, input.Width / 2, 2], [0, 1, 3, 5, 2, 4]);
+    public string DepthToSpace(string y, ImageShape input) => Rearranged(y, input,
+        [-1, input.Channels, 2, 2, input.Height / 2, input.Width / 2], [0, 1, 4, 2, 5, 3]);
+    private string Rearranged(string rows, ImageShape input, long[] blocks, long[] permutation)
+        => g.Node("Reshape", [g.Node("Transpose", [g.Node("Reshape", [rows, g.Int64("blocks", blocks)])], null, OnnxGraphBuilder.Attribute("perm", permutation)),
+            g.Int64("row_shape", -1, input.Size)]);
     public string ScaleColumns(string matrices, string perColumn) => g.Mul(matrices, g.Unsqueeze(perColumn, 1));
 
     private string Known(string name, Tensor value)
