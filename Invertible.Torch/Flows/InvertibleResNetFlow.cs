@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Invertible.Torch.Core;
 using Invertible.Torch.Implicit;
 using Invertible.Torch.Layers;
+using Invertible.Torch.LogDet;
 using Invertible.Torch.Persistence;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -15,7 +16,8 @@ namespace Invertible.Torch.Flows;
 /// log p(x) = log N(F(x); 0, I) + log|det J_F(x)| (the contract and its sign rule: <see cref="IInvertibleDensityModel"/>).
 /// </summary>
 /// <remarks>
-/// Layers, in order: for each block [ActNorm] [InvertibleLinear] ResidualBlock, then a final [ActNorm]. Forward maps data
+/// Layers, in order: for each block [ActNorm] [InvertibleLinear] ResidualBlock, then a final [ActNorm]; on images
+/// (<see cref="InvertibleResNetFlowOptions.Image"/>) the multi-scale convolutional form described there. Forward maps data
 /// to latent; <see cref="InverseWithStatistics"/> maps latent to data block by block in reverse (fixed-point solves);
 /// <see cref="Sample"/> draws from the model.
 /// </remarks>
@@ -40,6 +42,20 @@ public sealed class InvertibleResNetFlow : nn.Module<Tensor, (Tensor Latent, Ten
         options.Validate();
         Features = features;
         var training = options.TrainingLogDetFor(features);
+        if (options.Image is { } image)
+        {
+            if (image.Size != features)
+                throw new ArgumentException($"The image shape {image} holds {image.Size} values, but rows have {features} features.", nameof(options));
+            AddImageLayers(image, options, training, generator);
+        }
+        else
+            AddDenseLayers(features, options, training, generator);
+        invertible = layers.Cast<IInvertibleLayer>().ToArray();
+        RegisterComponents();
+    }
+
+    private void AddDenseLayers(int features, InvertibleResNetFlowOptions options, LogDetOptions training, Generator? generator)
+    {
         var blockOptions = new ResidualBlockOptions
         {
             HiddenFeatures = options.HiddenFeatures, Depth = options.Depth, Coefficient = options.Coefficient,
@@ -58,8 +74,36 @@ public sealed class InvertibleResNetFlow : nn.Module<Tensor, (Tensor Latent, Ten
         }
         if (options.ActNorm)
             layers.Add(new ActNorm(features, options.DType));
-        invertible = layers.Cast<IInvertibleLayer>().ToArray();
-        RegisterComponents();
+    }
+
+    // Scale s works on the leading features: all of them at first, half of the channels less at each later scale.
+    private void AddImageLayers(ImageShape image, InvertibleResNetFlowOptions options, LogDetOptions training, Generator? generator)
+    {
+        var shape = image;
+        var scales = options.ScalesFor(image);
+        void Add(nn.Module layer) => layers.Add(shape.Size == image.Size ? layer : new LeadingFeatures(layer, image.Size));
+        for (var scale = 0; scale < scales; scale++)
+        {
+            if (scale > 0)
+                shape = shape with { Channels = shape.Channels / 2 };
+            var squeeze = new SpaceToDepth(shape);
+            Add(squeeze);
+            shape = squeeze.Output;
+            for (var i = 0; i < options.Blocks; i++)
+            {
+                if (options.ActNorm)
+                    Add(ActNorm.PerChannel(shape, options.DType));
+                if (options.InvertibleLinear)
+                    Add(InvertibleLinear.PerPixel(shape, options.DType, generator));
+                Add(new ResidualBlock(ContractiveMlp.Convolutional(shape, options.HiddenFeatures, options.Depth, options.Coefficient,
+                    options.Activation, options.PowerIterations, options.DType, generator))
+                {
+                    DisplayName = $"scale {scale} residual block {i}", TrainingLogDet = training, EvaluationLogDet = options.EvaluationLogDet,
+                });
+            }
+            if (options.ActNorm)
+                Add(ActNorm.PerChannel(shape, options.DType));
+        }
     }
 
     /// <inheritdoc />
@@ -79,7 +123,7 @@ public sealed class InvertibleResNetFlow : nn.Module<Tensor, (Tensor Latent, Ten
     {
         set
         {
-            foreach (var block in invertible.OfType<ResidualBlockBase>())
+            foreach (var block in modules().OfType<ResidualBlockBase>())
                 block.Generator = value;
         }
     }
@@ -99,6 +143,8 @@ public sealed class InvertibleResNetFlow : nn.Module<Tensor, (Tensor Latent, Ten
     {
         if (!Options.ActNorm || !Options.InvertibleLinear)
             throw new InvalidOperationException("A Gaussian start needs ActNorm and InvertibleLinear layers (set both options).");
+        if (Options.Image is not null)
+            throw new InvalidOperationException("A Gaussian start needs a dense flow; an image flow's layers act on channels and scales.");
         if (!mean.shape.SequenceEqual([Features]) || !covariance.shape.SequenceEqual([Features, Features]))
             throw new ArgumentException($"Expected a mean of shape [{Features}] and a covariance of shape [{Features}, {Features}].");
         if (!(regularization >= 0) || double.IsInfinity(regularization))

@@ -18,10 +18,25 @@ public sealed class InvertibleResNetFlowOptions : ResidualBranchOptions
         public const int Blocks = 8;
         /// <summary>Feature counts up to this use the exact log-determinant in training by default.</summary>
         public const int ExactLogDetMaxFeatures = 16;
+        /// <summary>Default upper limit of <see cref="InvertibleResNetFlowOptions.Scales"/>.</summary>
+        public const int MaxScales = 3;
     }
 
-    /// <summary>Number of residual blocks. Default 8.</summary>
+    /// <summary>Number of residual blocks (per scale when <see cref="Image"/> is set). Default 8.</summary>
     public int Blocks { get; init; } = Defaults.Blocks;
+
+    /// <summary>
+    /// The rows are images of this shape (channel-major): the flow is then multi-scale and convolutional (i-ResNet,
+    /// Residual Flows). Each scale squeezes 2×2 pixels into channels (<see cref="SpaceToDepth"/>), runs
+    /// <see cref="Blocks"/> × ([per-channel ActNorm] [1×1 invertible convolution] convolutional residual block with
+    /// <see cref="ResidualBranchOptions.HiddenFeatures"/> hidden channels) and an ActNorm; every scale after the first
+    /// first factors out half of the channels, which go to the latent as they are. Default null: dense blocks on rows.
+    /// </summary>
+    public ImageShape? Image { get; init; }
+
+    /// <summary>Scales of an image flow (each halves the height and width, so both must divide by 2^Scales). Default
+    /// (null): as many as the sides allow, at most 3.</summary>
+    public int? Scales { get; init; }
 
     /// <summary>An ActNorm layer before every block and at the end. Default true.</summary>
     public bool ActNorm { get; init; } = true;
@@ -46,6 +61,18 @@ public sealed class InvertibleResNetFlowOptions : ResidualBranchOptions
     /// </summary>
     public ImplicitOptions Inverse { get; init; } = new() { Forward = new FixedPointOptions { AbsoluteTolerance = 1e-6 } };
 
+    internal int ScalesFor(ImageShape image)
+    {
+        var possible = 0;
+        while (image.Height % (2 << possible) == 0 && image.Width % (2 << possible) == 0)
+            possible++;
+        if (possible == 0)
+            throw new ArgumentException($"An image flow squeezes 2×2 pixels into channels, so the height and width must be even; got {image}.", nameof(Image));
+        if (Scales > possible)
+            throw new ArgumentException($"{Scales} scales need a height and width divisible by {1 << Scales.Value}; {image} allows {possible}.", nameof(Scales));
+        return Scales ?? Math.Min(possible, Defaults.MaxScales);
+    }
+
     internal LogDetOptions TrainingLogDetFor(int features) => TrainingLogDet ?? (features <= Defaults.ExactLogDetMaxFeatures
         ? LogDetOptions.Exact
         : new LogDetOptions { Method = LogDetMethod.RussianRoulette, NeumannGradient = true });
@@ -54,6 +81,7 @@ public sealed class InvertibleResNetFlowOptions : ResidualBranchOptions
     public void Validate()
     {
         OptionCheck.AtLeast(Blocks, 1);
+        OptionCheck.AtLeast(Scales, 1);
         ValidateBranch();
         TrainingLogDet?.Validate();
         OptionCheck.Required(EvaluationLogDet);

@@ -44,7 +44,7 @@ internal static class ContractiveMlpMath
     /// <summary>c − b_k, the addend of <see cref="SubtractedFrom"/>, computed once per solve.</summary>
     public static T Shifted<T>(ITensorAlgebra<T> ops, T c, IReadOnlyList<MlpStage<T>> stages)
         => stages[^1].Bias is not { } bias ? c
-            : ops.Sub(c, stages[^1].Convolution is { } geometry ? ops.ChannelBias(bias, geometry) : bias);
+            : ops.Sub(c, stages[^1].Convolution is { } geometry ? ops.PerChannel(bias, geometry.Output) : bias);
 
     /// <summary>
     /// c − g(x) from <paramref name="shifted"/> = c − b_k with the subtraction inside the last product: the map

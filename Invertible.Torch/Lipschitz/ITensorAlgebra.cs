@@ -102,8 +102,8 @@ internal interface ITensorAlgebra<T>
     /// <summary>The convolution's dense matrix [output size, input size], for Jacobians of small images.</summary>
     T ConvolutionMatrix(T kernel, ConvolutionGeometry geometry);
 
-    /// <summary>A per-channel bias spread over the output image: [output size].</summary>
-    T ChannelBias(T bias, ConvolutionGeometry geometry);
+    /// <summary>Per-channel values [channels] spread over every pixel of their channel: [image size], channel-major.</summary>
+    T PerChannel(T values, ImageShape image);
 
     /// <summary>Space-to-depth by 2 of flat image rows of <paramref name="input"/>'s shape: each 2×2 block of pixels
     /// becomes four channels (channel c·4 + 2i + j holds pixel (2y + i, 2x + j) of channel c), [batch, size] → [batch, size].</summary>

@@ -102,7 +102,7 @@ internal readonly struct TensorAlgebra(Tensor like) : ITensorAlgebra<Tensor>
         => Convolve(eye(geometry.Input.Size, dtype: kernel.dtype, device: kernel.device), kernel, null, geometry).t();
 
     /// <inheritdoc />
-    public Tensor ChannelBias(Tensor bias, ConvolutionGeometry geometry) => bias.repeat_interleave(geometry.Output.Height * geometry.Output.Width);
+    public Tensor PerChannel(Tensor values, ImageShape image) => values.repeat_interleave(image.Height * image.Width);
 
     /// <inheritdoc />
     public Tensor SpaceToDepth(Tensor x, ImageShape input)

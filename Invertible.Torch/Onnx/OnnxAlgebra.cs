@@ -69,11 +69,11 @@ internal sealed class OnnxAlgebra : ITensorAlgebra<string>
     }
     public string ConvolutionMatrix(string kernel, ConvolutionGeometry geometry)
         => Unary(kernel, k => new TensorAlgebra(k).ConvolutionMatrix(k, geometry), () => throw new NotSupportedException("A convolution's dense matrix is formed from a known kernel only."));
-    public string ChannelBias(string bias, ConvolutionGeometry geometry)
-        => Unary(bias, b => new TensorAlgebra(b).ChannelBias(b, geometry), () =>
+    public string PerChannel(string values, ImageShape image)
+        => Unary(values, v => new TensorAlgebra(v).PerChannel(v, image), () =>
         {
-            var (channels, pixels) = ((long)geometry.Output.Channels, (long)(geometry.Output.Height * geometry.Output.Width));
-            var column = g.Node("Reshape", [bias, g.Int64("channel_column", channels, 1)]);
+            var (channels, pixels) = ((long)image.Channels, (long)(image.Height * image.Width));
+            var column = g.Node("Reshape", [values, g.Int64("channel_column", channels, 1)]);
             return g.Node("Reshape", [g.Node("Expand", [column, g.Int64("channel_plane", channels, pixels)]), g.Int64("image_row", channels * pixels)]);
         });
     public string SpaceToDepth(string x, ImageShape input) => Rearranged(x, input,

@@ -10,6 +10,7 @@ internal static class OnnxEmitters
         IClosedFormLayer closedForm => new ClosedFormLayerEmitter(closedForm, top, stem),
         InvertibleLinear linear => new InvertibleLinearEmitter(linear, top, stem),
         ResidualBlockBase block => new ResidualBlockEmitter(block, top, stem),
-        _ => throw new NotSupportedException($"{stem} is a {layer.GetType().Name}, which has no ONNX emitter; exportable layers are closed-form layers (ActNorm, HouseholderReflection), InvertibleLinear and residual blocks."),
+        LeadingFeatures leading => new LeadingFeaturesEmitter(leading, top, stem),
+        _ => throw new NotSupportedException($"{stem} is a {layer.GetType().Name}, which has no ONNX emitter; exportable layers are closed-form layers (ActNorm, HouseholderReflection), InvertibleLinear, residual blocks and LeadingFeatures of these."),
     };
 }
