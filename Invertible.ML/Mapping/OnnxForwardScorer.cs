@@ -32,11 +32,12 @@ internal sealed class OnnxForwardScorer(InvertibleResNetFlow model) : IDisposabl
 
     /// <summary>
     /// Whether the graph computes what TorchSharp would: evaluation mode, on the CPU, every block's evaluation
-    /// log-determinant exact (the graph's Det or exact-trace series, not a stochastic estimate), version counters readable.
+    /// log-determinant deterministic (the graph's Det, exact-trace or fixed-probe series, not a random estimate), version
+    /// counters readable.
     /// </summary>
     public bool Applies => VersionedCache<Lease>.Enabled && !model.training
         && model.parameters().All(p => p.device_type == DeviceType.CPU)
-        && model.Layers.OfType<ResidualBlockBase>().All(b => b.EvaluationLogDet.Method is LogDetMethod.Exact or LogDetMethod.ExactTraceSeries);
+        && ((nn.Module)model).modules().OfType<ResidualBlockBase>().All(b => b.EvaluationLogDet.Method is LogDetMethod.Exact or LogDetMethod.ExactTraceSeries or LogDetMethod.FixedProbeSeries);
 
     /// <summary>
     /// Latents (rows × features, row-major) and log-likelihoods of <paramref name="rows"/> rows of <paramref name="input"/>:

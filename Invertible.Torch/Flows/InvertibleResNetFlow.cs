@@ -42,19 +42,20 @@ public sealed class InvertibleResNetFlow : nn.Module<Tensor, (Tensor Latent, Ten
         options.Validate();
         Features = features;
         var training = options.TrainingLogDetFor(features);
+        var evaluation = options.EvaluationLogDetFor(features);
         if (options.Image is { } image)
         {
             if (image.Size != features)
                 throw new ArgumentException($"The image shape {image} holds {image.Size} values, but rows have {features} features.", nameof(options));
-            AddImageLayers(image, options, training, generator);
+            AddImageLayers(image, options, training, evaluation, generator);
         }
         else
-            AddDenseLayers(features, options, training, generator);
+            AddDenseLayers(features, options, training, evaluation, generator);
         invertible = layers.Cast<IInvertibleLayer>().ToArray();
         RegisterComponents();
     }
 
-    private void AddDenseLayers(int features, InvertibleResNetFlowOptions options, LogDetOptions training, Generator? generator)
+    private void AddDenseLayers(int features, InvertibleResNetFlowOptions options, LogDetOptions training, LogDetOptions evaluation, Generator? generator)
     {
         var blockOptions = new ResidualBlockOptions
         {
@@ -69,7 +70,7 @@ public sealed class InvertibleResNetFlow : nn.Module<Tensor, (Tensor Latent, Ten
                 layers.Add(new InvertibleLinear(features, options.DType, generator));
             layers.Add(new ResidualBlock(features, blockOptions, generator)
             {
-                DisplayName = $"residual block {i}", TrainingLogDet = training, EvaluationLogDet = options.EvaluationLogDet,
+                DisplayName = $"residual block {i}", TrainingLogDet = training, EvaluationLogDet = evaluation,
             });
         }
         if (options.ActNorm)
@@ -77,7 +78,7 @@ public sealed class InvertibleResNetFlow : nn.Module<Tensor, (Tensor Latent, Ten
     }
 
     // Scale s works on the leading features: all of them at first, half of the channels less at each later scale.
-    private void AddImageLayers(ImageShape image, InvertibleResNetFlowOptions options, LogDetOptions training, Generator? generator)
+    private void AddImageLayers(ImageShape image, InvertibleResNetFlowOptions options, LogDetOptions training, LogDetOptions evaluation, Generator? generator)
     {
         var shape = image;
         var scales = options.ScalesFor(image);
@@ -98,7 +99,7 @@ public sealed class InvertibleResNetFlow : nn.Module<Tensor, (Tensor Latent, Ten
                 Add(new ResidualBlock(ContractiveMlp.Convolutional(shape, options.HiddenFeatures, options.Depth, options.Coefficient,
                     options.Activation, options.PowerIterations, options.DType, generator))
                 {
-                    DisplayName = $"scale {scale} residual block {i}", TrainingLogDet = training, EvaluationLogDet = options.EvaluationLogDet,
+                    DisplayName = $"scale {scale} residual block {i}", TrainingLogDet = training, EvaluationLogDet = evaluation,
                 });
             }
             if (options.ActNorm)

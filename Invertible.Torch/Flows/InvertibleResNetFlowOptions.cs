@@ -18,6 +18,8 @@ public sealed class InvertibleResNetFlowOptions : ResidualBranchOptions
         public const int Blocks = 8;
         /// <summary>Feature counts up to this use the exact log-determinant in training by default.</summary>
         public const int ExactLogDetMaxFeatures = 16;
+        /// <summary>Image flows of up to this many values use the exact log-determinant in evaluation by default.</summary>
+        public const int ExactEvaluationLogDetMaxFeatures = 256;
         /// <summary>Default upper limit of <see cref="InvertibleResNetFlowOptions.Scales"/>.</summary>
         public const int MaxScales = 3;
     }
@@ -50,8 +52,12 @@ public sealed class InvertibleResNetFlowOptions : ResidualBranchOptions
     /// </summary>
     public LogDetOptions? TrainingLogDet { get; init; }
 
-    /// <summary>Log-determinant in evaluation (log-likelihoods, anomaly scores). Default exact.</summary>
-    public LogDetOptions EvaluationLogDet { get; init; } = LogDetOptions.Exact;
+    /// <summary>
+    /// Log-determinant in evaluation (log-likelihoods, anomaly scores). Default (null): exact, except on image flows of
+    /// more than 256 values, where a block's exact Jacobian costs d³ per row: there the deterministic fixed-probe series
+    /// (<see cref="LogDetMethod.FixedProbeSeries"/>, 10 terms, 4 Rademacher probes).
+    /// </summary>
+    public LogDetOptions? EvaluationLogDet { get; init; }
 
     /// <summary>
     /// Solver options of the inverse (sampling, latent → data). Default: the adaptive solver to relative residual 1e-6 with an
@@ -73,6 +79,11 @@ public sealed class InvertibleResNetFlowOptions : ResidualBranchOptions
         return Scales ?? Math.Min(possible, Defaults.MaxScales);
     }
 
+    internal LogDetOptions EvaluationLogDetFor(int features) => EvaluationLogDet
+        ?? (Image is not null && features > Defaults.ExactEvaluationLogDetMaxFeatures
+            ? new LogDetOptions { Method = LogDetMethod.FixedProbeSeries, Terms = 10, Probes = 4, Probe = TraceProbe.Rademacher }
+            : LogDetOptions.Exact);
+
     internal LogDetOptions TrainingLogDetFor(int features) => TrainingLogDet ?? (features <= Defaults.ExactLogDetMaxFeatures
         ? LogDetOptions.Exact
         : new LogDetOptions { Method = LogDetMethod.RussianRoulette, NeumannGradient = true });
@@ -84,8 +95,7 @@ public sealed class InvertibleResNetFlowOptions : ResidualBranchOptions
         OptionCheck.AtLeast(Scales, 1);
         ValidateBranch();
         TrainingLogDet?.Validate();
-        OptionCheck.Required(EvaluationLogDet);
-        EvaluationLogDet.Validate();
+        EvaluationLogDet?.Validate();
         OptionCheck.Required(Inverse);
         Inverse.Validate();
     }

@@ -11,6 +11,13 @@ public enum LogDetMethod
     PowerSeries,
     /// <summary>Power series with Russian-roulette truncation (Residual Flows): unbiased.</summary>
     RussianRoulette,
+    /// <summary>
+    /// Truncated power series with Hutchinson traces on fixed probes — the same seeded vectors for every row and every call
+    /// (<see cref="LogDetOptions.ProbeSeed"/>): deterministic, and its cost grows as d, not d³ (vector–Jacobian products
+    /// only), so it is the evaluation estimator of large images; exported to ONNX as the same series. Its error —
+    /// truncation plus the probes' variance — is measured, not bounded: compare with <see cref="Exact"/> on a sample.
+    /// </summary>
+    FixedProbeSeries,
 }
 
 /// <summary>Probe distribution of the Hutchinson trace estimator tr(A) ≈ vᵀ A v.</summary>

@@ -28,6 +28,9 @@ public sealed class LogDetOptions
     /// <summary>Hutchinson probes per row, averaged (stochastic methods). Default 1.</summary>
     public int Probes { get; init; } = Defaults.Probes;
 
+    /// <summary><see cref="LogDetMethod.FixedProbeSeries"/>: the seed of the fixed probes. Default 0.</summary>
+    public int ProbeSeed { get; init; }
+
     /// <summary>Probe distribution. Default Gaussian.</summary>
     public TraceProbe Probe { get; init; } = TraceProbe.Gaussian;
 
@@ -58,7 +61,7 @@ public sealed class LogDetOptions
         {
             LogDetMethod.Exact => new ExactLogDet(),
             LogDetMethod.ExactTraceSeries => new ExactTraceSeriesLogDet(Terms),
-            LogDetMethod.PowerSeries or LogDetMethod.RussianRoulette => new StochasticSeriesLogDet(this),
+            LogDetMethod.PowerSeries or LogDetMethod.RussianRoulette or LogDetMethod.FixedProbeSeries => new StochasticSeriesLogDet(this),
             _ => throw new ArgumentOutOfRangeException(nameof(Method), Method, "Unknown method."),
         };
     }
@@ -69,6 +72,7 @@ public sealed class LogDetOptions
         OptionCheck.Defined(Method);
         OptionCheck.AtLeast(Terms, 1);
         OptionCheck.AtLeast(Probes, 1);
+        OptionCheck.AtLeast(ProbeSeed, 0);
         OptionCheck.Defined(Probe);
         OptionCheck.AtLeast(ExactTerms, 0);
         OptionCheck.Within(RouletteProbability, 0, false, 1, false);

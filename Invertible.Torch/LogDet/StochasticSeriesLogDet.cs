@@ -1,4 +1,5 @@
 using Invertible.Torch.Core;
+using Invertible.Torch.Lipschitz;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -6,7 +7,8 @@ namespace Invertible.Torch.LogDet;
 
 /// <summary>
 /// Hutchinson estimates of the series Σ_{k≥1} (−1)^{k+1} tr(J^k) / k, truncated at n terms (power series, i-ResNet) or
-/// at a random geometric number of terms with reweighting (Russian roulette, Residual Flows: unbiased).
+/// at a random geometric number of terms with reweighting (Russian roulette, Residual Flows: unbiased), or truncated with
+/// the same seeded probes for every row (<see cref="LogDetMethod.FixedProbeSeries"/>: deterministic).
 /// </summary>
 /// <remarks>
 /// <para>tr(J^k) ≈ (vᵀ J^k) v with w_k = vᵀ J^k built by k vector–Jacobian products of g; no Jacobian is formed.
@@ -20,12 +22,13 @@ public sealed class StochasticSeriesLogDet : ILogDetEstimator
 {
     private readonly LogDetOptions options;
 
-    /// <summary>Creates the estimator for <see cref="LogDetMethod.PowerSeries"/> or <see cref="LogDetMethod.RussianRoulette"/>.</summary>
+    /// <summary>Creates the estimator for <see cref="LogDetMethod.PowerSeries"/>, <see cref="LogDetMethod.RussianRoulette"/> or
+    /// <see cref="LogDetMethod.FixedProbeSeries"/>.</summary>
     public StochasticSeriesLogDet(LogDetOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        if (options.Method is not (LogDetMethod.PowerSeries or LogDetMethod.RussianRoulette))
+        if (options.Method is not (LogDetMethod.PowerSeries or LogDetMethod.RussianRoulette or LogDetMethod.FixedProbeSeries))
             throw new ArgumentException($"Method {options.Method} is not a stochastic series.", nameof(options));
         this.options = options;
     }
@@ -57,10 +60,18 @@ public sealed class StochasticSeriesLogDet : ILogDetEstimator
         }
         Tensor Vjp(Tensor w, bool createGraph) => vjp(w, createGraph);
 
+        if (options.Method == LogDetMethod.FixedProbeSeries && !differentiable)
+        {
+            var probes = FixedProbes(options, residual.shape[1], residual.dtype, residual.device);
+            var series = FixedProbeSeries(new TensorAlgebra(residual), w => Vjp(w, false),
+                [.. Enumerable.Range(0, options.Probes).Select(i => (probes[i].expand(residual.shape), probes[i]))], terms);
+            return new LogDetEvaluation(residual.detach(), series.detach());
+        }
+
         Tensor? total = null;
         for (var probe = 0; probe < options.Probes; probe++)
         {
-            var v = Probe(residual, generator);
+            var v = Probe(residual, generator, probe);
             var estimate = zeros(residual.shape[0], dtype: residual.dtype, device: residual.device);
             if (differentiable && !options.NeumannGradient)
             {
@@ -103,10 +114,43 @@ public sealed class StochasticSeriesLogDet : ILogDetEstimator
 
     private static double Sign(int k) => k % 2 == 1 ? 1.0 : -1.0;
 
+    /// <summary>The probes of <see cref="LogDetMethod.FixedProbeSeries"/>: [probes, features], drawn in float64 from the seed
+    /// so that every dtype, device and exported graph uses the same vectors.</summary>
+    internal static Tensor FixedProbes(LogDetOptions options, long features, ScalarType dtype, Device device)
+    {
+        using var _ = no_grad();
+        var generator = new Generator((ulong)options.ProbeSeed);
+        var probes = options.Probe == TraceProbe.Gaussian
+            ? randn([options.Probes, features], dtype: ScalarType.Float64, generator: generator)
+            : randint(0, 2, [options.Probes, features], dtype: ScalarType.Float64, generator: generator).MulInPlace(2).SubInPlace(1);
+        return probes.to(dtype, device);
+    }
+
+    /// <summary>
+    /// (1/P) Σ_p Σ_{k=1}^{n} (−1)^{k+1} (v_pᵀ J^k) v_p / k per row, for probes v_p shared by every row — each given as rows
+    /// (a start the products broadcast from) and as a [features] vector: the fixed-probe series, written once for
+    /// TorchSharp and for exported graphs.
+    /// </summary>
+    internal static T FixedProbeSeries<T>(ITensorAlgebra<T> ops, Func<T, T> vectorJacobian, IReadOnlyList<(T Rows, T Vector)> probes, int terms) where T : class
+    {
+        T? total = null;
+        foreach (var (rows, probe) in probes)
+        {
+            var w = rows;
+            for (var k = 1; k <= terms; k++)
+            {
+                w = vectorJacobian(w);
+                var term = ops.Scale(ops.RowDot(w, probe), Sign(k) / (k * probes.Count));
+                total = total is null ? term : ops.Add(total, term);
+            }
+        }
+        return total!;
+    }
+
     /// <summary>Number of terms for this call and each term's inclusion probability.</summary>
     private (int Terms, Func<int, double> Inclusion) Truncation(Generator? generator)
     {
-        if (options.Method == LogDetMethod.PowerSeries)
+        if (options.Method is LogDetMethod.PowerSeries or LogDetMethod.FixedProbeSeries)
             return (options.Terms, _ => 1.0);
         var p = options.RouletteProbability;
         var u = rand(1, dtype: ScalarType.Float64, generator: generator).item<double>();
@@ -116,7 +160,9 @@ public sealed class StochasticSeriesLogDet : ILogDetEstimator
         return (terms, k => k <= exact ? 1.0 : Math.Pow(1 - p, k - exact));
     }
 
-    private Tensor Probe(Tensor like, Generator? generator) => options.Probe == TraceProbe.Gaussian
+    private Tensor Probe(Tensor like, Generator? generator, int index) => options.Method == LogDetMethod.FixedProbeSeries
+        ? FixedProbes(options, like.shape[1], like.dtype, like.device)[index].expand(like.shape)
+        : options.Probe == TraceProbe.Gaussian
         ? randn(like.shape, dtype: like.dtype, device: like.device, generator: generator)
         : randint(0, 2, like.shape, dtype: like.dtype, device: like.device, generator: generator).MulInPlace(2).SubInPlace(1);
 }

@@ -11,6 +11,7 @@ namespace Invertible.Torch.Onnx;
 /// (<see cref="FoldedMlp"/>); the inverse as a fixed-point loop x ← y − g(x); log|det(I + J_g(x))| per row as the block's
 /// <see cref="ResidualBlockBase.EvaluationLogDet"/> says — <c>Det</c> of the analytic Jacobian for
 /// <see cref="LogDetMethod.Exact"/>, the truncated series with exact traces for <see cref="LogDetMethod.ExactTraceSeries"/>,
+/// the same fixed probes' series for <see cref="LogDetMethod.FixedProbeSeries"/>,
 /// and <c>Det</c> for the stochastic estimators too, because a deployed score must be deterministic.
 /// </summary>
 internal sealed class ResidualBlockEmitter : IInvertibleLayerEmitter
@@ -81,7 +82,14 @@ internal sealed class ResidualBlockEmitter : IInvertibleLayerEmitter
     private string EmitLogDet(OnnxAlgebra ops, string x)
     {
         var stages = UnfoldedStages(ops);
-        var jacobian = ContractiveMlpMath.Jacobian(ops, stages, ContractiveMlpMath.Slopes(ops, x, stages).Slopes);
+        var slopes = ContractiveMlpMath.Slopes(ops, x, stages).Slopes;
+        if (logDet.Method == LogDetMethod.FixedProbeSeries)
+        {
+            var probes = StochasticSeriesLogDet.FixedProbes(logDet, features, ScalarType.Float32, CPU);
+            return StochasticSeriesLogDet.FixedProbeSeries(ops, w => ContractiveMlpMath.VectorJacobian(ops, w, stages, slopes),
+                [.. Enumerable.Range(0, logDet.Probes).Select(i => (ops.Weight(probes[i].unsqueeze(0), $"probe_rows{i}"), ops.Weight(probes[i], $"probe{i}")))], logDet.Terms);
+        }
+        var jacobian = ContractiveMlpMath.Jacobian(ops, stages, slopes);
         return logDet.Method == LogDetMethod.ExactTraceSeries
             ? ExactTraceSeriesLogDet.Series(ops, jacobian, features, logDet.Terms)
             : ExactLogDet.Of(ops, jacobian, features);

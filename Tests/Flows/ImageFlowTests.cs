@@ -3,6 +3,7 @@ using Invertible.Torch.Core;
 using Invertible.Torch.Flows;
 using Invertible.Torch.Implicit;
 using Invertible.Torch.Layers;
+using Invertible.Torch.LogDet;
 using Invertible.Torch.Onnx;
 using Invertible.Torch.Solvers;
 using Invertible.Torch.Training;
@@ -99,18 +100,23 @@ public sealed class ImageFlowTests
     }
 
     [TestMethod]
-    [DataRow(1)]
-    [DataRow(33)]
-    public void Onnx_ForwardLogLikelihoodAndInverse_MatchTorchSharp(int batch)
+    [DataRow(1, false)]
+    [DataRow(33, false)]
+    [DataRow(1, true)]
+    [DataRow(33, true)]
+    public void Onnx_ForwardLogLikelihoodAndInverse_MatchTorchSharp(int batch, bool fixedProbes)
     {
         var flow = Trained(ScalarType.Float32);
+        if (fixedProbes)
+            foreach (var block in flow.modules().OfType<ResidualBlockBase>())
+                block.EvaluationLogDet = new LogDetOptions { Method = LogDetMethod.FixedProbeSeries, Terms = 5, Probes = 2, ProbeSeed = 9 };
         var x = Images(batch, ScalarType.Float32, 10 + batch);
         var picard = new ImplicitOptions { Forward = new FixedPointOptions { Solver = FixedPointSolverKind.Picard } };
         using var _ = no_grad();
         var latent = flow.forward(x).Latent;
         var forward = OnnxRunner.Run(FlowExporter.ExportForward(flow), ("x", x));
         Check.TensorsClose(forward["latent"], latent, 1e-5, $"batch {batch}: latent");
-        Check.TensorsClose(forward["log_likelihood"], flow.LogProb(x), 1e-3, $"batch {batch}: log-likelihood");
+        Check.TensorsClose(forward["log_likelihood"], flow.LogProb(x), 2e-4, $"batch {batch}, fixed probes {fixedProbes}: log-likelihood");
         var back = OnnxRunner.Run(FlowExporter.ExportInverse(flow), ("latent", latent));
         Check.TensorsClose(back["x"], flow.Inverse(latent, picard), 1e-5, $"batch {batch}: inverse vs TorchSharp");
         Check.TensorsClose(back["x"], x, 1e-4, $"batch {batch}: inverse vs the images");
@@ -149,5 +155,7 @@ public sealed class ImageFlowTests
         StringAssert.Contains(size.Message, "holds 32 values, but rows have 30 features");
         var fashion = new InvertibleResNetFlow(784, new InvertibleResNetFlowOptions { Image = new ImageShape(1, 28, 28), Blocks = 1, HiddenFeatures = 4 });
         Assert.AreEqual(2, fashion.Layers.Count(l => (l is LeadingFeatures w ? w.Layer : l) is SpaceToDepth), "28 → 14 → 7: two scales by default");
+        Assert.IsTrue(fashion.modules().OfType<ResidualBlockBase>().All(b => b.EvaluationLogDet.Method == LogDetMethod.FixedProbeSeries), "784 values: the fixed-probe series in evaluation");
+        Assert.IsTrue(new InvertibleResNetFlow(32, new InvertibleResNetFlowOptions { Image = Image, Blocks = 1 }).modules().OfType<ResidualBlockBase>().All(b => b.EvaluationLogDet.Method == LogDetMethod.Exact), "32 values: exact");
     }
 }
