@@ -49,7 +49,8 @@ public sealed class InvertibleResNetEstimator : IEstimator<InvertibleResNetTrans
         FeatureColumn.Check(inputSchema, options.FeatureColumnName);
         return SchemaShapes.With(inputSchema, [
             SchemaShapes.Of(new(options.OutputColumnName, Data.OutputKind.FloatVector, 1)),
-            SchemaShapes.Of(new(options.LogLikelihoodColumnName, Data.OutputKind.Float))]);
+            SchemaShapes.Of(new(options.LogLikelihoodColumnName, Data.OutputKind.Float)),
+            SchemaShapes.Of(new(options.BitsPerDimensionColumnName, Data.OutputKind.Float))]);
     }
 
     /// <inheritdoc />
@@ -58,7 +59,7 @@ public sealed class InvertibleResNetEstimator : IEstimator<InvertibleResNetTrans
     public InvertibleResNetTransformer Fit(IDataView input)
     {
         var (flow, report, _) = Train(input);
-        return new InvertibleResNetTransformer(environment, flow, options.FeatureColumnName, options.OutputColumnName, options.LogLikelihoodColumnName, report);
+        return new InvertibleResNetTransformer(environment, flow, options.FeatureColumnName, options.OutputColumnName, options.LogLikelihoodColumnName, options.BitsPerDimensionColumnName, report);
     }
 
     /// <summary>Trains the flow; also returns the row split, whose validation part the anomaly detector calibrates on.</summary>
@@ -74,15 +75,20 @@ public sealed class InvertibleResNetEstimator : IEstimator<InvertibleResNetTrans
         if (statistics.TrainingRows == 0)
             throw new ArgumentException($"The input has no rows to train on (column '{options.FeatureColumnName}'; {statistics.ValidationRows} held out for validation).", nameof(input));
 
+        if (options.Image is { } image && image.Size != width)
+            throw new ArgumentException($"Column '{options.FeatureColumnName}' holds {width} values per row, but Image {image} holds {image.Size}.", nameof(input));
         var flowOptions = FlowOptions(width, statistics.TrainingRows);
         var generator = new Generator((ulong)seed);
         var flow = new InvertibleResNetFlow(width, flowOptions, generator);
         var (regularization, gaussianNll) = options.CovarianceRegularization is { } fixedRegularization ? (fixedRegularization, double.NaN) : GaussianStart.Select(statistics);
-        flow.InitializeGaussian(statistics.Training.Mean, statistics.Training.Covariance, regularization);
+        // An image flow's layers act on channels and scales, not on a full covariance: its ActNorms start it instead.
+        if (options.Image is null)
+            flow.InitializeGaussian(statistics.Training.Mean, statistics.Training.Covariance, regularization);
         flow.to(device);
         flow.Generator = generator;
+        var start = options.Image is null ? "the fitted Gaussian" : "per-channel ActNorm on the first batch; the fitted Gaussian scores";
         host.Info(string.Create(CultureInfo.InvariantCulture,
-            $"InvertibleResNet: {statistics.TrainingRows} training rows, {statistics.ValidationRows} validation rows, {width} features; {flowOptions.Blocks} blocks of {flowOptions.HiddenFeatures} hidden units; starting from the fitted Gaussian (regularisation {regularization:G2}, validation NLL {gaussianNll:F4}); training noise {options.TrainingNoise ?? DefaultNoise(regularization):G2}."));
+            $"InvertibleResNet: {statistics.TrainingRows} training rows, {statistics.ValidationRows} validation rows, {width} features{(options.Image is { } shape ? $" ({shape} images)" : "")}; {flowOptions.Blocks} blocks of {flowOptions.HiddenFeatures} hidden units; starting from {start} (regularisation {regularization:G2}, validation NLL {gaussianNll:F4}); training noise {options.TrainingNoise ?? DefaultNoise(regularization):G2}."));
 
         var training = new DataViewBatchSource(input, options.FeatureColumnName, width, null, split.Training, device);
         var validation = statistics.ValidationRows > 0 ? new DataViewBatchSource(input, options.FeatureColumnName, width, null, split.Validation, device) : null;
@@ -133,8 +139,9 @@ public sealed class InvertibleResNetEstimator : IEstimator<InvertibleResNetTrans
     /// <summary>The architecture, with the defaults that depend on the data filled in.</summary>
     private InvertibleResNetFlowOptions FlowOptions(int features, long rows) => new()
     {
+        Image = options.Image,
         Blocks = options.Blocks ?? (rows < 1000 ? 2 : rows < 10000 ? 4 : 6),
-        HiddenFeatures = options.HiddenFeatures ?? Math.Clamp(2 * features, 16, 128),
+        HiddenFeatures = options.HiddenFeatures ?? (options.Image is { } image ? Math.Min(32 * image.Channels, 64) : Math.Clamp(2 * features, 16, 128)),
         Depth = options.Depth,
         Coefficient = options.Coefficient,
         Activation = options.Activation,

@@ -38,6 +38,8 @@ public class InvertibleResNetOptions : TrainingOptions
         public const string OutputColumnName = "Latent";
         /// <summary>Default <see cref="LogLikelihoodColumnName"/>.</summary>
         public const string LogLikelihoodColumnName = "LogLikelihood";
+        /// <summary>Default <see cref="BitsPerDimensionColumnName"/>.</summary>
+        public const string BitsPerDimensionColumnName = "BitsPerDimension";
         /// <summary>Default <see cref="Depth"/>: one hidden layer.</summary>
         public const int Depth = ResidualBranchOptions.Defaults.Depth;
         /// <summary>Default <see cref="Coefficient"/>.</summary>
@@ -77,11 +79,25 @@ public class InvertibleResNetOptions : TrainingOptions
     /// <summary>The per-row log-likelihood column (Single, nats). Default "LogLikelihood".</summary>
     public string LogLikelihoodColumnName = Defaults.LogLikelihoodColumnName;
 
-    /// <summary>Residual blocks. Default (null): 2 below 1 000 training rows, 4 below 10 000, 6 from there.</summary>
+    /// <summary>The per-row bits-per-dimension column (Single): −log p(x) / (d ln 2), the log-likelihood in the unit of
+    /// image models. For pixels quantised in steps δ (<c>scaleImage: 1/255f</c>: δ = 1/255) add −log₂ δ for discrete
+    /// bits. Default "BitsPerDimension".</summary>
+    public string BitsPerDimensionColumnName = Defaults.BitsPerDimensionColumnName;
+
+    /// <summary>Residual blocks (per scale on images). Default (null): 2 below 1 000 training rows, 4 below 10 000, 6 from
+    /// there.</summary>
     public int? Blocks;
 
-    /// <summary>Width of each block's hidden layers. Default (null): 2 × features, at least 16 and at most 128.</summary>
+    /// <summary>Width of each block's hidden layers (hidden channels on images). Default (null): 2 × features, at least 16
+    /// and at most 128; on images 32 × the image's channels, at most 64.</summary>
     public int? HiddenFeatures;
+
+    /// <summary>
+    /// The feature vector is an image of this shape (channel-major, as <c>ExtractPixels</c> writes it): the flow is then
+    /// multi-scale and convolutional (<see cref="InvertibleResNetFlowOptions.Image"/>) and starts from its per-channel
+    /// ActNorm on the first batch instead of the fitted Gaussian. Height and width must be even. Default null: dense rows.
+    /// </summary>
+    public ImageShape? Image;
 
     /// <summary>Linear layers per residual branch (one more than its hidden layers), at least 2. Default 2.</summary>
     public int Depth = Defaults.Depth;
@@ -118,8 +134,11 @@ public class InvertibleResNetOptions : TrainingOptions
         Check.ColumnName(FeatureColumnName, nameof(FeatureColumnName));
         Check.ColumnName(OutputColumnName, nameof(OutputColumnName));
         Check.ColumnName(LogLikelihoodColumnName, nameof(LogLikelihoodColumnName));
+        Check.ColumnName(BitsPerDimensionColumnName, nameof(BitsPerDimensionColumnName));
         if (OutputColumnName == LogLikelihoodColumnName)
             throw new ArgumentException($"{nameof(OutputColumnName)} and {nameof(LogLikelihoodColumnName)} are both '{OutputColumnName}'.", nameof(LogLikelihoodColumnName));
+        if (BitsPerDimensionColumnName == OutputColumnName || BitsPerDimensionColumnName == LogLikelihoodColumnName)
+            throw new ArgumentException($"{nameof(BitsPerDimensionColumnName)} '{BitsPerDimensionColumnName}' is already another output column.", nameof(BitsPerDimensionColumnName));
         OptionCheck.AtLeast(Blocks, 1);
         OptionCheck.AtLeast(HiddenFeatures, 1);
         OptionCheck.AtLeast(Depth, 2);

@@ -17,7 +17,7 @@ namespace Invertible.ML.Flows;
 
 /// <summary>
 /// A trained invertible residual flow as an ML.NET transformer: <see cref="BatchedTransformer.Transform"/> adds the latent
-/// code z = F(x) and the exact log-likelihood log p(x) = log N(z; 0, I) + log|det J_F(x)| per row;
+/// code z = F(x), the log-likelihood log p(x) = log N(z; 0, I) + log|det J_F(x)| and it in bits per dimension per row;
 /// <see cref="Inverse"/> maps latent codes back to data; <see cref="Sample"/> draws new rows; <see cref="ExportOnnx"/>
 /// writes both directions as ONNX.
 /// </summary>
@@ -26,16 +26,18 @@ public sealed class InvertibleResNetTransformer : BatchedTransformer
     private readonly ForwardFunction function;
 
     internal InvertibleResNetTransformer(IHostEnvironment environment, InvertibleResNetFlow model, string featureColumnName,
-        string outputColumnName, string logLikelihoodColumnName, TrainingReport? report)
+        string outputColumnName, string logLikelihoodColumnName, string bitsPerDimensionColumnName, TrainingReport? report)
         : base(environment, featureColumnName)
     {
         Model = model;
         OutputColumnName = outputColumnName;
         LogLikelihoodColumnName = logLikelihoodColumnName;
+        BitsPerDimensionColumnName = bitsPerDimensionColumnName;
         TrainingReport = report;
         function = new ForwardFunction(model, [
             new OutputColumn(outputColumnName, OutputKind.FloatVector, model.Features),
-            new OutputColumn(logLikelihoodColumnName, OutputKind.Float)]);
+            new OutputColumn(logLikelihoodColumnName, OutputKind.Float),
+            new OutputColumn(bitsPerDimensionColumnName, OutputKind.Float)]);
     }
 
     /// <summary>The trained flow (TorchSharp).</summary>
@@ -44,8 +46,11 @@ public sealed class InvertibleResNetTransformer : BatchedTransformer
     /// <summary>The latent column.</summary>
     public string OutputColumnName { get; }
 
-    /// <summary>The log-likelihood column.</summary>
+    /// <summary>The log-likelihood column (nats).</summary>
     public string LogLikelihoodColumnName { get; }
+
+    /// <summary>The bits-per-dimension column: −log p(x) / (d ln 2).</summary>
+    public string BitsPerDimensionColumnName { get; }
 
     /// <summary>What training did (epochs, losses, best epoch), or null for a transformer loaded from disk.</summary>
     public TrainingReport? TrainingReport { get; }
@@ -94,10 +99,11 @@ public sealed class InvertibleResNetTransformer : BatchedTransformer
 
     internal override PersistedForm Persist() => new(
         FlowExporter.ExportForward(Model), "x",
-        new Dictionary<string, string> { ["latent"] = OutputColumnName, ["log_likelihood"] = LogLikelihoodColumnName },
+        new Dictionary<string, string> { ["latent"] = OutputColumnName, ["log_likelihood"] = LogLikelihoodColumnName, ["bits_per_dimension"] = BitsPerDimensionColumnName },
         new JsonObject
         {
             ["kind"] = Kind, ["featureColumn"] = InputColumnName, ["outputColumn"] = OutputColumnName, ["logLikelihoodColumn"] = LogLikelihoodColumnName,
+            ["bitsPerDimensionColumn"] = BitsPerDimensionColumnName,
         },
         Checkpoint.ToBytes(Model));
 
@@ -105,7 +111,8 @@ public sealed class InvertibleResNetTransformer : BatchedTransformer
     internal const string Kind = "InvertibleResNet";
 
     internal static InvertibleResNetTransformer Restore(IHostEnvironment environment, JsonObject description, InvertibleResNetFlow model)
-        => new(environment, model, (string)description["featureColumn"]!, (string)description["outputColumn"]!, (string)description["logLikelihoodColumn"]!, null);
+        => new(environment, model, (string)description["featureColumn"]!, (string)description["outputColumn"]!, (string)description["logLikelihoodColumn"]!,
+            (string)description["bitsPerDimensionColumn"]!, null);
 
     private protected override void DisposeModel()
     {
@@ -125,7 +132,8 @@ public sealed class InvertibleResNetTransformer : BatchedTransformer
         public object[] Compute(ReadOnlySpan<float> input, int rows)
         {
             var (latent, logLikelihood) = scorer.Forward(input, rows);
-            return [latent, logLikelihood];
+            using var scope = NewDisposeScope();
+            return [latent, logLikelihood, StandardNormal.BitsPerDimension(tensor(logLikelihood), model.Features).data<float>().ToArray()];
         }
 
         public void Dispose() => scorer.Dispose();

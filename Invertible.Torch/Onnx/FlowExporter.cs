@@ -15,7 +15,8 @@ namespace Invertible.Torch.Onnx;
 /// The model is exported in evaluation mode and returned to the caller's mode afterwards.</remarks>
 public static class FlowExporter
 {
-    /// <summary>Forward graph: input "x" [batch, d] → "latent" [batch, d] and "log_likelihood" [batch] (nats).</summary>
+    /// <summary>Forward graph: input "x" [batch, d] → "latent" [batch, d], "log_likelihood" [batch] (nats) and
+    /// "bits_per_dimension" [batch].</summary>
     public static ModelProto ExportForward(IInvertibleDensityModel model, OnnxExportOptions? options = null)
     {
         (options ??= new OnnxExportOptions()).Validate();
@@ -28,8 +29,10 @@ public static class FlowExporter
         var logLikelihood = g.Add(StandardNormal.LogProb(new OnnxAlgebra(g), latent, d), logDet!);
         g.Output("latent", latent, TensorProto.Types.DataType.Float, [null, d]);
         g.Output("log_likelihood", logLikelihood, TensorProto.Types.DataType.Float, [null]);
+        g.Output("bits_per_dimension", StandardNormal.BitsPerDimension(new OnnxAlgebra(g), logLikelihood, d), TensorProto.Types.DataType.Float, [null]);
         return OnnxModelFactory.Create(g, options, "flow-forward", null, new Dictionary<string, string>
         {
+            ["output.bits_per_dimension"] = "−log p(x) / (d ln 2) per row",
             ["input.x"] = "data rows [batch, features]",
             ["output.latent"] = "z = F(x), standard normal under the model",
             ["output.log_likelihood"] = "log p(x) in nats per row: log N(z; 0, I) + log|det J_F(x)| (each block's evaluation log-determinant)",
