@@ -23,7 +23,7 @@ internal static class OnnxModelFactory
             Domain = "ml.invertible",
             ModelVersion = 1,
             DocString = $"Invertible.ML {kind}",
-            Graph = graph.Build(),
+            Graph = WithoutUnusedInitializers(graph.Build()),
         };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = options.Opset });
         var properties = new Dictionary<string, string>(metadata) { ["invertible.kind"] = kind };
@@ -38,6 +38,46 @@ internal static class OnnxModelFactory
         foreach (var (key, value) in properties)
             model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
         return model;
+    }
+
+    /// <summary>
+    /// Drops the initializers no node reads (in the graph or its loop bodies) and no output names: a formula folded over
+    /// weights (e.g. ActNorm's exp(s) spread over pixels) leaves its inputs' initializers behind, which ONNX Runtime would
+    /// warn about on every load.
+    /// </summary>
+    internal static GraphProto WithoutUnusedInitializers(GraphProto graph)
+    {
+        var used = new HashSet<string>();
+        void Collect(GraphProto g)
+        {
+            used.UnionWith(g.Output.Select(o => o.Name));
+            foreach (var node in g.Node)
+            {
+                used.UnionWith(node.Input);
+                foreach (var attribute in node.Attribute)
+                {
+                    if (attribute.G is { } body)
+                        Collect(body);
+                    foreach (var nested in attribute.Graphs)
+                        Collect(nested);
+                }
+            }
+        }
+        void Prune(GraphProto g)
+        {
+            foreach (var unused in g.Initializer.Where(i => !used.Contains(i.Name)).ToList())
+                g.Initializer.Remove(unused);
+            foreach (var attribute in g.Node.SelectMany(n => n.Attribute))
+            {
+                if (attribute.G is { } body)
+                    Prune(body);
+                foreach (var nested in attribute.Graphs)
+                    Prune(nested);
+            }
+        }
+        Collect(graph);
+        Prune(graph);
+        return graph;
     }
 
     /// <summary>Declares the per-row solver outputs "iterations" (int64), "residual" (float) and "converged" (bool).</summary>
