@@ -62,6 +62,12 @@ internal sealed class DataStatistics
 
         public long Rows { get; private set; }
 
+        /// <summary>The smallest value of any feature (+∞ without rows).</summary>
+        public double Minimum { get; private set; } = double.PositiveInfinity;
+
+        /// <summary>The largest value of any feature (−∞ without rows).</summary>
+        public double Maximum { get; private set; } = double.NegativeInfinity;
+
         /// <summary>μ (float64, [d]).</summary>
         public Tensor Mean => sum.Div(Math.Max(Rows, 1));
 
@@ -91,6 +97,7 @@ internal sealed class DataStatistics
             using var scope = NewDisposeScope();
             var rows = TensorRows.From(block.AsSpan(0, filled * width), filled, CPU).to(ScalarType.Float64);
             sum.AddInPlace(rows.sum(dim: 0));
+            (Minimum, Maximum) = (Math.Min(Minimum, rows.min().ReadDouble()), Math.Max(Maximum, rows.max().ReadDouble()));
             products.AddInPlace(rows.t().mm(rows));
             filled = 0;
         }

@@ -40,6 +40,8 @@ public class InvertibleResNetOptions : TrainingOptions
         public const string LogLikelihoodColumnName = "LogLikelihood";
         /// <summary>Default <see cref="BitsPerDimensionColumnName"/>.</summary>
         public const string BitsPerDimensionColumnName = "BitsPerDimension";
+        /// <summary>α of the logit transform of image flows on values in [0, 1] when <see cref="LogitAlpha"/> is null.</summary>
+        public const double ImageLogitAlpha = 0.05;
         /// <summary>Default <see cref="Depth"/>: one hidden layer.</summary>
         public const int Depth = ResidualBranchOptions.Defaults.Depth;
         /// <summary>Default <see cref="Coefficient"/>.</summary>
@@ -99,6 +101,13 @@ public class InvertibleResNetOptions : TrainingOptions
     /// </summary>
     public ImageShape? Image;
 
+    /// <summary>
+    /// α of the logit transform logit(α + (1 − 2α) x) that values in [0, 1] go through first (<see cref="Torch.Layers.Logit"/>):
+    /// a pixel's density can then concentrate at 0 and 1. Default (null): 0.05 for an image flow whose training values all
+    /// lie in [0, 1] (pixels scaled by 1/255), otherwise no logit. With a logit, a value outside [0, 1] is rejected by row.
+    /// </summary>
+    public double? LogitAlpha;
+
     /// <summary>Linear layers per residual branch (one more than its hidden layers), at least 2. Default 2.</summary>
     public int Depth = Defaults.Depth;
 
@@ -139,6 +148,8 @@ public class InvertibleResNetOptions : TrainingOptions
             throw new ArgumentException($"{nameof(OutputColumnName)} and {nameof(LogLikelihoodColumnName)} are both '{OutputColumnName}'.", nameof(LogLikelihoodColumnName));
         if (BitsPerDimensionColumnName == OutputColumnName || BitsPerDimensionColumnName == LogLikelihoodColumnName)
             throw new ArgumentException($"{nameof(BitsPerDimensionColumnName)} '{BitsPerDimensionColumnName}' is already another output column.", nameof(BitsPerDimensionColumnName));
+        if (LogitAlpha is { } alpha)
+            OptionCheck.Within(alpha, 0, false, 0.5, false, nameof(LogitAlpha));
         OptionCheck.AtLeast(Blocks, 1);
         OptionCheck.AtLeast(HiddenFeatures, 1);
         OptionCheck.AtLeast(Depth, 2);

@@ -2,7 +2,9 @@ using System.Text.Json.Nodes;
 using Invertible.ML.Data;
 using Invertible.ML.Mapping;
 using Invertible.ML.Persistence;
+using System.Globalization;
 using Invertible.Torch.Flows;
+using Invertible.Torch.Layers;
 using Invertible.Torch.Onnx;
 using Invertible.Torch.Persistence;
 using Invertible.Torch.Training;
@@ -131,6 +133,12 @@ public sealed class InvertibleResNetTransformer : BatchedTransformer
 
         public object[] Compute(ReadOnlySpan<float> input, int rows)
         {
+            // ONNX Runtime would turn a value outside the logit's domain into NaN: name it, as the TorchSharp layer does.
+            if (model.Layers.FirstOrDefault() is Logit)
+                for (var i = 0; i < input.Length; i++)
+                    if (!(input[i] >= 0 && input[i] <= 1))
+                        throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                            $"The flow's logit transform needs values in [0, 1] (pixels scaled by 1/255); slot {i % model.Features} of a row holds {input[i]}."));
             var (latent, logLikelihood) = scorer.Forward(input, rows);
             using var scope = NewDisposeScope();
             return [latent, logLikelihood, StandardNormal.BitsPerDimension(tensor(logLikelihood), model.Features).data<float>().ToArray()];

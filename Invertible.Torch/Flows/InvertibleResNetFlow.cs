@@ -16,7 +16,7 @@ namespace Invertible.Torch.Flows;
 /// log p(x) = log N(F(x); 0, I) + log|det J_F(x)| (the contract and its sign rule: <see cref="IInvertibleDensityModel"/>).
 /// </summary>
 /// <remarks>
-/// Layers, in order: for each block [ActNorm] [InvertibleLinear] ResidualBlock, then a final [ActNorm]; on images
+/// Layers, in order: [Logit], then for each block [ActNorm] [InvertibleLinear] ResidualBlock, then a final [ActNorm]; on images
 /// (<see cref="InvertibleResNetFlowOptions.Image"/>) the multi-scale convolutional form described there. Forward maps data
 /// to latent; <see cref="InverseWithStatistics"/> maps latent to data block by block in reverse (fixed-point solves);
 /// <see cref="Sample"/> draws from the model.
@@ -43,6 +43,8 @@ public sealed class InvertibleResNetFlow : nn.Module<Tensor, (Tensor Latent, Ten
         Features = features;
         var training = options.TrainingLogDetFor(features);
         var evaluation = options.EvaluationLogDetFor(features);
+        if (options.LogitAlpha is { } alpha)
+            layers.Add(new Logit(features, alpha));
         if (options.Image is { } image)
         {
             if (image.Size != features)
@@ -185,12 +187,14 @@ public sealed class InvertibleResNetFlow : nn.Module<Tensor, (Tensor Latent, Ten
         }
     }
 
-    /// <summary>The Gaussian start (<see cref="InitializeGaussian(Tensor, Tensor, double)"/>) fitted to the rows of <paramref name="data"/>.</summary>
+    /// <summary>The Gaussian start (<see cref="InitializeGaussian(Tensor, Tensor, double)"/>) fitted to the rows of
+    /// <paramref name="data"/> (after the logit transform when <see cref="InvertibleResNetFlowOptions.LogitAlpha"/> is set).</summary>
     public void InitializeGaussian(Tensor data, double regularization = 1e-3)
     {
         RowInput.Check(data, Features, nameof(data));
         using var _ = no_grad();
-        var rows = data.to(ScalarType.Float64);
+        // The Gaussian is fitted to what the first ActNorm sees: the values after the logit transform, if any.
+        var rows = (invertible.FirstOrDefault() is Logit logit ? logit.forward(data).Output : data).to(ScalarType.Float64);
         var mean = rows.mean([0]);
         var centred = rows.sub(mean);
         InitializeGaussian(mean, centred.t().mm(centred).Div(rows.shape[0]), regularization);

@@ -36,6 +36,12 @@ public sealed class InvertibleResNetFlowOptions : ResidualBranchOptions
     /// </summary>
     public ImageShape? Image { get; init; }
 
+    /// <summary>
+    /// Values in [0, 1] (pixels scaled by 1/255) first go through the logit transform with this α (<see cref="Layers.Logit"/>),
+    /// so the flow models unbounded values and a pixel's density can concentrate at 0 and 1. Default null: no logit.
+    /// </summary>
+    public double? LogitAlpha { get; init; }
+
     /// <summary>Scales of an image flow (each halves the height and width, so both must divide by 2^Scales). Default
     /// (null): as many as the sides allow, at most 3.</summary>
     public int? Scales { get; init; }
@@ -93,6 +99,8 @@ public sealed class InvertibleResNetFlowOptions : ResidualBranchOptions
     {
         OptionCheck.AtLeast(Blocks, 1);
         OptionCheck.AtLeast(Scales, 1);
+        if (LogitAlpha is { } alpha)
+            OptionCheck.Within(alpha, 0, false, 0.5, false, nameof(LogitAlpha));
         ValidateBranch();
         TrainingLogDet?.Validate();
         EvaluationLogDet?.Validate();

@@ -41,11 +41,17 @@ internal interface ITensorAlgebra<T>
     /// <summary>eᵃ elementwise.</summary>
     T Exp(T a);
 
+    /// <summary>ln a elementwise.</summary>
+    T Log(T a);
+
     /// <summary>min(a, b) elementwise (broadcasting).</summary>
     T Min(T a, T b);
 
     /// <summary>Σⱼ aᵢⱼ² for each row i of a [rows, columns] tensor: [rows].</summary>
     T RowSumOfSquares(T a);
+
+    /// <summary>Σⱼ aᵢⱼ for each row i of a [rows, columns] tensor: [rows].</summary>
+    T RowSum(T a);
 
     /// <summary>Softmax over each row of a [rows, columns] tensor.</summary>
     T RowSoftmax(T a);

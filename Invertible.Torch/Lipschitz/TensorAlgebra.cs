@@ -45,6 +45,12 @@ internal readonly struct TensorAlgebra(Tensor like) : ITensorAlgebra<Tensor>
     public Tensor RowSumOfSquares(Tensor a) => a.Square().sum(dim: 1);
 
     /// <inheritdoc />
+    public Tensor RowSum(Tensor a) => a.sum(dim: 1);
+
+    /// <inheritdoc />
+    public Tensor Log(Tensor a) => a.log();
+
+    /// <inheritdoc />
     public Tensor RowSoftmax(Tensor a) => a.softmax(1);
 
     /// <inheritdoc />

@@ -33,6 +33,8 @@ internal sealed class OnnxAlgebra : ITensorAlgebra<string>
     public string Exp(string a) => Unary(a, t => t.exp(), () => g.Node("Exp", [a]));
     public string Min(string a, string b) => Binary(a, b, minimum, () => g.Node("Min", [a, b]));
     public string RowSumOfSquares(string a) => g.Node("ReduceSum", [g.Mul(a, a), g.Int64("axis1", 1)], null, OnnxGraphBuilder.Attribute("keepdims", 0L));
+    public string RowSum(string a) => g.Node("ReduceSum", [a, g.Int64("axis1", 1)], null, OnnxGraphBuilder.Attribute("keepdims", 0L));
+    public string Log(string a) => Unary(a, t => t.log(), () => g.Node("Log", [a]));
     public string RowSoftmax(string a) => g.Node("Softmax", [a], null, OnnxGraphBuilder.Attribute("axis", 1L));
     public string RowArgMax(string a) => g.Node("ArgMax", [a], null, OnnxGraphBuilder.Attribute("axis", 1L), OnnxGraphBuilder.Attribute("keepdims", 0L));
     public string OnlyColumn(string a) => g.Node("Squeeze", [a, g.Int64("axes", 1)]);

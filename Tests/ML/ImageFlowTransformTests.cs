@@ -46,6 +46,7 @@ public sealed class ImageFlowTransformTests
     {
         var (_, _, test, flow) = Fitted();
         Assert.AreEqual(Digit, flow.Model.Options.Image, "a convolutional multi-scale flow");
+        Assert.AreEqual(InvertibleResNetOptions.Defaults.ImageLogitAlpha, flow.Model.Options.LogitAlpha, "values in [0, 1]: the logit transform by default");
         var report = flow.TrainingReport!;
         var (first, best) = (report.History[0].ValidationLoss!.Value, report.BestValidationLoss!.Value);
         Console.WriteLine($"held-out NLL: first record {first:F2}, best {best:F2} nats (epoch {report.BestEpoch}), {report.Elapsed.TotalSeconds:F0} s");
@@ -76,6 +77,17 @@ public sealed class ImageFlowTransformTests
         {
             File.Delete(path);
         }
+    }
+
+    [TestMethod]
+    public void WithTheLogit_AValueOutsideTheUnitInterval_IsNamedWhenScored()
+    {
+        var (context, _, _, flow) = Fitted();
+        var bad = Enumerable.Repeat(0.5f, 64).ToArray();
+        bad[10] = 1.7f;
+        var view = context.Data.LoadFromEnumerable(new[] { new Row { Features = bad } });
+        var error = Assert.ThrowsExactly<ArgumentException>(() => flow.Transform(view).GetColumn<float>("LogLikelihood").ToArray());
+        StringAssert.Contains(error.Message, "slot 10 of a row holds 1.7");
     }
 
     [TestMethod]
