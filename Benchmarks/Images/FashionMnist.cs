@@ -8,11 +8,12 @@ using Microsoft.ML.Data;
 namespace Invertible.Benchmarks.Images;
 
 /// <summary>
-/// <c>dotnet run -c Release --project Benchmarks -- fashion [--task classify|density|all] [--train-rows N] [--epochs E]
-/// [--flow-rows N] [--flow-epochs E] [--output DIR] [--data DIR]</c> on Fashion-MNIST (60 000 training and 10 000 test
-/// images, 28×28). classify: test accuracy of the convolutional i-ResNet classifier beside ML.NET's LightGbm and
-/// SdcaMaximumEntropy on the pixels; density: bits per dimension of the convolutional flow on dequantised pixels beside a
-/// full-covariance Gaussian's (<see cref="FashionDensity"/>). Fit times throughout. Each model's result is appended to
+/// <c>dotnet run -c Release --project Benchmarks -- fashion [--task classify|density|anomaly|all] [--train-rows N]
+/// [--epochs E] [--flow-rows N] [--flow-epochs E] [--anomaly-rows N] [--anomaly-epochs E] [--output DIR] [--data DIR]</c>
+/// on Fashion-MNIST (60 000 training and 10 000 test images, 28×28). classify: test accuracy of the convolutional i-ResNet
+/// classifier beside ML.NET's LightGbm and SdcaMaximumEntropy on the pixels; density: bits per dimension of the
+/// convolutional flow on dequantised pixels beside a full-covariance Gaussian's (<see cref="FashionDensity"/>); anomaly:
+/// one-class AUROC averaged over the classes (<see cref="FashionAnomaly"/>). Fit times throughout. Each model's result is appended to
 /// DIR/fashion.tsv as it finishes, and a rerun skips the models already there, so a long run resumes.
 /// </summary>
 public static class FashionMnist
@@ -43,6 +44,8 @@ public static class FashionMnist
             Classify(data, Number("--train-rows", 60000), Number("--epochs", 10), results);
         if (task is "density" or "all")
             FashionDensity.Run(data, Number("--flow-rows", 60000), Number("--flow-epochs", 20), results, output);
+        if (task is "anomaly" or "all")
+            FashionAnomaly.Run(data, Number("--anomaly-rows", 2000), Number("--anomaly-epochs", 10), results, output);
         results.Print();
         return 0;
     }

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Invertible.ML.Flows;
 using Invertible.ML.Trainers;
 using Invertible.Samples.Shared;
+using Invertible.Torch.Core;
 using Invertible.Torch.Data;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -92,11 +93,14 @@ internal static class MlNetSection
         var first = new Digit { Features = digitsTest.Pixels[0].Select(v => v / 16).ToArray() };
         Console.WriteLine($"  prediction engine, first test row: {engine.Predict(first).PredictedDigit} (true label {digitsTest.Labels[0]})");
 
-        var digitOptions = new InvertibleResNetOptions { Epochs = size.DigitFlowEpochs, Blocks = 2, HiddenFeatures = 128 };
-        var digitFlow = ProgressBar.Fit($"fitting a flow to the digits' pixels ({digitOptions.Epochs} epochs at most)", digitOptions.Epochs,
-            callback => digitOptions.ProgressCallback = callback, () => context.Transforms.InvertibleResNet(digitOptions).Fit(View(digitsTrain)));
-        var generated = digitFlow.Sample(32, seed: 5).GetColumn<float[]>("Features").Select(r => r.Select(v => v * 16).ToArray()).ToArray();
-        Console.WriteLine($"  flow.Sample: 32 generated digits (best epoch {digitFlow.TrainingReport!.BestEpoch} of {digitFlow.TrainingReport.History.Count}; 0 = the Gaussian start), " +
+        // The digits as 1×8×8 images: the convolutional multi-scale flow, on pixels dequantised into [0, 1] (level k → (k + u) / 17).
+        var noise = new Random(0);
+        var pixels = context.Data.LoadFromEnumerable(digitsTrain.Pixels.Select(p => new Digit { Features = [.. p.Select(v => (v + (float)noise.NextDouble()) / 17)] }));
+        var digitOptions = new InvertibleResNetOptions { Epochs = size.DigitFlowEpochs, Image = new ImageShape(1, 8, 8) };
+        var digitFlow = ProgressBar.Fit($"fitting a convolutional flow to the digits as 1×8×8 images ({digitOptions.Epochs} epochs at most)", digitOptions.Epochs,
+            callback => digitOptions.ProgressCallback = callback, () => context.Transforms.InvertibleResNet(digitOptions).Fit(pixels));
+        var generated = digitFlow.Sample(32, seed: 5).GetColumn<float[]>("Features").Select(r => r.Select(v => v * 17 - 0.5f).ToArray()).ToArray();
+        Console.WriteLine($"  flow.Sample: 32 generated digits (best epoch {digitFlow.TrainingReport!.BestEpoch} of {digitFlow.TrainingReport.History.Count}), " +
             $"mean pixel {generated.Average(r => r.Average()):F2} (training images {digitsTrain.Pixels.Average(r => r.Average()):F2})");
         plots.Digits(generated, columns: 8);
     }
