@@ -50,13 +50,29 @@ public sealed class InvertibleResNetClassifier : nn.Module<Tensor, Tensor>, ILin
             HiddenFeatures = options.HiddenFeatures, Depth = options.Depth, Coefficient = options.Coefficient,
             Activation = options.Activation, PowerIterations = options.PowerIterations, DType = options.DType,
         };
-        var padded = options.Image is { } image ? PaddedImage(image, inputFeatures, Width) : null;
         var layers = new List<nn.Module> { new ActNorm(Width, options.DType) };
-        for (var i = 0; i < options.Blocks; i++)
-            layers.Add(padded is null
-                ? new ResidualBlock(Width, blockOptions, generator)
-                : new ResidualBlock(ContractiveMlp.Convolutional(padded, options.HiddenFeatures, options.Depth, options.Coefficient,
+        if (options.Image is { } image)
+        {
+            var shape = PaddedImage(image, inputFeatures, Width);
+            var scales = options.ScalesFor(shape);
+            for (var i = 0; i < options.Blocks; i++)
+            {
+                // Block i belongs to scale ⌊i · scales / blocks⌋; a squeeze opens every scale after the first.
+                if (i > 0 && i * scales / options.Blocks != (i - 1) * scales / options.Blocks)
+                {
+                    var squeeze = new SpaceToDepth(shape);
+                    layers.Add(squeeze);
+                    shape = squeeze.Output;
+                }
+                layers.Add(new ResidualBlock(ContractiveMlp.Convolutional(shape, options.HiddenFeatures, options.Depth, options.Coefficient,
                     options.Activation, options.PowerIterations, options.DType, generator)));
+            }
+        }
+        else
+        {
+            for (var i = 0; i < options.Blocks; i++)
+                layers.Add(new ResidualBlock(Width, blockOptions, generator));
+        }
         features = new ResidualStack(layers);
         head = nn.Linear(Width, outputs, dtype: options.DType);
         Initialization.Linear(head, generator);
@@ -109,8 +125,11 @@ public sealed class InvertibleResNetClassifier : nn.Module<Tensor, Tensor>, ILin
             if (layer is ResidualBlockBase block)
                 block.Residual.ZeroOutput();
         }
-        head.weight!.zero_();
-        head.weight[.., ..InputFeatures].copy_(weight);
+        // F is now a permutation P of the padded input (the identity, or the squeezes), so H = W_pad Pᵀ: each row of
+        // H is P applied to the padded row of W.
+        var padded = zeros(weight.shape[0], Width, dtype: head.weight!.dtype, device: head.weight.device);
+        padded[.., ..InputFeatures].copy_(weight);
+        head.weight.copy_(features.call(padded));
         head.bias!.copy_(bias);
     }
 

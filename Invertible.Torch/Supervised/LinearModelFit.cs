@@ -40,6 +40,17 @@ public static class LinearModelFit
     /// <param name="outputs">Classes (multiclass), 1 (binary), or values per row (regression).</param>
     /// <param name="penalty">A fixed λ, or null to choose it.</param>
     public static LinearModels Fit(SupervisedTask task, Tensor features, Tensor target, Tensor folds, int members, int outputs, double? penalty = null)
+        => Fit(task, features, target, folds, members, outputs, penalty, PathValues);
+
+    /// <summary>
+    /// Rows × features beyond which a logistic model's penalty path runs on a seeded subsample of each member's training
+    /// rows (of this many values): a path of 13 penalties to convergence on 48 000 images of 784 pixels took 13 minutes.
+    /// The chosen λ is then rescaled by subsample rows ÷ rows (the penalty is on the mean loss, so λ · rows is the prior's
+    /// strength) and each member solved once on all its rows, from the subsample's solution.
+    /// </summary>
+    internal const long PathValues = 4_000_000;
+
+    internal static LinearModels Fit(SupervisedTask task, Tensor features, Tensor target, Tensor folds, int members, int outputs, double? penalty, long pathValues)
     {
         ArgumentNullException.ThrowIfNull(features);
         ArgumentNullException.ThrowIfNull(target);
@@ -66,7 +77,11 @@ public static class LinearModelFit
         var validated = parts.Sum(p => p.Test.Rows);
 
         IReadOnlyList<double> grid = penalty is { } single ? [single] : Grid;
-        var solvers = parts.Select(p => task == SupervisedTask.Regression ? (ISolver)new Ridge(p.Train) : new Logistic(task, p.Train, outputs)).ToArray();
+        var width = x.shape[1] + 1;
+        var pathRows = Math.Max(1, pathValues / width);
+        var subsampled = penalty is null && task != SupervisedTask.Regression && parts.Any(p => p.Train.Rows > pathRows);
+        var pathParts = subsampled ? [.. parts.Select(p => p with { Train = Subsample(p.Train, pathRows) })] : parts;
+        var solvers = pathParts.Select(p => task == SupervisedTask.Regression ? (ISolver)new Ridge(p.Train) : new Logistic(task, p.Train, outputs)).ToArray();
         (double Penalty, double Loss, Tensor[] Weights, Tensor[] Biases)? best = null;
         var rising = 0;
         var previous = double.PositiveInfinity;
@@ -90,6 +105,19 @@ public static class LinearModelFit
                 break;
         }
         var (chosen, heldOutLoss, w, b) = best!.Value;
+        if (subsampled)
+        {
+            double lossSum = 0;
+            for (var k = 0; k < members; k++)
+            {
+                var rescaled = chosen * pathParts[k].Train.Rows / parts[k].Train.Rows;
+                (w[k], b[k]) = new Logistic(task, parts[k].Train, outputs, (w[k], b[k])).Solve(rescaled);
+                if (parts[k].Test.Rows > 0)
+                    lossSum += Loss(task, parts[k].Test.Features.mm(w[k].t()).Add(b[k]), parts[k].Test.Target).ReadDouble() * parts[k].Test.Rows;
+            }
+            heldOutLoss = validated > 0 ? lossSum / validated : 0;
+            chosen *= (double)pathParts[0].Train.Rows / parts[0].Train.Rows;
+        }
         return new LinearModels(chosen, [.. w.Select(t => t.DetachFromDisposeScope())], [.. b.Select(t => t.DetachFromDisposeScope())], heldOutLoss);
     }
 
@@ -104,6 +132,13 @@ public static class LinearModelFit
     private sealed record Part(Tensor Features, Tensor Target)
     {
         public long Rows => Features.shape[0];
+    }
+
+    // A seeded subsample of the rows (the same for every run on the same data).
+    private static Part Subsample(Part part, long rows)
+    {
+        var chosen = randperm(part.Rows, generator: new Generator(17)).slice(0, 0, rows, 1);
+        return new Part(part.Features.index_select(0, chosen), part.Target.index_select(0, chosen));
     }
 
     private interface ISolver
@@ -136,12 +171,14 @@ public static class LinearModelFit
     }
 
     /// <summary>Multinomial or binary logistic regression by L-BFGS, warm-started from the previous penalty's solution.</summary>
-    private sealed class Logistic(SupervisedTask task, Part data, int outputs) : ISolver
+    private sealed class Logistic(SupervisedTask task, Part data, int outputs, (Tensor Weight, Tensor Bias)? start = null) : ISolver
     {
         private readonly int width = (int)data.Features.shape[1];
         private readonly Tensor oneHot = task == SupervisedTask.MulticlassClassification
             ? nn.functional.one_hot(data.Target, outputs).to(ScalarType.Float64) : data.Target;
-        private double[] parameters = new double[outputs * ((int)data.Features.shape[1] + 1)];
+        private double[] parameters = start is { } s
+            ? cat([s.Weight, s.Bias.unsqueeze(1)], 1).data<double>().ToArray()
+            : new double[outputs * ((int)data.Features.shape[1] + 1)];
 
         public (Tensor Weight, Tensor Bias) Solve(double penalty)
         {

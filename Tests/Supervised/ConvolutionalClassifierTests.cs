@@ -47,13 +47,26 @@ public sealed class ConvolutionalClassifierTests
         var (x, y) = Bars(600, 1);
         var (testX, testY) = Bars(300, 2);
         var model = Model(1);
-        Assert.IsTrue(model.FeatureMap.Layers.OfType<ResidualBlockBase>().All(b => b.Residual.Image == new ImageShape(2, 6, 6)),
-            "convolutional blocks on the input padded with one zero channel");
+        CollectionAssert.AreEqual(new[] { new ImageShape(2, 6, 6), new ImageShape(8, 3, 3) }, model.FeatureMap.Layers.OfType<ResidualBlockBase>().Select(b => b.Residual.Image).ToArray(),
+            "convolutional blocks on the input padded with one zero channel, then on it squeezed (two scales)");
         Trainer.Fit(model, [x, y], SupervisedObjective.For(model), new TrainerOptions { Epochs = 30, BatchSize = 50, LearningRate = 1e-2, ValidationFraction = 0, Seed = 1 });
         model.eval();
         using var _ = no_grad();
         var accuracy = model.forward(testX).argmax(1).eq(testY).to(ScalarType.Float32).mean().ToDouble();
         Check.Less(0.95, accuracy, "test accuracy on bar orientation");
+    }
+
+    [TestMethod]
+    public void LinearStart_IsTheLinearModelExactly_ThroughTheSqueezes()
+    {
+        var model = Model(3);
+        Assert.AreEqual(1, model.FeatureMap.Layers.OfType<SpaceToDepth>().Count(), "a squeeze between the two scales");
+        var weight = randn(2, Image.Size, generator: new Generator(4));
+        var bias = randn(2, generator: new Generator(5));
+        model.InitializeLinear(weight, bias);
+        var x = randn(7, Image.Size);
+        using var _ = no_grad();
+        Check.TensorsClose(model.forward(x), x.mm(weight.t()).add(bias), 1e-5, "scores of the linear start = x Wᵀ + b");
     }
 
     [TestMethod]
