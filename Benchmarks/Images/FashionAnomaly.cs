@@ -32,9 +32,9 @@ public static class FashionAnomaly
         var done = File.Exists(perClass) ? File.ReadAllLines(perClass).Select(l => l.Split('\t')).ToDictionary(c => (c[0], int.Parse(c[1], CultureInfo.InvariantCulture)), c => (Auroc: double.Parse(c[2], CultureInfo.InvariantCulture), Seconds: double.Parse(c[3], CultureInfo.InvariantCulture))) : [];
         var models = new (string Name, Func<float[][], Func<float[][], double[]>> Fit)[]
         {
-            ($"InvertibleResNet anomaly (conv, {epochs} epochs)", train => Ours(train, epochs)),
-            ("RandomizedPca (rank 20)", RandomizedPca),
-            ("Gaussian (full covariance)", Gaussian),
+            ($"one-class: InvertibleResNet anomaly (conv, {epochs} epochs)", train => Ours(train, epochs)),
+            ("one-class: RandomizedPca (rank 20)", RandomizedPca),
+            ("one-class: Gaussian (full covariance)", Gaussian),
         };
         foreach (var (name, fit) in models)
         {
