@@ -93,7 +93,8 @@ public static class FashionAnomaly
         {
             var t = tensor(test.SelectMany(r => r).ToArray()).view(test.Length, FashionMnistData.Pixels).to(ScalarType.Float64).sub(mean);
             var whitened = linalg.solve_triangular(cholesky, t.t(), upper: false);
-            return whitened.pow(2).sum(0).mul(0.5).data<double>().ToArray(); // −log N up to a constant
+            var score = whitened.pow(2).sum(dim: 0).mul(0.5).to(ScalarType.Float64).contiguous(); // −log N up to a constant
+            return score.data<double>().ToArray();
         };
     }
 }

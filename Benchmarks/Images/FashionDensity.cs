@@ -51,7 +51,9 @@ public static class FashionDensity
             if (File.Exists(saved) && !File.Exists(Path.Combine(output, GridFile)))
             {
                 var loaded = context.Model.LoadInvertible(saved, out _);
-                WriteGrid(context, loaded as InvertibleResNetTransformer ?? ((TransformerChain<ITransformer>)loaded).OfType<InvertibleResNetTransformer>().Single(), test, output);
+                var restored = loaded as InvertibleResNetTransformer ?? ((TransformerChain<ITransformer>)loaded).OfType<InvertibleResNetTransformer>().Single();
+                WriteGrid(context, restored, test, output);
+                EstimatorSpread(restored.Model, test);
             }
             return;
         }
@@ -74,9 +76,9 @@ public static class FashionDensity
         var scored = flow.Transform(context.Data.LoadFromEnumerable(test.Select(x => new Row { Features = x }).ToList()));
         var testBits = scored.GetColumn<float>(flow.BitsPerDimensionColumnName).Average(b => (double)b) + BitsPerPixelLevel;
         results.Add(name, Math.Min(rows, train.Length), "test bits/dim", testBits, seconds);
-        EstimatorSpread(flow.Model, test);
         context.Model.Save(flow, trainView.Schema, saved);
         WriteGrid(context, flow, test, output);
+        EstimatorSpread(flow.Model, test);
     }
 
     /// <summary>
@@ -94,7 +96,7 @@ public static class FashionDensity
         {
             foreach (var block in blocks)
                 block.EvaluationLogDet = options;
-            return StandardNormal.BitsPerDimension(flow.LogProb(x), FashionMnistData.Pixels).mean().item<float>();
+            return StandardNormal.BitsPerDimension(flow.LogProb(x), FashionMnistData.Pixels).mean().to(ScalarType.Float64).item<double>();
         }
         var seeds = Enumerable.Range(0, 5).Select(seed => MeanBits(new LogDetOptions
         {
@@ -134,7 +136,7 @@ public static class FashionDensity
         var cholesky = linalg.cholesky(covariance);
         var t = tensor(test.SelectMany(r => r).ToArray()).view(test.Length, FashionMnistData.Pixels).to(ScalarType.Float64).sub(mean);
         var whitened = linalg.solve_triangular(cholesky, t.t(), upper: false);
-        var logLikelihood = whitened.pow(2).sum(0).mul(-0.5).sub(cholesky.diagonal().log().sum()).sub(0.5 * FashionMnistData.Pixels * Math.Log(2 * Math.PI));
+        var logLikelihood = whitened.pow(2).sum(dim: 0).mul(-0.5).sub(cholesky.diagonal().log().sum()).sub(0.5 * FashionMnistData.Pixels * Math.Log(2 * Math.PI));
         return -logLikelihood.mean().item<double>() / (FashionMnistData.Pixels * Math.Log(2)) + BitsPerPixelLevel;
     }
 }
