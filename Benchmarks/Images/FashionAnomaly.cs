@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Invertible.Benchmarks.Tabular;
 using Invertible.ML.Trainers;
+using Invertible.Samples.Shared;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using static TorchSharp.torch;
@@ -17,16 +18,10 @@ namespace Invertible.Benchmarks.Images;
 /// </summary>
 public static class FashionAnomaly
 {
-    private sealed class Row
-    {
-        [VectorType(FashionMnistData.Pixels)]
-        public float[] Features { get; set; } = [];
-    }
-
     public static void Run(FashionMnistData data, int rowsPerClass, int epochs, FashionResults results, string output)
     {
         var random = new Random(2);
-        float[] Dequantised(byte[] image) => [.. image.Select(b => (b + (float)random.NextDouble()) / 256f)];
+        float[] Dequantised(byte[] image) => FashionMnistData.Dequantised(image, random);
         var test = data.TestImages.Select(Dequantised).ToArray();
         var perClass = Path.Combine(output, "fashion-anomaly.tsv");
         var done = File.Exists(perClass) ? File.ReadAllLines(perClass).Select(l => l.Split('\t')).ToDictionary(c => (c[0], int.Parse(c[1], CultureInfo.InvariantCulture)), c => (Auroc: double.Parse(c[2], CultureInfo.InvariantCulture), Seconds: double.Parse(c[3], CultureInfo.InvariantCulture))) : [];
@@ -65,7 +60,7 @@ public static class FashionAnomaly
         }
     }
 
-    private static IDataView View(MLContext context, float[][] images) => context.Data.LoadFromEnumerable(images.Select(x => new Row { Features = x }).ToList());
+    private static IDataView View(MLContext context, float[][] images) => context.Data.LoadFromEnumerable(images.Select(x => new PixelRow { Features = x }).ToList());
 
     private static Func<float[][], double[]> Ours(float[][] train, int epochs)
     {
@@ -83,18 +78,7 @@ public static class FashionAnomaly
 
     private static Func<float[][], double[]> Gaussian(float[][] train)
     {
-        var x = tensor(train.SelectMany(r => r).ToArray()).view(train.Length, FashionMnistData.Pixels).to(ScalarType.Float64);
-        var mean = x.mean([0]);
-        var centred = x.sub(mean);
-        var covariance = centred.t().mm(centred).div(train.Length);
-        covariance = covariance.add(eye(FashionMnistData.Pixels, dtype: ScalarType.Float64).mul(1e-3 * covariance.diagonal().mean().item<double>()));
-        var cholesky = linalg.cholesky(covariance);
-        return test =>
-        {
-            var t = tensor(test.SelectMany(r => r).ToArray()).view(test.Length, FashionMnistData.Pixels).to(ScalarType.Float64).sub(mean);
-            var whitened = linalg.solve_triangular(cholesky, t.t(), upper: false);
-            var score = whitened.pow(2).sum(dim: 0).mul(0.5).to(ScalarType.Float64).contiguous(); // −log N up to a constant
-            return score.data<double>().ToArray();
-        };
+        var gaussian = new GaussianBaseline(FashionMnistData.Rows(train), regularization: 1e-3);
+        return test => gaussian.LogProb(FashionMnistData.Rows(test)).neg().data<double>().ToArray();
     }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Invertible.ML.Flows;
+using Invertible.Samples.Shared;
 using Invertible.Torch.Flows;
 using Invertible.Torch.Layers;
 using Invertible.Torch.LogDet;
@@ -21,18 +22,11 @@ public static class FashionDensity
 {
     private const double BitsPerPixelLevel = 8; // log₂ 256: the dequantisation bin's width 1/256
 
-    private sealed class Row
-    {
-        [VectorType(FashionMnistData.Pixels)]
-        public float[] Features { get; set; } = [];
-    }
-
     public static void Run(FashionMnistData data, int rows, int epochs, FashionResults results, string output)
     {
         var random = new Random(1);
-        float[] Dequantised(byte[] image) => [.. image.Select(b => (b + (float)random.NextDouble()) / 256f)];
-        var train = data.TrainImages.Select(Dequantised).ToArray();
-        var test = data.TestImages.Select(Dequantised).ToArray();
+        var train = data.TrainImages.Select(image => FashionMnistData.Dequantised(image, random)).ToArray();
+        var test = data.TestImages.Select(image => FashionMnistData.Dequantised(image, random)).ToArray();
 
         const string gaussian = "Gaussian (full covariance)";
         if (!results.Has(gaussian))
@@ -69,11 +63,11 @@ public static class FashionDensity
                 File.AppendAllLines(curve, [string.Create(CultureInfo.InvariantCulture, $"{p.Epoch}\t{p.Elapsed.TotalMinutes:F2}\t{bits:F4}")]);
             },
         };
-        var trainView = context.Data.LoadFromEnumerable(train.Take(rows).Select(x => new Row { Features = x }).ToList());
+        var trainView = context.Data.LoadFromEnumerable(train.Take(rows).Select(x => new PixelRow { Features = x }).ToList());
         var stopwatch = Stopwatch.StartNew();
         var flow = context.Transforms.InvertibleResNet(options).Fit(trainView);
         var seconds = stopwatch.Elapsed.TotalSeconds;
-        var scored = flow.Transform(context.Data.LoadFromEnumerable(test.Select(x => new Row { Features = x }).ToList()));
+        var scored = flow.Transform(context.Data.LoadFromEnumerable(test.Select(x => new PixelRow { Features = x }).ToList()));
         var testBits = scored.GetColumn<float>(flow.BitsPerDimensionColumnName).Average(b => (double)b) + BitsPerPixelLevel;
         results.Add(name, Math.Min(rows, train.Length), "test bits/dim", testBits, seconds);
         context.Model.Save(flow, trainView.Schema, saved);
@@ -89,7 +83,7 @@ public static class FashionDensity
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var x = tensor(test.Take(500).SelectMany(r => r).ToArray()).view(500, FashionMnistData.Pixels);
+        var x = FashionMnistData.Rows(test[..500]);
         var blocks = flow.modules().OfType<ResidualBlockBase>().ToArray();
         var standard = blocks[0].EvaluationLogDet;
         double MeanBits(LogDetOptions options)
@@ -117,7 +111,7 @@ public static class FashionDensity
     {
         const int columns = 12;
         var originals = test.Take(columns).ToArray();
-        var latent = flow.Transform(context.Data.LoadFromEnumerable(originals.Select(x => new Row { Features = x }).ToList()));
+        var latent = flow.Transform(context.Data.LoadFromEnumerable(originals.Select(x => new PixelRow { Features = x }).ToList()));
         var reconstructed = flow.Inverse().Transform(latent).GetColumn<float[]>("Reconstructed").ToArray();
         var samples = flow.Sample(2 * columns, seed: 1).GetColumn<float[]>(flow.InputColumnName).ToArray();
         ImageGrid.Write(Path.Combine(output, GridFile), [originals, reconstructed, samples[..columns], samples[columns..]], 28);
@@ -125,18 +119,10 @@ public static class FashionDensity
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  grid of test images, reconstructions (max |error| {error:G3}) and samples: {Path.Combine(output, GridFile)}"));
     }
 
-    // log N(x; μ, Σ) with μ, Σ the training images' mean and covariance, through the Cholesky factor, in float64.
     private static double GaussianBits(float[][] train, float[][] test)
     {
         using var _ = NewDisposeScope();
-        var x = tensor(train.SelectMany(r => r).ToArray()).view(train.Length, FashionMnistData.Pixels).to(ScalarType.Float64);
-        var mean = x.mean([0]);
-        var centred = x.sub(mean);
-        var covariance = centred.t().mm(centred).div(train.Length);
-        var cholesky = linalg.cholesky(covariance);
-        var t = tensor(test.SelectMany(r => r).ToArray()).view(test.Length, FashionMnistData.Pixels).to(ScalarType.Float64).sub(mean);
-        var whitened = linalg.solve_triangular(cholesky, t.t(), upper: false);
-        var logLikelihood = whitened.pow(2).sum(dim: 0).mul(-0.5).sub(cholesky.diagonal().log().sum()).sub(0.5 * FashionMnistData.Pixels * Math.Log(2 * Math.PI));
-        return -logLikelihood.mean().item<double>() / (FashionMnistData.Pixels * Math.Log(2)) + BitsPerPixelLevel;
+        var logLikelihood = new GaussianBaseline(FashionMnistData.Rows(train)).LogProb(FashionMnistData.Rows(test));
+        return StandardNormal.BitsPerDimension(logLikelihood, FashionMnistData.Pixels).mean().item<double>() + BitsPerPixelLevel;
     }
 }

@@ -1,4 +1,6 @@
 using System.IO.Compression;
+using Microsoft.ML.Data;
+using static TorchSharp.torch;
 
 namespace Invertible.Benchmarks.Images;
 
@@ -13,6 +15,12 @@ public sealed record FashionMnistData(byte[][] TrainImages, uint[] TrainLabels, 
 
     /// <summary>Pixels per image.</summary>
     public const int Pixels = 28 * 28;
+
+    /// <summary>Dequantised pixels in [0, 1]: level k becomes (k + u) / 256 with u uniform, drawn from <paramref name="random"/>.</summary>
+    public static float[] Dequantised(byte[] image, Random random) => [.. image.Select(b => (b + (float)random.NextDouble()) / 256f)];
+
+    /// <summary>Images as a [count, 784] tensor.</summary>
+    public static Tensor Rows(float[][] images) => tensor(images.SelectMany(r => r).ToArray()).view(images.Length, Pixels);
 
     /// <summary>The four IDX files in <paramref name="directory"/>, or null (with the way to get them on stderr) when absent.</summary>
     public static FashionMnistData? Load(string directory)
@@ -51,4 +59,11 @@ public sealed record FashionMnistData(byte[][] TrainImages, uint[] TrainLabels, 
             dimensions[d] = (bytes[4 + 4 * d] << 24) | (bytes[5 + 4 * d] << 16) | (bytes[6 + 4 * d] << 8) | bytes[7 + 4 * d];
         return bytes[(4 + 4 * rank)..];
     }
+}
+
+/// <summary>One image as an ML.NET row: its pixels in the feature column.</summary>
+public sealed class PixelRow
+{
+    [VectorType(FashionMnistData.Pixels)]
+    public float[] Features { get; set; } = [];
 }

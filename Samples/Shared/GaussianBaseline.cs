@@ -9,13 +9,16 @@ public sealed class GaussianBaseline
     private readonly Tensor mean;
     private readonly Tensor choleskyFactor;
 
-    /// <summary>Fits mean and covariance to the rows of <paramref name="data"/> (float64 internally).</summary>
-    public GaussianBaseline(Tensor data)
+    /// <summary>Fits mean and covariance to the rows of <paramref name="data"/> (float64 internally), adding
+    /// <paramref name="regularization"/> × the mean variance to the diagonal (0: the maximum-likelihood fit).</summary>
+    public GaussianBaseline(Tensor data, double regularization = 0)
     {
         var x = data.to(ScalarType.Float64);
         mean = x.mean([0]);
         var centred = x.sub(mean);
         var covariance = centred.t().mm(centred).div(x.shape[0]);
+        if (regularization > 0)
+            covariance = covariance.add(eye(covariance.shape[0], dtype: ScalarType.Float64).mul(regularization * covariance.diagonal().mean().item<double>()));
         choleskyFactor = linalg.cholesky(covariance);
     }
 
