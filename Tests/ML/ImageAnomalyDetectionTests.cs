@@ -30,6 +30,7 @@ public sealed class ImageAnomalyDetectionTests
         var normal = context.Data.LoadFromEnumerable(train.Pixels.Where((_, i) => train.Labels[i] == normalDigit).Select(p => Image(p, false)).ToList());
         var scoredRows = context.Data.LoadFromEnumerable(test.Pixels.Select((p, i) => Image(p, test.Labels[i] != normalDigit)).ToList());
         var detector = context.AnomalyDetection.Trainers.InvertibleResNet(new InvertibleResNetAnomalyOptions { Image = new ImageShape(1, 8, 8), Epochs = 8 }).Fit(normal);
+        Assert.AreEqual(new ImageShape(1, 8, 8), detector.Model.Options.Image, "the detector's flow is the convolutional image flow");
         var scored = detector.Transform(scoredRows);
         var auc = context.AnomalyDetection.Evaluate(scored).AreaUnderRocCurve;
         var pca = context.AnomalyDetection.Trainers.RandomizedPca(rank: 8).Fit(normal);
