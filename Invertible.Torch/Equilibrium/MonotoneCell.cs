@@ -11,7 +11,7 @@ namespace Invertible.Torch.Equilibrium;
 /// </summary>
 /// <remarks>
 /// The cell's state is the variable s of Peaceman–Rachford splitting, T(s) = 2V(|s| + α b̃) − |s| with
-/// V = (I + α(I − W))⁻¹ and b̃ = U x + b, whose fixed point gives z* = ReLU(s*) (<see cref="Output"/>): a contraction for
+/// V = (I + α(I − W))⁻¹ and b̃ = U x + b (<see cref="MonotoneSplitting"/>), whose fixed point gives z* = ReLU(s*) (<see cref="Output"/>): a contraction for
 /// every α &gt; 0 because I − W is strongly monotone, where the forward–backward map ReLU((1 − α) z + α(W z + b̃)) is
 /// guaranteed only for α ≤ 2m / ‖I − W‖², which trained weights exceed. α = 1 / ‖I − W‖₂: exact (once per weight
 /// version) in evaluation, tracked by one power-iteration step per call in training — any α &gt; 0 has the same fixed
@@ -99,9 +99,8 @@ public sealed class MonotoneCell : nn.Module<Tensor, Tensor, Tensor>, IEquilibri
     public Tensor Apply(Tensor state, Tensor input, ReadOnlySpan<Tensor> parameters)
     {
         var (resolvent, weight, bias, step) = (parameters[0], parameters[1], parameters[2], parameters[3]);
-        var reflected = state.abs();
-        var injected = addmm(bias, input, weight.t(), 1, 1).mul(step);
-        return reflected.Add(injected).mm(resolvent.t()).Mul(2).sub(reflected);
+        var transposed = resolvent.t();
+        return MonotoneSplitting.Step(state, addmm(bias, input, weight.t(), 1, 1).mul(step), r => r.mm(transposed));
     }
 
     /// <inheritdoc />
@@ -109,9 +108,7 @@ public sealed class MonotoneCell : nn.Module<Tensor, Tensor, Tensor>, IEquilibri
     {
         var (resolvent, weight, bias, step) = (parameters[0], parameters[1], parameters[2], parameters[3]);
         var transposed = resolvent.t();
-        var constant = addmm(bias, input, weight.t(), 1, 1).mul(step.Mul(2)).mm(transposed);
-        var reflection = transposed.Mul(2).sub(eye(StateFeatures, dtype: resolvent.dtype, device: resolvent.device));
-        return s => s.abs().mm(reflection).AddInPlace(constant);
+        return MonotoneSplitting.IterationMap(addmm(bias, input, weight.t(), 1, 1).mul(step), r => r.mm(transposed));
     }
 
     /// <summary>z* = ReLU(s*).</summary>
