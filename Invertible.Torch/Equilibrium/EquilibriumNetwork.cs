@@ -10,7 +10,9 @@ namespace Invertible.Torch.Equilibrium;
 
 /// <summary>
 /// Input projection → equilibrium layer → linear head, for multiclass or binary classification or regression:
-/// scores = H z* + c (+ S x + s with a linear skip path) with z* = f(z*, P x + p).
+/// scores = H z* + c (+ S x + s with a linear skip path) with z* = f(z*, P x + p). On images
+/// (<see cref="EquilibriumNetworkOptions.Image"/>) the convolutional monotone cell reads the image itself and the head
+/// reads its feature maps average-pooled: scores = H pool(z*) + c (+ S x + s).
 /// </summary>
 public sealed class EquilibriumNetwork : nn.Module<Tensor, Tensor>, ILinearStart, ICheckpointable<EquilibriumNetwork>
 {
@@ -26,7 +28,7 @@ public sealed class EquilibriumNetwork : nn.Module<Tensor, Tensor>, ILinearStart
         return new(inputs, outputs, task, options);
     }
 
-    private readonly Linear projection;
+    private readonly Linear? projection;
     private readonly EquilibriumLayer equilibrium;
     private readonly Linear head;
     private readonly Linear? skip;
@@ -47,12 +49,27 @@ public sealed class EquilibriumNetwork : nn.Module<Tensor, Tensor>, ILinearStart
         InputFeatures = inputFeatures;
         Outputs = outputs;
         Task = task;
-        projection = nn.Linear(inputFeatures, options.InjectionFeatures, dtype: options.DType);
-        IEquilibriumFunction cell = options.Monotone
-            ? new MonotoneCell(options.StateFeatures, options.InjectionFeatures, dtype: options.DType, generator: generator)
-            : new EquilibriumCell(options.StateFeatures, options.InjectionFeatures, options.Coefficient, options.Activation, options.DType, generator: generator);
+        IEquilibriumFunction cell;
+        int headFeatures;
+        if (options.Image is { } image)
+        {
+            if (inputFeatures != image.Size)
+                throw new ArgumentException($"The image option says {image} = {image.Size} values per row, but the rows have {inputFeatures} features.", nameof(inputFeatures));
+            Pooling = options.PoolingFor(image);
+            var convolutional = new ConvolutionalMonotoneCell(image, options.StateChannels, dtype: options.DType, generator: generator);
+            cell = convolutional;
+            headFeatures = options.StateChannels * (image.Height / Pooling) * (image.Width / Pooling);
+        }
+        else
+        {
+            projection = nn.Linear(inputFeatures, options.InjectionFeatures, dtype: options.DType);
+            cell = options.Monotone
+                ? new MonotoneCell(options.StateFeatures, options.InjectionFeatures, dtype: options.DType, generator: generator)
+                : new EquilibriumCell(options.StateFeatures, options.InjectionFeatures, options.Coefficient, options.Activation, options.DType, generator: generator);
+            headFeatures = options.StateFeatures;
+        }
         equilibrium = new EquilibriumLayer(cell, options.Equilibrium);
-        head = nn.Linear(options.StateFeatures, outputs, dtype: options.DType);
+        head = nn.Linear(headFeatures, outputs, dtype: options.DType);
         skip = options.LinearSkip ? nn.Linear(inputFeatures, outputs, dtype: options.DType) : null;
         foreach (var layer in new[] { projection, head, skip })
             if (layer is not null)
@@ -72,8 +89,20 @@ public sealed class EquilibriumNetwork : nn.Module<Tensor, Tensor>, ILinearStart
     /// <summary>What is predicted.</summary>
     public SupervisedTask Task { get; }
 
-    /// <summary>The input projection x ↦ P x + p.</summary>
-    public Linear Projection => projection;
+    /// <summary>The input projection x ↦ P x + p; null on images, whose cell injects the image itself.</summary>
+    public Linear? Projection => projection;
+
+    /// <summary>Images: the side of the average-pooling window between the equilibrium's feature maps and the head; 1 on rows.</summary>
+    public int Pooling { get; } = 1;
+
+    /// <summary>What the head reads: z*, or on images z*'s feature maps average-pooled over <see cref="Pooling"/>² windows.</summary>
+    public Tensor HeadFeatures(Tensor state)
+    {
+        if (equilibrium.Function is not ConvolutionalMonotoneCell cell)
+            return state;
+        var maps = cell.State.Images(state);
+        return (Pooling == 1 ? maps : nn.functional.avg_pool2d(maps, Pooling, Pooling)).flatten(1);
+    }
 
     /// <summary>The linear path x ↦ S x + s added to the scores (<see cref="EquilibriumNetworkOptions.LinearSkip"/>), or null.</summary>
     public Linear? Skip => skip;
@@ -108,8 +137,8 @@ public sealed class EquilibriumNetwork : nn.Module<Tensor, Tensor>, ILinearStart
     {
         RowInput.Check(input, InputFeatures, nameof(input));
         using var _ = RowInput.Trusted();
-        var result = equilibrium.Solve(projection.call(input));
-        var scores = head.call(result.State);
+        var result = equilibrium.Solve(projection is null ? input : projection.call(input));
+        var scores = head.call(HeadFeatures(result.State));
         return new SupervisedOutput(skip is null ? scores : scores.Add(skip.call(input)), result.Statistics, result.JacobianPenalty);
     }
 }

@@ -31,6 +31,11 @@ public sealed class EquilibriumNetworkOptions
         public const double SolverTolerance = 1e-3;
         /// <summary>Default iteration cap of <see cref="EquilibriumNetworkOptions.Equilibrium"/>'s solves.</summary>
         public const int SolverMaxIterations = 100;
+        /// <summary>Default <see cref="EquilibriumNetworkOptions.StateChannels"/>.</summary>
+        public const int StateChannels = 32;
+        /// <summary>Side of the pooled grid the default <see cref="EquilibriumNetworkOptions.Pooling"/> aims at (monDEQ pools
+        /// 28×28 feature maps to 7×7).</summary>
+        public const int PooledSide = 7;
     }
 
     /// <summary>Width of the equilibrium state z. Default 64.</summary>
@@ -70,6 +75,32 @@ public sealed class EquilibriumNetworkOptions
         return new EquilibriumOptions { Forward = solve, Adjoint = solve, Gradient = gradient };
     }
 
+    /// <summary>
+    /// The input rows are images of this shape (channel-major): the cell is then the convolutional monotone cell
+    /// (<see cref="ConvolutionalMonotoneCell"/>, <see cref="StateChannels"/> channels at the image's height and width,
+    /// injecting the image by a 3×3 convolution, so there is no input projection), and the head reads the equilibrium's
+    /// feature maps average-pooled by <see cref="Pooling"/>. <see cref="StateFeatures"/>, <see cref="InjectionFeatures"/>,
+    /// <see cref="Monotone"/>, <see cref="Coefficient"/> and <see cref="Activation"/> do not apply. Default null: rows.
+    /// </summary>
+    public ImageShape? Image { get; init; }
+
+    /// <summary>Image only: channels of the equilibrium's feature maps. Default 32.</summary>
+    public int StateChannels { get; init; } = Defaults.StateChannels;
+
+    /// <summary>
+    /// Image only: side of the average-pooling window (and stride) between the equilibrium's feature maps and the head.
+    /// Default (null): the image's shorter side / 7, at least 1 (28×28 → 4, a 7×7 grid; 8×8 → 1).
+    /// </summary>
+    public int? Pooling { get; init; }
+
+    internal int PoolingFor(ImageShape image)
+    {
+        var pooling = Pooling ?? Math.Max(1, Math.Min(image.Height, image.Width) / Defaults.PooledSide);
+        if (pooling > Math.Min(image.Height, image.Width))
+            throw new ArgumentException($"A pooling window of {pooling} does not fit the {image} image.", nameof(Pooling));
+        return pooling;
+    }
+
     /// <summary>Parameter type. Default float32.</summary>
     public ScalarType DType { get; init; } = ScalarType.Float32;
 
@@ -78,6 +109,10 @@ public sealed class EquilibriumNetworkOptions
     {
         OptionCheck.AtLeast(StateFeatures, 1);
         OptionCheck.AtLeast(InjectionFeatures, 1);
+        OptionCheck.AtLeast(StateChannels, 1);
+        OptionCheck.AtLeast(Pooling, 1);
+        if (Image is { } image)
+            PoolingFor(image);
         OptionCheck.Coefficient(Coefficient);
         OptionCheck.Defined(Activation);
         OptionCheck.FloatingPoint(DType);

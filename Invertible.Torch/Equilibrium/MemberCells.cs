@@ -174,7 +174,7 @@ internal sealed class MemberContractiveCell : nn.Module<Tensor, Tensor, Tensor>,
 
 /// <summary>
 /// K monotone-operator cells z_k* = ReLU(W_k z_k* + U_k x + b_k), W_k = (1 − m) I − A_kᵀA_k + B_k − B_kᵀ, batched and
-/// solved, as <see cref="MonotoneCell"/>, in the Peaceman–Rachford variable s: T(s) = 2V_k(|s| + α_k b̃) − |s| with
+/// solved, as <see cref="MonotoneCell"/>, in the Peaceman–Rachford variable s (<see cref="MonotoneSplitting"/>): T(s) = 2V_k(|s| + α_k b̃) − |s| with
 /// V_k = (I + α_k(I − W_k))⁻¹ and α_k = 1 / ‖I − W_k‖₂ (exact, per member), z* = ReLU(s*).
 /// </summary>
 internal sealed class MemberMonotoneCell : nn.Module<Tensor, Tensor, Tensor>, IMemberCell
@@ -245,9 +245,9 @@ internal sealed class MemberMonotoneCell : nn.Module<Tensor, Tensor, Tensor>, IM
     public Tensor Apply(Tensor state, Tensor input, ReadOnlySpan<Tensor> parameters)
     {
         var (resolvent, weight, bias, step) = (parameters[0], parameters[1], parameters[2], parameters[3]);
-        var reflected = MemberRows.Split(state.abs(), Members);
+        var transposed = resolvent.transpose(1, 2);
         var injected = MemberRows.Affine(input, weight, bias, Members).mul(step);
-        return MemberRows.Join(reflected.Add(injected).bmm(resolvent.transpose(1, 2)).Mul(2).sub(reflected));
+        return MemberRows.Join(MonotoneSplitting.Step(MemberRows.Split(state, Members), injected, r => r.bmm(transposed)));
     }
 
     /// <inheritdoc />
@@ -255,9 +255,9 @@ internal sealed class MemberMonotoneCell : nn.Module<Tensor, Tensor, Tensor>, IM
     {
         var (resolvent, weight, bias, step) = (parameters[0], parameters[1], parameters[2], parameters[3]);
         var transposed = resolvent.transpose(1, 2);
-        var constant = MemberRows.Affine(input, weight, bias, Members).mul(step.Mul(2)).bmm(transposed);
-        var reflection = transposed.Mul(2).sub(eye(StateFeatures, dtype: resolvent.dtype, device: resolvent.device));
-        return s => MemberRows.Join(MemberRows.Split(s.abs(), Members).bmm(reflection).AddInPlace(constant));
+        var map = MonotoneSplitting.IterationMap(MemberRows.Affine(input, weight, bias, Members).mul(step), r => r.bmm(transposed));
+        var members = Members;
+        return s => MemberRows.Join(map(MemberRows.Split(s, members)));
     }
 
     /// <summary>z* = ReLU(s*).</summary>

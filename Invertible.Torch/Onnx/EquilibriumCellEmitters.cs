@@ -30,7 +30,8 @@ internal static class EquilibriumCellEmitters
     {
         EquilibriumCell cell => new ContractiveCellEmitter(cell, top),
         MonotoneCell monotone => new MonotoneCellEmitter(monotone, top),
-        _ => throw new NotSupportedException($"The equilibrium function is a {function.GetType().Name}; only EquilibriumCell and MonotoneCell can be exported."),
+        ConvolutionalMonotoneCell convolutional => new ConvolutionalMonotoneCellEmitter(convolutional, top),
+        _ => throw new NotSupportedException($"The equilibrium function is a {function.GetType().Name}; only EquilibriumCell, MonotoneCell and ConvolutionalMonotoneCell can be exported."),
     };
 
     /// <summary><see cref="EquilibriumCell"/>: f(z, u) = φ(W z + U u + b).</summary>
@@ -79,6 +80,53 @@ internal static class EquilibriumCellEmitters
 
         public string EmitMap(OnnxGraphBuilder body, string s, string injection)
             => body.Add(body.MatMul(body.Node("Abs", [s]), reflection), injection);
+
+        public string EmitState(OnnxGraphBuilder g, string solution) => g.Node("Relu", [solution]);
+    }
+
+    /// <summary>
+    /// <see cref="ConvolutionalMonotoneCell"/>, the same Peaceman–Rachford iteration with V applied as a circular
+    /// convolution by its full-size kernel (<see cref="ConvolutionalMonotoneCell.ResolventKernel"/>, the factor 2 folded
+    /// in): the image is wrapped by concatenating its slices from row and column 1, then a valid Conv. Cost per application
+    /// C²·(H·W)² — the dense operator's; ONNX has no complex type for the per-frequency form the training uses.
+    /// </summary>
+    private sealed class ConvolutionalMonotoneCellEmitter(ConvolutionalMonotoneCell cell, OnnxGraphBuilder top) : IEquilibriumCellEmitter
+    {
+        private readonly string doubledResolvent = top.Initializer("monotone_resolvent_kernel", cell.ResolventKernel().Mul(2));
+        private readonly double step = cell.EffectiveParameters().ElementAt(3).ReadDouble();
+
+        /// <summary>2V applied to state rows.</summary>
+        private string Resolve(OnnxGraphBuilder g, string rows)
+        {
+            var state = cell.State;
+            var images = g.Node("Reshape", [rows, g.Int64("state_image", -1, state.Channels, state.Height, state.Width)]);
+            var wrapped = Wrap(g, Wrap(g, images, 2, state.Height), 3, state.Width);
+            return g.Node("Reshape", [g.Node("Conv", [wrapped, doubledResolvent]), g.Int64("state_rows", -1, state.Size)]);
+        }
+
+        /// <summary>[x[1:], x] along <paramref name="axis"/>: the image wrapped to 2n − 1 starting at index 1.</summary>
+        private static string Wrap(OnnxGraphBuilder g, string images, long axis, int size)
+            => g.Node("Concat", [g.Node("Slice", [images, g.Int64("wrap_start", 1), g.Int64("wrap_end", size), g.Int64("wrap_axis", axis)]), images], null,
+                OnnxGraphBuilder.Attribute("axis", axis));
+
+        /// <summary>2αV(U u + b), the loop constant.</summary>
+        public string EmitInjection(OnnxGraphBuilder g, string u)
+        {
+            var input = cell.Input;
+            var images = g.Node("Reshape", [u, g.Int64("input_image", -1, input.Channels, input.Height, input.Width)]);
+            var half = ConvolutionalMonotoneCell.KernelSize / 2;
+            var injected = g.Node("Conv", [images, g.Initializer("injection_kernel", cell.Injection.weight!.detach()), g.Initializer("injection_bias", cell.Injection.bias!.detach())],
+                null, OnnxGraphBuilder.Attribute("pads", [half, half, half, half]));
+            var rows = g.Node("Reshape", [injected, g.Int64("state_rows", -1, cell.State.Size)]);
+            return Resolve(g, g.Mul(rows, g.Scalar((float)step, "monotone_step")));
+        }
+
+        /// <summary>T(s) = 2V|s| − |s| + 2αV b̃.</summary>
+        public string EmitMap(OnnxGraphBuilder body, string s, string injection)
+        {
+            var reflected = body.Node("Abs", [s]);
+            return body.Add(body.Sub(Resolve(body, reflected), reflected), injection);
+        }
 
         public string EmitState(OnnxGraphBuilder g, string solution) => g.Node("Relu", [solution]);
     }

@@ -34,14 +34,25 @@ public static class EquilibriumExporter
         var function = network.Layer.Function;
         var cell = EquilibriumCellEmitters.For(function, g);
         var x = g.Input("x", network.InputFeatures);
-        var injection = cell.EmitInjection(g, g.Linear(x, network.Projection.weight!, network.Projection.bias, "projection"));
+        var injection = cell.EmitInjection(g, network.Projection is { } projection ? g.Linear(x, projection.weight!, projection.bias, "projection") : x);
         var start = g.ZerosLike(injection, function.StateFeatures, function.StateFeatures);
         var solve = OnnxFixedPointLoop.Emit(g, start, function.StateFeatures, (body, z) => cell.EmitMap(body, z, injection), loop);
-        var scores = g.Linear(cell.EmitState(g, solve.Solution), network.Head.weight!, network.Head.bias, "head");
+        var scores = g.Linear(EmitHeadFeatures(g, network, cell.EmitState(g, solve.Solution)), network.Head.weight!, network.Head.bias, "head");
         if (network.Skip is { } skip)
             scores = g.Add(scores, g.Linear(x, skip.weight!, skip.bias, "skip"));
         SupervisedGraph.EmitOutputs(g, scores, network.Task, network.Outputs, metadata);
         OnnxModelFactory.SolverOutputs(g, solve.Iterations, solve.Residual, solve.Converged);
         return OnnxModelFactory.Create(g, options, "equilibrium-" + network.Task.ToString().ToLowerInvariant(), loop, metadata);
+    }
+
+    /// <summary><see cref="EquilibriumNetwork.HeadFeatures"/>: the state, or on images its feature maps average-pooled.</summary>
+    private static string EmitHeadFeatures(OnnxGraphBuilder g, EquilibriumNetwork network, string state)
+    {
+        if (network.Layer.Function is not ConvolutionalMonotoneCell cell || network.Pooling == 1)
+            return state;
+        var (image, p) = (cell.State, network.Pooling);
+        var maps = g.Node("Reshape", [state, g.Int64("state_image", -1, image.Channels, image.Height, image.Width)]);
+        var pooled = g.Node("AveragePool", [maps], null, OnnxGraphBuilder.Attribute("kernel_shape", [p, p]), OnnxGraphBuilder.Attribute("strides", [p, p]));
+        return g.Node("Reshape", [pooled, g.Int64("pooled_rows", -1, image.Channels * (image.Height / p) * (image.Width / p))]);
     }
 }

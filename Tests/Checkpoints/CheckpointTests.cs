@@ -101,6 +101,7 @@ public sealed class CheckpointTests
             ("monotone equilibrium network", new EquilibriumNetwork(3, 1, SupervisedTask.BinaryClassification, new EquilibriumNetworkOptions { StateFeatures = 4, InjectionFeatures = 4, Monotone = true })),
             ("LipSwish equilibrium network", new EquilibriumNetwork(3, 1, SupervisedTask.Regression, new EquilibriumNetworkOptions { StateFeatures = 4, InjectionFeatures = 4, Activation = LipschitzActivation.LipSwish })),
             ("i-ResNet classifier", new InvertibleResNetClassifier(3, 2, SupervisedTask.MulticlassClassification)),
+            ("convolutional equilibrium network", new EquilibriumNetwork(16, 2, SupervisedTask.MulticlassClassification, new EquilibriumNetworkOptions { Image = new Invertible.Torch.Core.ImageShape(1, 4, 4), StateChannels = 2 })),
         };
         foreach (var (name, model) in models)
         {
@@ -117,6 +118,25 @@ public sealed class CheckpointTests
         Assert.AreEqual(0, missing.Count + unexpected.Count, "standalone → inside a flow");
         (missing, unexpected) = standalone.load_state_dict(inside.state_dict());
         Assert.AreEqual(0, missing.Count + unexpected.Count, "inside a flow → standalone");
+    }
+
+    [TestMethod]
+    public void ConvolutionalEquilibriumNetwork_ReloadsWithItsImageShapeAndIdenticalScores()
+    {
+        manual_seed(206);
+        var options = new EquilibriumNetworkOptions { Image = new Invertible.Torch.Core.ImageShape(2, 4, 6), StateChannels = 3, Pooling = 2 };
+        var network = new EquilibriumNetwork(48, 3, SupervisedTask.MulticlassClassification, options);
+        using (no_grad())
+            foreach (var p in network.parameters())
+                p.add_(randn_like(p).mul(0.1));
+        var loaded = Checkpoint.Load<EquilibriumNetwork>(Bytes(network));
+        Assert.AreEqual(options.Image, loaded.Options.Image);
+        Assert.AreEqual(2, loaded.Pooling);
+        network.eval();
+        loaded.eval();
+        var x = randn(5, 48);
+        using var _ = no_grad();
+        Check.Identical(loaded.forward(x), network.forward(x), "scores");
     }
 
     [TestMethod]

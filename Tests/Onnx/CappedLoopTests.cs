@@ -90,7 +90,7 @@ public sealed class CappedLoopTests
         var parameters = function.EffectiveParameters().ToArray();
         Tensor injection;
         using (no_grad())
-            injection = network.Projection.forward(x);
+            injection = network.Projection!.forward(x);
         var (state, residual) = TwoSteps(z => function.Apply(z, injection, parameters), zeros(16, function.StateFeatures), solver);
         var outputs = OnnxRunner.Run(model, ("x", x));
         using (no_grad())

@@ -114,4 +114,53 @@ public sealed class EquilibriumExportTests
             Check.TensorsClose(alone["residual"], batched["residual"][row..(row + 1)], 1e-6, $"row {row}: residual");
         }
     }
+
+    /// <summary>The convolutional monotone network trained on 1×6×6 images of bars: the graph's circular-convolution
+    /// resolvent, wrap, injection, pooling and head against TorchSharp's Fourier-domain solve.</summary>
+    [TestMethod]
+    public void ConvolutionalMonotoneNetwork_Trained_MatchesTorchSharp_AtBatch1_And33()
+    {
+        manual_seed(137);
+        var image = new Invertible.Torch.Core.ImageShape(1, 6, 6);
+        var labels = randint(3, [400], dtype: ScalarType.Int64);
+        var bars = zeros(400, 1, 6, 6);
+        for (var i = 0; i < 400; i++)
+        {
+            var position = (int)(i % 6);
+            var kind = labels[i].ToInt64();
+            if (kind == 0) bars[i, 0, position, ..] = tensor(1f);
+            else if (kind == 1) bars[i, 0, .., position] = tensor(1f);
+        }
+        var x = bars.flatten(1).add(randn(400, 36).mul(0.3));
+        var network = new EquilibriumNetwork(36, 3, SupervisedTask.MulticlassClassification,
+            new EquilibriumNetworkOptions { Image = image, StateChannels = 4, Pooling = 2 });
+        Trainer.Fit(network, [x, labels], SupervisedObjective.For(network), new TrainerOptions { Epochs = 4, BatchSize = 32, LearningRate = 1e-2, ValidationFraction = 0 });
+        network.Layer.Options = new EquilibriumOptions { Forward = Tight };
+        network.eval();
+        var model = EquilibriumExporter.Export(network, new OnnxExportOptions { Tolerance = 1e-7, MaxIterations = 500 });
+        foreach (var batch in new[] { 1, 33 })
+        {
+            var rows = x[..batch];
+            Tensor scores;
+            using (no_grad())
+                scores = network.forward(rows);
+            var outputs = OnnxRunner.Run(model, ("x", rows));
+            Assert.IsTrue(outputs["converged"].all().item<bool>(), $"batch {batch}: every row converged");
+            Check.TensorsClose(outputs["scores"], scores, 1e-4, $"batch {batch}: scores");
+        }
+        using (no_grad())
+        {
+            var accuracy = network.forward(x).argmax(1).eq(labels).to(ScalarType.Float32).mean().ToSingle();
+            Check.Less(0.8, accuracy, "training accuracy on the bars (the network must have learned for the parity to mean something)");
+        }
+    }
+
+    [TestMethod]
+    public void ImageOption_RowsOfAnotherSize_AreNamed()
+    {
+        var error = Assert.ThrowsExactly<ArgumentException>(() => new EquilibriumNetwork(35, 3, SupervisedTask.MulticlassClassification,
+            new EquilibriumNetworkOptions { Image = new Invertible.Torch.Core.ImageShape(1, 6, 6) }));
+        StringAssert.Contains(error.Message, "1×6×6 = 36");
+        StringAssert.Contains(error.Message, "35 features");
+    }
 }
