@@ -96,10 +96,27 @@ public sealed class DeepEquilibriumOptions : SupervisedTrainingOptions
     /// <summary>Iteration cap of the solves. Default 100.</summary>
     public int SolverMaxIterations = Defaults.SolverMaxIterations;
 
+    /// <summary>
+    /// The feature vectors are images of this shape, channel-major as <c>ExtractPixels</c> writes them: each member is then
+    /// the convolutional monotone network (monDEQ: a <see cref="ConvolutionalMonotoneCell"/> of <see cref="StateChannels"/>
+    /// channels on the image, its feature maps average-pooled into the head, beside the linear path);
+    /// <see cref="StateFeatures"/>, <see cref="Monotone"/>, <see cref="Coefficient"/> and <see cref="Activation"/> do not
+    /// apply. Default null: rows.
+    /// </summary>
+    public ImageShape? Image;
+
+    /// <summary>Images: channels of the equilibrium's feature maps. Default 32.</summary>
+    public int StateChannels = EquilibriumNetworkOptions.Defaults.StateChannels;
+
+    /// <summary>Images: side of the average-pooling window before the head. Default (null): the shorter side / 7, at least 1.</summary>
+    public int? Pooling;
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
     public void Validate()
     {
         OptionCheck.AtLeast(StateFeatures, 1);
+        OptionCheck.AtLeast(StateChannels, 1);
+        OptionCheck.AtLeast(Pooling, 1);
         OptionCheck.Coefficient(Coefficient);
         OptionCheck.Defined(Activation);
         OptionCheck.Defined(Gradient);

@@ -45,12 +45,24 @@ public sealed class DeepEquilibriumTrainer<TTransformer> : IEstimator<TTransform
         => (TTransformer)SupervisedFit.Fit(environment, "DeepEquilibrium", input, Task, options,
             (members, inputs, outputs, rows, generator) =>
             {
+                var solves = EquilibriumNetworkOptions.EquilibriumFor(options.Solver, options.SolverTolerance, options.SolverMaxIterations, options.Gradient);
+                if (options.Image is { } image)
+                {
+                    if (image.Size != inputs)
+                        throw new ArgumentException($"Column '{options.FeatureColumnName}' holds {inputs} values per row, but Image {image} holds {image.Size}.", nameof(options.Image));
+                    var architecture = new EquilibriumNetworkOptions
+                    {
+                        Image = image, StateChannels = options.StateChannels, Pooling = options.Pooling, LinearSkip = true, Equilibrium = solves,
+                    };
+                    return new ModelMembers([.. Enumerable.Range(0, members).Select(_ =>
+                        (TorchSharp.torch.nn.Module)new EquilibriumNetwork(inputs, outputs, Task, architecture, generator))]);
+                }
                 var state = options.StateFeatures ?? (rows < SupervisedFit.LargeRows ? DeepEquilibriumOptions.Defaults.StateFeatures : DeepEquilibriumOptions.Defaults.LargeStateFeatures);
                 return new EquilibriumMembers(members, inputs, outputs, Task, new EquilibriumNetworkOptions
                 {
                     StateFeatures = state, InjectionFeatures = state, Monotone = options.Monotone,
                     Coefficient = options.Coefficient, Activation = options.Activation, LinearSkip = true,
-                    Equilibrium = EquilibriumNetworkOptions.EquilibriumFor(options.Solver, options.SolverTolerance, options.SolverMaxIterations, options.Gradient),
+                    Equilibrium = solves,
                 }, generator);
             });
 }

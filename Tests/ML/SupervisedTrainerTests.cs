@@ -125,6 +125,66 @@ public sealed class SupervisedTrainerTests
     public void MulticlassInvertibleResNet_OnImageRows_LearnsWhatALinearModelCannot()
     {
         var context = new MLContext(7);
+        var split = Bars(context);
+        var trainer = context.Transforms.Conversion.MapValueToKey("Label").Append(context.MulticlassClassification.Trainers.InvertibleResNet(
+            new InvertibleResNetTrainerOptions { Image = new Invertible.Torch.Core.ImageShape(1, 6, 6), Epochs = 40, Blocks = 2, HiddenFeatures = 8, Members = 1 }));
+        var ours = context.MulticlassClassification.Evaluate(trainer.Fit(split.TrainSet).Transform(split.TestSet));
+        var linear = context.MulticlassClassification.Evaluate(context.Transforms.Conversion.MapValueToKey("Label")
+            .Append(context.MulticlassClassification.Trainers.SdcaMaximumEntropy()).Fit(split.TrainSet).Transform(split.TestSet));
+        Check.Less(0.9, ours.MicroAccuracy, $"test accuracy (SdcaMaximumEntropy: {linear.MicroAccuracy:F3})");
+        Check.Less(linear.MicroAccuracy + 0.2, ours.MicroAccuracy, "above the linear model");
+
+        var wrong = context.MulticlassClassification.Trainers.InvertibleResNet(new InvertibleResNetTrainerOptions { Image = new Invertible.Torch.Core.ImageShape(1, 5, 5) });
+        var thrown = Assert.ThrowsExactly<ArgumentException>(() => context.Transforms.Conversion.MapValueToKey("Label").Append(wrong).Fit(split.TrainSet));
+        StringAssert.Contains(thrown.Message, "'Features' holds 36 values per row, but Image 1×5×5 holds 25");
+    }
+
+    /// <summary>
+    /// The convolutional monotone equilibrium network (monDEQ) on the bars with its default channels and pooling: learns
+    /// what the linear model cannot, and the saved pipeline, loaded with plain Model.Load, predicts through ONNX Runtime's
+    /// loop as the trained one does.
+    /// </summary>
+    [TestMethod]
+    public void MulticlassDeepEquilibrium_OnImageRows_LearnsWhatALinearModelCannot_AndServesFromOnnx()
+    {
+        var context = new MLContext(8);
+        var split = Bars(context);
+        var trainer = context.Transforms.Conversion.MapValueToKey("Label").Append(context.MulticlassClassification.Trainers.DeepEquilibrium(
+            new DeepEquilibriumOptions { Image = new Invertible.Torch.Core.ImageShape(1, 6, 6), Epochs = 30, Members = 1 }));
+        var model = trainer.Fit(split.TrainSet);
+        var network = (Invertible.Torch.Equilibrium.EquilibriumNetwork)((Invertible.Torch.Supervised.ModelMembers)((Invertible.Torch.Supervised.SupervisedEnsemble)model.LastTransformer.Model).Members).Model(0);
+        Assert.IsInstanceOfType<Invertible.Torch.Equilibrium.ConvolutionalMonotoneCell>(network.Layer.Function, "the member is the convolutional monotone network");
+        var predicted = model.Transform(split.TestSet);
+        var ours = context.MulticlassClassification.Evaluate(predicted);
+        var linear = context.MulticlassClassification.Evaluate(context.Transforms.Conversion.MapValueToKey("Label")
+            .Append(context.MulticlassClassification.Trainers.SdcaMaximumEntropy()).Fit(split.TrainSet).Transform(split.TestSet));
+        Check.Less(0.9, ours.MicroAccuracy, $"test accuracy (SdcaMaximumEntropy: {linear.MicroAccuracy:F3})");
+        Check.Less(linear.MicroAccuracy + 0.2, ours.MicroAccuracy, "above the linear model");
+
+        var path = Path.Combine(Path.GetTempPath(), $"image-equilibrium-{Guid.NewGuid():N}.zip");
+        try
+        {
+            context.Model.Save(model, split.TrainSet.Schema, path);
+            var loaded = new MLContext().Model.Load(path, out _).Transform(split.TestSet);
+            // Both solves stop at the default relative residual 1e-3 (the graph by Picard, TorchSharp by the adaptive solver).
+            Check.TensorsClose(MlData.Column(loaded, "Score"), MlData.Column(predicted, "Score"), 1e-3, "saved pipeline's scores through ONNX Runtime");
+            CollectionAssert.AreEqual(predicted.GetColumn<uint>("PredictedLabel").ToArray(), loaded.GetColumn<uint[]>("PredictedLabel").Select(v => v[0]).ToArray(),
+                "predicted labels (plain Load reads them as one-element vectors)");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+
+        var wrong = context.MulticlassClassification.Trainers.DeepEquilibrium(new DeepEquilibriumOptions { Image = new Invertible.Torch.Core.ImageShape(3, 6, 6) });
+        var thrown = Assert.ThrowsExactly<ArgumentException>(() => context.Transforms.Conversion.MapValueToKey("Label").Append(wrong).Fit(split.TrainSet));
+        StringAssert.Contains(thrown.Message, "'Features' holds 36 values per row, but Image 3×6×6 holds 108");
+    }
+
+    /// <summary>6×6 rows of a horizontal or vertical bar at a random position in noise (no linear model separates them at
+    /// every position), split 3:1.</summary>
+    private static DataOperationsCatalog.TrainTestData Bars(MLContext context)
+    {
         var generator = new TorchSharp.torch.Generator(7);
         const int rows = 800;
         var images = randn([rows, 1, 6, 6], generator: generator).mul(0.3);
@@ -139,18 +199,7 @@ public sealed class SupervisedTrainerTests
                 images[i, 0, p, ..].add_(1.5);
         }
         var names = vertical.data<long>().ToArray().Select(v => v == 1 ? "vertical" : "horizontal").ToArray();
-        var split = context.Data.TrainTestSplit(MlData.From(context, images.flatten(1), names), 0.25, seed: 1);
-        var trainer = context.Transforms.Conversion.MapValueToKey("Label").Append(context.MulticlassClassification.Trainers.InvertibleResNet(
-            new InvertibleResNetTrainerOptions { Image = new Invertible.Torch.Core.ImageShape(1, 6, 6), Epochs = 40, Blocks = 2, HiddenFeatures = 8, Members = 1 }));
-        var ours = context.MulticlassClassification.Evaluate(trainer.Fit(split.TrainSet).Transform(split.TestSet));
-        var linear = context.MulticlassClassification.Evaluate(context.Transforms.Conversion.MapValueToKey("Label")
-            .Append(context.MulticlassClassification.Trainers.SdcaMaximumEntropy()).Fit(split.TrainSet).Transform(split.TestSet));
-        Check.Less(0.9, ours.MicroAccuracy, $"test accuracy (SdcaMaximumEntropy: {linear.MicroAccuracy:F3})");
-        Check.Less(linear.MicroAccuracy + 0.2, ours.MicroAccuracy, "above the linear model");
-
-        var wrong = context.MulticlassClassification.Trainers.InvertibleResNet(new InvertibleResNetTrainerOptions { Image = new Invertible.Torch.Core.ImageShape(1, 5, 5) });
-        var thrown = Assert.ThrowsExactly<ArgumentException>(() => context.Transforms.Conversion.MapValueToKey("Label").Append(wrong).Fit(split.TrainSet));
-        StringAssert.Contains(thrown.Message, "'Features' holds 36 values per row, but Image 1×5×5 holds 25");
+        return context.Data.TrainTestSplit(MlData.From(context, images.flatten(1), names), 0.25, seed: 1);
     }
 
     [TestMethod]
