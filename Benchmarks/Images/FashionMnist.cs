@@ -9,9 +9,9 @@ namespace Invertible.Benchmarks.Images;
 
 /// <summary>
 /// <c>dotnet run -c Release --project Benchmarks -- fashion [--task classify|density|anomaly|all] [--train-rows N]
-/// [--epochs E] [--flow-rows N] [--flow-epochs E] [--anomaly-rows N] [--anomaly-epochs E] [--output DIR] [--data DIR]</c>
+/// [--epochs E] [--models PREFIX,…] [--flow-rows N] [--flow-epochs E] [--anomaly-rows N] [--anomaly-epochs E] [--output DIR] [--data DIR]</c>
 /// on Fashion-MNIST (60 000 training and 10 000 test images, 28×28). classify: test accuracy of the convolutional i-ResNet
-/// classifier beside ML.NET's LightGbm and SdcaMaximumEntropy on the pixels; density: bits per dimension of the
+/// classifier and the convolutional monotone equilibrium network (--models picks some by name prefix) beside ML.NET's LightGbm and SdcaMaximumEntropy on the pixels; density: bits per dimension of the
 /// convolutional flow on dequantised pixels beside a full-covariance Gaussian's (<see cref="FashionDensity"/>); anomaly:
 /// one-class AUROC averaged over the classes (<see cref="FashionAnomaly"/>). Fit times throughout. Each model's result is appended to
 /// DIR/fashion.tsv as it finishes, and a rerun skips the models already there, so a long run resumes.
@@ -41,7 +41,7 @@ public static class FashionMnist
         var results = new FashionResults(output);
         Console.WriteLine($"Fashion-MNIST: {data.TrainImages.Length} training images, {data.TestImages.Length} test images, {Shape}; {Environment.ProcessorCount} cores.");
         if (task is "classify" or "all")
-            Classify(data, Number("--train-rows", 60000), Number("--epochs", 10), results);
+            Classify(data, Number("--train-rows", 60000), Number("--epochs", 10), Option("--models")?.Split(','), results);
         if (task is "density" or "all")
             FashionDensity.Run(data, Number("--flow-rows", 60000), Number("--flow-epochs", 20), results, output);
         if (task is "anomaly" or "all")
@@ -50,7 +50,7 @@ public static class FashionMnist
         return 0;
     }
 
-    private static void Classify(FashionMnistData data, int trainRows, int epochs, FashionResults results)
+    private static void Classify(FashionMnistData data, int trainRows, int epochs, string[]? only, FashionResults results)
     {
         var context = new MLContext(1);
         IDataView View(byte[][] images, uint[] labels, int count) => context.Data.LoadFromEnumerable(images.Take(count)
@@ -64,10 +64,15 @@ public static class FashionMnist
                 Image = Shape, Epochs = epochs, Members = 1,
                 ProgressCallback = p => Console.WriteLine($"    {p}"),
             })),
+            ($"DeepEquilibrium (monotone conv, {epochs} epochs)", () => context.MulticlassClassification.Trainers.DeepEquilibrium(new DeepEquilibriumOptions
+            {
+                Image = Shape, Epochs = epochs, Members = 1,
+                ProgressCallback = p => Console.WriteLine($"    {p}"),
+            })),
             ("LightGbm", () => context.MulticlassClassification.Trainers.LightGbm()),
             ("SdcaMaximumEntropy", () => context.MulticlassClassification.Trainers.SdcaMaximumEntropy()),
         };
-        foreach (var (name, trainer) in models)
+        foreach (var (name, trainer) in models.Where(m => only is null || only.Any(prefix => m.Name.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))))
         {
             if (results.Has(name))
             {

@@ -7,8 +7,8 @@ namespace Invertible.Torch.Equilibrium;
 
 /// <summary>
 /// The convolutional monotone-operator equilibrium cell (monDEQ's convolutional model): on feature maps of C channels
-/// at the input image's height and width, z* = ReLU(W z* + U x + b) with W = (1 − m) I − AᵀA + B − Bᵀ, A and B 3×3
-/// convolutions C → C, U a 3×3 convolution from the image's channels. I − W ⪰ m I for every A and B, so the equilibrium
+/// at the input image's height and width divided by the injection's stride, z* = ReLU(W z* + U x + b) with
+/// W = (1 − m) I − AᵀA + B − Bᵀ, A and B 3×3 convolutions C → C, U a 3×3 convolution from the image's channels. I − W ⪰ m I for every A and B, so the equilibrium
 /// exists and is unique. States and inputs are flat rows, channel-major as <see cref="ImageShape"/> reads them.
 /// </summary>
 /// <remarks>
@@ -16,8 +16,10 @@ namespace Invertible.Torch.Equilibrium;
 /// basis, one C×C complex matrix per frequency, so the resolvent V = (I + α(I − W))⁻¹ of Peaceman–Rachford splitting
 /// is exact and costs one batched C×C inverse per frequency, and ‖I − W‖₂ — which sets α = 1/‖I − W‖₂ — is the largest
 /// singular value over those matrices, exact in training as in evaluation. A zero-padded A would need an iterative
-/// inner solve. The injection U uses zero padding, as an image convolution does.</para>
+/// inner solve. The injection U uses zero padding, as an image convolution does; with stride 2 the equilibrium runs on
+/// a quarter of the pixels, which makes each iteration about 6× cheaper on 28×28 images.</para>
 /// <para>The iteration is the dense cell's (<see cref="MonotoneSplitting"/>): s ← 2V(|s| + α b̃) − |s|, z* = ReLU(s*),
+/// with α = 1/√(μ L) from the exact μ = min λ(sym(I − W)) and L = ‖I − W‖₂ (<see cref="MonotoneSplitting.StepSize"/>),
 /// with V applied as rfft2 → per-frequency product → irfft2. The ONNX graph applies the same V as a circular
 /// convolution with its full-size spatial kernel (<see cref="ResolventKernel"/>).</para>
 /// </remarks>
@@ -33,10 +35,11 @@ public sealed class ConvolutionalMonotoneCell : nn.Module<Tensor, Tensor, Tensor
     /// <summary>Creates the cell.</summary>
     /// <param name="input">Shape of the injected images.</param>
     /// <param name="stateChannels">Channels C of the state's feature maps (≥ 1).</param>
+    /// <param name="stride">Stride of the injection (1 or 2): the state's height and width are the image's divided by it, rounded up.</param>
     /// <param name="monotonicity">m in (0, 1): I − W ⪰ m I. Default 0.5.</param>
     /// <param name="dtype">Parameter type.</param>
     /// <param name="generator">Random source of the initial weights (null: the global one).</param>
-    public ConvolutionalMonotoneCell(ImageShape input, int stateChannels, double monotonicity = 0.5, ScalarType dtype = ScalarType.Float32, Generator? generator = null)
+    public ConvolutionalMonotoneCell(ImageShape input, int stateChannels, int stride = 1, double monotonicity = 0.5, ScalarType dtype = ScalarType.Float32, Generator? generator = null)
         : base(nameof(ConvolutionalMonotoneCell))
     {
         ArgumentNullException.ThrowIfNull(input);
@@ -45,14 +48,18 @@ public sealed class ConvolutionalMonotoneCell : nn.Module<Tensor, Tensor, Tensor
         if (input.Height < KernelSize || input.Width < KernelSize)
             throw new ArgumentException($"The image {input} is smaller than the {KernelSize}×{KernelSize} kernels that wrap around it.", nameof(input));
         OptionCheck.FloatingPoint(dtype);
+        if (stride is not (1 or 2)) throw new ArgumentOutOfRangeException(nameof(stride), stride, "Must be 1 or 2.");
         Input = input;
-        State = input with { Channels = stateChannels };
+        Stride = stride;
+        State = new ImageShape(stateChannels, (input.Height - 1) / stride + 1, (input.Width - 1) / stride + 1);
+        if (State.Height < KernelSize || State.Width < KernelSize)
+            throw new ArgumentException($"The state {State} is smaller than the {KernelSize}×{KernelSize} kernels that wrap around it.", nameof(stride));
         Monotonicity = monotonicity;
         // As the dense cell: A and B at half the scale of a unit-variance map, so W starts near (1 − m) I.
         var scale = 0.5 / Math.Sqrt(stateChannels * KernelSize * KernelSize);
         a = new Parameter(randn([stateChannels, stateChannels, KernelSize, KernelSize], dtype: dtype, generator: generator).MulInPlace(scale));
         b = new Parameter(randn([stateChannels, stateChannels, KernelSize, KernelSize], dtype: dtype, generator: generator).MulInPlace(scale));
-        injection = nn.Conv2d(input.Channels, stateChannels, KernelSize, padding: KernelSize / 2, dtype: dtype);
+        injection = nn.Conv2d(input.Channels, stateChannels, KernelSize, stride: stride, padding: KernelSize / 2, dtype: dtype);
         Initialization.Convolution(injection, generator);
         RegisterComponents();
     }
@@ -60,8 +67,11 @@ public sealed class ConvolutionalMonotoneCell : nn.Module<Tensor, Tensor, Tensor
     /// <summary>Shape of the injected images.</summary>
     public ImageShape Input { get; }
 
-    /// <summary>Shape of the state's feature maps: C channels at the input's height and width.</summary>
+    /// <summary>Shape of the state's feature maps: C channels at the input's height and width divided by <see cref="Stride"/>.</summary>
     public ImageShape State { get; }
+
+    /// <summary>Stride of the injection.</summary>
+    public int Stride { get; }
 
     /// <inheritdoc />
     public int StateFeatures => State.Size;
@@ -105,7 +115,7 @@ public sealed class ConvolutionalMonotoneCell : nn.Module<Tensor, Tensor, Tensor
     /// <summary>
     /// [V̂, U, b, α]: the resolvent's spectrum V̂ = (I + α(I − W))⁻¹ per frequency as real and imaginary parts
     /// [height, width / 2 + 1, C, C, 2] (differentiable in A and B; real, so that every parameter of the solve's autograd
-    /// function is), the injection's kernel and bias, and α = 1/‖I − W‖₂ (a constant: any α &gt; 0 has the same fixed point).
+    /// function is), the injection's kernel and bias, and α (a constant: any α &gt; 0 has the same fixed point).
     /// </summary>
     public IEnumerable<Tensor> EffectiveParameters()
     {
@@ -115,7 +125,11 @@ public sealed class ConvolutionalMonotoneCell : nn.Module<Tensor, Tensor, Tensor
         var complement = ComplementSpectrum();
         double step;
         using (no_grad())
-            step = 1 / HeldScalars.SpectralNorm(complement.detach()).max().ReadDouble();
+        {
+            var spectrum = complement.detach();
+            var hermitian = spectrum.Add(spectrum.mH).Div(2);
+            step = MonotoneSplitting.StepSize(linalg.eigvalsh(hermitian).min().ReadDouble(), HeldScalars.SpectralNorm(spectrum).max().ReadDouble());
+        }
         var identity = eye(State.Channels, dtype: complement.dtype, device: a.device);
         var resolvent = linalg.inv(complement.Mul(step).Add(identity));
         Tensor[] parameters = [view_as_real(resolvent), injection.weight!, injection.bias!, tensor(step, dtype: a.dtype, device: a.device)];
@@ -126,7 +140,7 @@ public sealed class ConvolutionalMonotoneCell : nn.Module<Tensor, Tensor, Tensor
 
     /// <summary>U x + b as state rows.</summary>
     private Tensor Inject(Tensor input, Tensor weight, Tensor bias)
-        => nn.functional.conv2d(Input.Images(input), weight, bias, padding: [KernelSize / 2, KernelSize / 2]).flatten(1);
+        => nn.functional.conv2d(Input.Images(input), weight, bias, strides: [Stride, Stride], padding: [KernelSize / 2, KernelSize / 2]).flatten(1);
 
     /// <summary>V r for state rows r, given V̂ as real and imaginary parts.</summary>
     private Tensor Resolve(Tensor rows, Tensor resolventParts)

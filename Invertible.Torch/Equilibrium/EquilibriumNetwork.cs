@@ -56,9 +56,9 @@ public sealed class EquilibriumNetwork : nn.Module<Tensor, Tensor>, ILinearStart
             if (inputFeatures != image.Size)
                 throw new ArgumentException($"The image option says {image} = {image.Size} values per row, but the rows have {inputFeatures} features.", nameof(inputFeatures));
             Pooling = options.PoolingFor(image);
-            var convolutional = new ConvolutionalMonotoneCell(image, options.StateChannels, dtype: options.DType, generator: generator);
+            var convolutional = new ConvolutionalMonotoneCell(image, options.StateChannels, options.StrideFor(image), dtype: options.DType, generator: generator);
             cell = convolutional;
-            headFeatures = options.StateChannels * (image.Height / Pooling) * (image.Width / Pooling);
+            headFeatures = options.StateChannels * (convolutional.State.Height / Pooling) * (convolutional.State.Width / Pooling);
         }
         else
         {

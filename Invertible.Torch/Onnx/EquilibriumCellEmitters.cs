@@ -116,7 +116,7 @@ internal static class EquilibriumCellEmitters
             var images = g.Node("Reshape", [u, g.Int64("input_image", -1, input.Channels, input.Height, input.Width)]);
             var half = ConvolutionalMonotoneCell.KernelSize / 2;
             var injected = g.Node("Conv", [images, g.Initializer("injection_kernel", cell.Injection.weight!.detach()), g.Initializer("injection_bias", cell.Injection.bias!.detach())],
-                null, OnnxGraphBuilder.Attribute("pads", [half, half, half, half]));
+                null, OnnxGraphBuilder.Attribute("pads", [half, half, half, half]), OnnxGraphBuilder.Attribute("strides", [cell.Stride, cell.Stride]));
             var rows = g.Node("Reshape", [injected, g.Int64("state_rows", -1, cell.State.Size)]);
             return Resolve(g, g.Mul(rows, g.Scalar((float)step, "monotone_step")));
         }

@@ -14,14 +14,17 @@ namespace Invertible.Tests.Equilibrium;
 [TestClass]
 public sealed class ConvolutionalMonotoneCellTests
 {
-    private static readonly ImageShape Image = new(1, 4, 5);
     private const int Channels = 2;
 
-    /// <summary>A cell with kernels large enough that I − W is far from m I (a trained cell's regime).</summary>
-    private static ConvolutionalMonotoneCell Cell(double monotonicity = 0.3)
+    /// <summary>
+    /// A cell with kernels large enough that I − W is far from m I (a trained cell's regime); at stride 1 on a 4×5
+    /// image, at stride 2 on a 7×8 image (4×4 feature maps: odd and even sides of the strided injection).
+    /// </summary>
+    private static ConvolutionalMonotoneCell Cell(int stride = 1, double monotonicity = 0.3)
     {
         manual_seed(7);
-        var cell = new ConvolutionalMonotoneCell(Image, Channels, monotonicity, ScalarType.Float64);
+        var image = stride == 1 ? new ImageShape(1, 4, 5) : new ImageShape(1, 7, 8);
+        var cell = new ConvolutionalMonotoneCell(image, Channels, stride, monotonicity, ScalarType.Float64);
         using var _ = no_grad();
         var (a, b) = cell.Kernels;
         a.copy_(randn_like(a).Mul(0.8));
@@ -46,7 +49,11 @@ public sealed class ConvolutionalMonotoneCellTests
     }
 
     private static Tensor Injected(ConvolutionalMonotoneCell cell, Tensor x)
-        => nn.functional.conv2d(cell.Input.Images(x), cell.Injection.weight!, cell.Injection.bias, padding: [1, 1]).flatten(1);
+        => nn.functional.conv2d(cell.Input.Images(x), cell.Injection.weight!, cell.Injection.bias, strides: [cell.Stride, cell.Stride], padding: [1, 1]).flatten(1);
+
+    /// <summary>α = 1/√(μ L) of the dense operator: μ the smallest eigenvalue of its symmetric part, L its largest singular value.</summary>
+    private static double Step(Tensor complement)
+        => 1 / Math.Sqrt(linalg.eigvalsh(complement.Add(complement.t()).Div(2)).min().ReadDouble() * linalg.svdvals(complement).max().ReadDouble());
 
     [TestMethod]
     public void Complement_IsStronglyMonotone_AndTheSpectrumIsTheSpatialOperator()
@@ -62,16 +69,18 @@ public sealed class ConvolutionalMonotoneCellTests
         Assert.IsTrue(dense > 3 * cell.Monotonicity, $"the test cell must be far from m I; ‖I − W‖ = {dense}");
     }
 
-    /// <summary>T(s) = 2V(|s| + α b̃) − |s| with V = (I + α(I − W))⁻¹ and α = 1/‖I − W‖₂, V inverted densely.</summary>
+    /// <summary>T(s) = 2V(|s| + α b̃) − |s| with V = (I + α(I − W))⁻¹ and α = 1/√(μ L), V inverted densely.</summary>
     [TestMethod]
-    public void Apply_AndIterationMap_AreThePeacemanRachfordMapOfTheDenseOperator()
+    [DataRow(1)]
+    [DataRow(2)]
+    public void Apply_AndIterationMap_AreThePeacemanRachfordMapOfTheDenseOperator(int stride)
     {
         using var _ = no_grad();
-        var cell = Cell();
+        var cell = Cell(stride);
         cell.eval();
         var complement = Complement(cell);
         var n = cell.StateFeatures;
-        var alpha = 1 / linalg.svdvals(complement).max().ReadDouble();
+        var alpha = Step(complement);
         var resolvent = linalg.inv(eye(n, dtype: ScalarType.Float64).Add(complement.Mul(alpha)));
         manual_seed(3);
         var (s, x) = (randn(3, n, dtype: ScalarType.Float64), randn(3, cell.InputFeatures, dtype: ScalarType.Float64));
@@ -82,9 +91,11 @@ public sealed class ConvolutionalMonotoneCellTests
     }
 
     [TestMethod]
-    public void Equilibrium_SolvesTheMonotoneFixedPointEquation()
+    [DataRow(1)]
+    [DataRow(2)]
+    public void Equilibrium_SolvesTheMonotoneFixedPointEquation(int stride)
     {
-        var cell = Cell();
+        var cell = Cell(stride);
         cell.eval();
         var layer = new EquilibriumLayer(cell, new EquilibriumOptions { Forward = new FixedPointOptions { Tolerance = 1e-12, MaxIterations = 500 } });
         manual_seed(5);
@@ -129,7 +140,7 @@ public sealed class ConvolutionalMonotoneCellTests
         cell.eval();
         var complement = Complement(cell);
         var n = cell.StateFeatures;
-        var alpha = 1 / linalg.svdvals(complement).max().ReadDouble();
+        var alpha = Step(complement);
         var resolvent = linalg.inv(eye(n, dtype: ScalarType.Float64).Add(complement.Mul(alpha)));
         manual_seed(13);
         var r = randn(2, n, dtype: ScalarType.Float64);
