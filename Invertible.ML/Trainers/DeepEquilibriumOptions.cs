@@ -108,7 +108,12 @@ public sealed class DeepEquilibriumOptions : SupervisedTrainingOptions
     /// <summary>Images: channels of the equilibrium's feature maps. Default 32.</summary>
     public int StateChannels = EquilibriumNetworkOptions.Defaults.StateChannels;
 
-    /// <summary>Images: side of the average-pooling window before the head. Default (null): the shorter side / 7, at least 1.</summary>
+    /// <summary>Images: stride of the cell's injection, 1 or 2. Default (null): 2 when the image's shorter side is at least
+    /// 16, else 1.</summary>
+    public int? Stride;
+
+    /// <summary>Images: side of the average-pooling window before the head. Default (null): the feature maps' shorter side
+    /// / 7, at least 1.</summary>
     public int? Pooling;
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
@@ -117,6 +122,8 @@ public sealed class DeepEquilibriumOptions : SupervisedTrainingOptions
         OptionCheck.AtLeast(StateFeatures, 1);
         OptionCheck.AtLeast(StateChannels, 1);
         OptionCheck.AtLeast(Pooling, 1);
+        if (Stride is not (null or 1 or 2))
+            throw new ArgumentOutOfRangeException(nameof(Stride), Stride, "Must be 1 or 2.");
         OptionCheck.Coefficient(Coefficient);
         OptionCheck.Defined(Activation);
         OptionCheck.Defined(Gradient);

@@ -52,7 +52,7 @@ public sealed class DeepEquilibriumTrainer<TTransformer> : IEstimator<TTransform
                         throw new ArgumentException($"Column '{options.FeatureColumnName}' holds {inputs} values per row, but Image {image} holds {image.Size}.", nameof(options.Image));
                     var architecture = new EquilibriumNetworkOptions
                     {
-                        Image = image, StateChannels = options.StateChannels, Pooling = options.Pooling, LinearSkip = true, Equilibrium = solves,
+                        Image = image, StateChannels = options.StateChannels, Stride = options.Stride, Pooling = options.Pooling, LinearSkip = true, Equilibrium = solves,
                     };
                     return new ModelMembers([.. Enumerable.Range(0, members).Select(_ =>
                         (TorchSharp.torch.nn.Module)new EquilibriumNetwork(inputs, outputs, Task, architecture, generator))]);
