@@ -136,6 +136,10 @@ public sealed class FlatAdam : IDisposable
             group.Second.MulInPlace(Beta2).AddcmulInPlace(gradient, gradient, 1 - Beta2);
             using var denominator = group.Second.sqrt().DivInPlace(correction).AddInPlace(Epsilon);
             group.Values.AddcdivInPlace(group.First, denominator, -stepSize);
+            // The parameters were set_ to slices of Values, so this write bumped only the buffer's version counter;
+            // caches keyed on the parameters' versions (evaluation weights, resolvents) must see it too.
+            foreach (var p in group.Parameters)
+                TensorVersion.Bump(p);
             decayed?.Dispose();
             group.Synced();
         }

@@ -1,5 +1,7 @@
 using Invertible.Tests.Support;
 using Invertible.Torch.Core;
+using Invertible.Torch.Equilibrium;
+using Invertible.Torch.Training;
 using Invertible.Torch.Layers;
 using Invertible.Torch.Lipschitz;
 using Invertible.Torch;
@@ -29,14 +31,17 @@ public sealed class EvaluationCacheTests
     }
 
     [TestMethod]
-    public void TensorVersions_AreReadable_AndBumpedByInPlaceWrites()
+    public void TensorVersions_AreReadable_AndBumpedByInPlaceWritesAndByBump()
     {
         Assert.IsTrue(TensorVersion.Available, "libtorch's version counter could not be resolved: evaluation caching is off");
         var t = randn(3);
         var before = TensorVersion.Of(t);
         using (no_grad())
             t.add_(1);
-        Assert.AreNotEqual(before, TensorVersion.Of(t));
+        var written = TensorVersion.Of(t);
+        Assert.AreNotEqual(before, written);
+        TensorVersion.Bump(t);
+        Assert.AreNotEqual(written, TensorVersion.Of(t), "Bump did not change the version");
     }
 
     /// <summary>Depth 3, every activation, LipSwish with two different β ≠ 1, weights not at their initialisation:
@@ -108,6 +113,51 @@ public sealed class EvaluationCacheTests
             Check.TensorsClose(after, Uncached(block, x), 2e-6, $"after {what}: cached vs differentiable forward");
             Assert.IsTrue(Check.MaxAbsDiff(after, before) > 1e-3, $"{what} did not change the output: the test would not see a stale cache");
         }
+    }
+
+    /// <summary>The trainers' <see cref="FlatAdam"/> writes every parameter through one flat buffer, which bumps only the
+    /// buffer's version counter: each module that caches what it derives from its parameters in evaluation must still
+    /// see the step (a stale cache once made validation score the weights of the epoch it was first filled in).</summary>
+    [TestMethod]
+    public void CachedEvaluation_SeesFlatAdamSteps()
+    {
+        manual_seed(34);
+        var block = Blocks.Random(6, 24, 0.9, ScalarType.Float32);
+        var rows = randn(16, 6);
+        var modules = new (string What, nn.Module Module, Func<Tensor> Forward)[]
+        {
+            ("residual block", block, () => block.forward(rows)),
+            Cell("monotone cell", new MonotoneCell(5, 4), 5, 4),
+            Cell("convolutional monotone cell", new ConvolutionalMonotoneCell(new ImageShape(2, 5, 5), 3), 75, 50),
+            Cell("member monotone cell", new MemberMonotoneCell(2, 5, 4), 5, 4, members: 2),
+            Cell("member contractive cell", new MemberContractiveCell(2, 5, 4), 5, 4, members: 2),
+        };
+        foreach (var (what, module, forward) in modules)
+        {
+            module.eval();
+            Tensor Evaluate(bool cached)
+            {
+                using var _ = cached ? no_grad() : enable_grad();
+                return forward().detach();
+            }
+            // The optimiser first (it moves the parameters into its buffer, an in-place write), then the cache.
+            using var optimizer = new FlatAdam(module.parameters(), 0.05);
+            var before = Evaluate(cached: true);
+            optimizer.ZeroGrad();
+            using (enable_grad())
+                forward().square().sum().backward();
+            optimizer.Step();
+            var after = Evaluate(cached: true);
+            Check.TensorsClose(after, Evaluate(cached: false), 2e-6, $"{what} after a FlatAdam step: cached vs differentiable forward");
+            Assert.IsTrue(Check.MaxAbsDiff(after, before) > 1e-3, $"the step did not change the {what}'s output: the test would not see a stale cache");
+        }
+    }
+
+    private static (string, nn.Module, Func<Tensor>) Cell<TCell>(string what, TCell cell, int stateFeatures, int inputFeatures, int members = 1)
+        where TCell : nn.Module<Tensor, Tensor, Tensor>
+    {
+        var (state, input) = (randn(8 * members, stateFeatures), randn(8 * members, inputFeatures));
+        return (what, cell, () => cell.forward(state, input));
     }
 
     [TestMethod]
