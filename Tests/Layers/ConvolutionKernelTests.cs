@@ -15,7 +15,7 @@ public sealed class ConvolutionKernelTests
     public void OneDnn_IsCapped_UnlessTheProcessChoseOtherwise()
     {
         // Loading the assembly applied the cap; a variable set before the process started is kept.
-        Assert.IsFalse(string.IsNullOrEmpty(OneDnnInstructionSet.Value), $"{OneDnnInstructionSet.Variable} is not set");
+        Assert.IsFalse(string.IsNullOrEmpty(ConvolutionBackends.Value), $"{ConvolutionBackends.Variable} is not set");
     }
 
     /// <summary>Small channel counts, where oneDNN's AVX-512 kernels went wrong on an AMD EPYC (errors of 14–50), repeated
@@ -23,7 +23,7 @@ public sealed class ConvolutionKernelTests
     [TestMethod]
     public void TransposedConvolution_Float32_MatchesFloat64()
     {
-        _ = OneDnnInstructionSet.Value;
+        _ = ConvolutionBackends.Value;
         manual_seed(41);
         foreach (var (batch, input, output, side) in new[] { (4, 2, 8, 6), (2, 4, 8, 4), (33, 16, 16, 14) })
         {
