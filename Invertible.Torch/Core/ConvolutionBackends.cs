@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using static TorchSharp.torch;
 
 namespace Invertible.Torch.Core;
 
@@ -49,20 +48,11 @@ internal static unsafe partial class ConvolutionBackends
     // at::native::_nnpack_available(), at::globalContext() and at::Context::setUserEnabledNNPACK(bool), Itanium manglings.
     private static void SwitchOffUnavailableNnpack()
     {
-        try
-        {
-            _ = zeros(1); // makes TorchSharp load libtorch first
-            if (!NativeLibrary.TryLoad("libtorch_cpu.so", typeof(ConvolutionBackends).Assembly, DllImportSearchPath.SafeDirectories | DllImportSearchPath.AssemblyDirectory, out var library)
-                || !NativeLibrary.TryGetExport(library, "_ZN2at6native17_nnpack_availableEv", out var available)
-                || !NativeLibrary.TryGetExport(library, "_ZN2at13globalContextEv", out var context)
-                || !NativeLibrary.TryGetExport(library, "_ZN2at7Context20setUserEnabledNNPACKEb", out var enable))
-                return;
-            if (((delegate* unmanaged<byte>)available)() == 0)
-                ((delegate* unmanaged<IntPtr, byte, void>)enable)(((delegate* unmanaged<IntPtr>)context)(), 0);
-        }
-        catch (Exception e) when (e is DllNotFoundException or BadImageFormatException or EntryPointNotFoundException or TypeInitializationException)
-        {
-        }
+        var available = LibTorchExports.Resolve("_ZN2at6native17_nnpack_availableEv");
+        var context = LibTorchExports.Resolve("_ZN2at13globalContextEv");
+        var enable = LibTorchExports.Resolve("_ZN2at7Context20setUserEnabledNNPACKEb");
+        if (available != IntPtr.Zero && context != IntPtr.Zero && enable != IntPtr.Zero && ((delegate* unmanaged<byte>)available)() == 0)
+            ((delegate* unmanaged<IntPtr, byte, void>)enable)(((delegate* unmanaged<IntPtr>)context)(), 0);
     }
 
     private static string? NativeValue() => OperatingSystem.IsWindows() ? null : Marshal.PtrToStringUTF8(GetNative(Variable));

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using static TorchSharp.torch;
 
 namespace Invertible.Torch.Core;
@@ -20,9 +19,9 @@ internal static unsafe class TensorVersion
     // … of `void torch::autograd::impl::bump_version(const at::Tensor&)` (a reference is passed as the pointer).
     private static readonly string[] BumpSymbols = ["_ZN5torch8autograd4impl12bump_versionERKN2at6TensorE", "?bump_version@impl@autograd@torch@@YAXAEBVTensor@at@@@Z"];
 
-    private static readonly delegate* unmanaged<IntPtr, long> Read = (delegate* unmanaged<IntPtr, long>)Resolve(ReadSymbols);
+    private static readonly delegate* unmanaged<IntPtr, long> Read = (delegate* unmanaged<IntPtr, long>)LibTorchExports.Resolve(ReadSymbols);
 
-    private static readonly delegate* unmanaged<IntPtr, void> BumpVersion = (delegate* unmanaged<IntPtr, void>)Resolve(BumpSymbols);
+    private static readonly delegate* unmanaged<IntPtr, void> BumpVersion = (delegate* unmanaged<IntPtr, void>)LibTorchExports.Resolve(BumpSymbols);
 
     /// <summary>Whether versions can be read and bumped; without both nothing is cached.</summary>
     public static bool Available => Read != null && BumpVersion != null;
@@ -35,25 +34,5 @@ internal static unsafe class TensorVersion
     {
         if (BumpVersion != null)
             BumpVersion(tensor.Handle);
-    }
-
-    private static IntPtr Resolve(string[] symbols)
-    {
-        try
-        {
-            _ = zeros(1); // makes TorchSharp load libtorch first
-            foreach (var name in new[] { "libtorch_cpu.so", "libtorch_cpu.dylib", "torch_cpu.dll" })
-            {
-                if (!NativeLibrary.TryLoad(name, typeof(TensorVersion).Assembly, DllImportSearchPath.SafeDirectories | DllImportSearchPath.AssemblyDirectory, out var library))
-                    continue;
-                foreach (var symbol in symbols)
-                    if (NativeLibrary.TryGetExport(library, symbol, out var export))
-                        return export;
-            }
-        }
-        catch (Exception e) when (e is DllNotFoundException or BadImageFormatException or EntryPointNotFoundException)
-        {
-        }
-        return IntPtr.Zero;
     }
 }
