@@ -38,6 +38,14 @@ public abstract class TrainingOptions
     /// </summary>
     public double? TrainingNoise;
 
+    /// <summary>
+    /// Wall-clock budget of the training epochs (reading the rows and the closed-form start come before it): after each
+    /// epoch the fit plans the epochs that fit in what is left, at most <see cref="Epochs"/>, and the learning-rate
+    /// schedule spans them; the training report says when the budget cut the fit short. At least one epoch runs.
+    /// Default null: no budget.
+    /// </summary>
+    public TimeSpan? TimeBudget;
+
     /// <summary>Seed of the initialisation, split and shuffling. Default (null): drawn from the <c>MLContext</c>'s seed.</summary>
     public int? Seed;
 
@@ -60,6 +68,8 @@ public abstract class TrainingOptions
         OptionCheck.Within(ValidationFraction, 0, true, 1, false);
         OptionCheck.AtLeast(EarlyStoppingPatience, 0);
         OptionCheck.NonNegative(TrainingNoise);
+        if (TimeBudget is { } budget && budget <= TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(TimeBudget), budget, "Must be positive.");
         Check.DeviceName(Device, nameof(Device));
     }
 
@@ -68,6 +78,6 @@ public abstract class TrainingOptions
     {
         Epochs = schedule?.Epochs ?? Epochs, BatchSize = schedule?.Batch ?? BatchSize, LearningRate = learningRate ?? LearningRate, WeightDecay = WeightDecay,
         Schedule = LearningRateSchedule.Cosine, EarlyStoppingPatience = EarlyStoppingPatience, ValidateBeforeTraining = validateBeforeTraining,
-        ValidationFraction = 0, Seed = (ulong)seed,
+        ValidationFraction = 0, Seed = (ulong)seed, TimeBudget = TimeBudget,
     };
 }

@@ -66,6 +66,9 @@ public static class FashionAnomaly
     {
         var context = new MLContext(1);
         var detector = context.AnomalyDetection.Trainers.InvertibleResNet(new InvertibleResNetAnomalyOptions { Image = FashionMnist.Shape, Epochs = epochs }).Fit(View(context, train));
+        if (detector.TrainingReport is { } report)
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"    best epoch {report.BestEpoch} of {report.History.Count} (0: the Gaussian start); validation NLL {report.BestValidationLoss:F1}; per epoch (training/validation) {string.Join(" ", report.History.Select(h => $"{h.TrainLoss:F1}/{h.ValidationLoss:F1}"))}"));
         return test => [.. detector.Transform(View(context, test)).GetColumn<float>("Score").Select(s => (double)s)];
     }
 

@@ -77,7 +77,7 @@ public sealed class InvertibleResNetEstimator : IEstimator<InvertibleResNetTrans
 
         if (options.Image is { } image && image.Size != width)
             throw new ArgumentException($"Column '{options.FeatureColumnName}' holds {width} values per row, but Image {image} holds {image.Size}.", nameof(input));
-        var logit = options.LogitAlpha ?? (options.Image is not null && statistics.Training.Minimum >= 0 && statistics.Training.Maximum <= 1
+        var logit = options.LogitAlpha ?? (options.Image is not null && !options.ImageGaussianStart && statistics.Training.Minimum >= 0 && statistics.Training.Maximum <= 1
             ? InvertibleResNetOptions.Defaults.ImageLogitAlpha : null);
         if (logit is not null && options.Image is null && options.LogitAlpha is not null)
             throw new ArgumentException("LogitAlpha needs an image flow (Image): the dense flow starts from the Gaussian of the raw values.", nameof(input));
@@ -88,12 +88,13 @@ public sealed class InvertibleResNetEstimator : IEstimator<InvertibleResNetTrans
         var generator = new Generator((ulong)seed);
         var flow = new InvertibleResNetFlow(width, flowOptions, generator);
         var (regularization, gaussianNll) = options.CovarianceRegularization is { } fixedRegularization ? (fixedRegularization, double.NaN) : GaussianStart.Select(statistics);
-        // An image flow's layers act on channels and scales, not on a full covariance: its ActNorms start it instead.
-        if (options.Image is null)
+        // An image flow without its dense layers at the end acts on channels and scales, not on a full covariance: its
+        // ActNorms start it instead.
+        if (options.Image is null || options.ImageGaussianStart)
             flow.InitializeGaussian(statistics.Training.Mean, statistics.Training.Covariance, regularization);
         flow.to(device);
         flow.Generator = generator;
-        var start = options.Image is null ? "the fitted Gaussian" : "per-channel ActNorm on the first batch; the fitted Gaussian scores";
+        var start = options.Image is null || options.ImageGaussianStart ? "the fitted Gaussian" : "per-channel ActNorm on the first batch; the fitted Gaussian scores";
         host.Info(string.Create(CultureInfo.InvariantCulture,
             $"InvertibleResNet: {statistics.TrainingRows} training rows, {statistics.ValidationRows} validation rows, {width} features{(options.Image is { } shape ? $" ({shape} images)" : "")}; {flowOptions.Blocks} blocks of {flowOptions.HiddenFeatures} hidden units; starting from {start} (regularisation {regularization:G2}, validation NLL {gaussianNll:F4}); training noise {options.TrainingNoise ?? DefaultNoise(regularization, options.Image):G2}{(logit is { } a ? $"; logit transform, α = {a:G3}" : "")}."));
 
@@ -115,7 +116,7 @@ public sealed class InvertibleResNetEstimator : IEstimator<InvertibleResNetTrans
         var report = Trainer.Fit(flow, training, validation, Loss, options.ToTrainerOptions(seed, schedule: schedule),
             host.Progress("InvertibleResNet", options.ProgressCallback), options.CancellationToken);
         host.Info(string.Create(CultureInfo.InvariantCulture,
-            $"InvertibleResNet: best epoch {report.BestEpoch} of {report.History.Count} (0 = the Gaussian start), validation NLL {report.BestValidationLoss:F4} nats, {report.Elapsed.TotalSeconds:F1} s."));
+            $"InvertibleResNet: best epoch {report.BestEpoch} of {report.History.Count} (0 = the Gaussian start{(report.StoppedByTimeBudget ? "; the time budget ended the fit" : "")}), validation NLL {report.BestValidationLoss:F4} nats, {report.Elapsed.TotalSeconds:F1} s."));
         return (flow, report, split);
     }
 
@@ -153,6 +154,7 @@ public sealed class InvertibleResNetEstimator : IEstimator<InvertibleResNetTrans
     private InvertibleResNetFlowOptions FlowOptions(int features, long rows, double? logit) => new()
     {
         Image = options.Image,
+        FullCovariance = options.ImageGaussianStart,
         LogitAlpha = logit,
         Blocks = options.Blocks ?? (rows < 1000 ? 2 : rows < 10000 ? 4 : 6),
         HiddenFeatures = options.HiddenFeatures ?? (options.Image is { } image ? Math.Min(32 * image.Channels, 64) : Math.Clamp(2 * features, 16, 128)),

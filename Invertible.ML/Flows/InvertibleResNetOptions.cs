@@ -97,9 +97,19 @@ public class InvertibleResNetOptions : TrainingOptions
     /// <summary>
     /// The feature vector is an image of this shape (channel-major, as <c>ExtractPixels</c> writes it): the flow is then
     /// multi-scale and convolutional (<see cref="InvertibleResNetFlowOptions.Image"/>) and starts from its per-channel
-    /// ActNorm on the first batch instead of the fitted Gaussian. Height and width must be even. Default null: dense rows.
+    /// ActNorm on the first batch, or from the fitted Gaussian with <see cref="FullCovariance"/>. Height and width must be
+    /// even. Default null: dense rows.
     /// </summary>
     public ImageShape? Image;
+
+    /// <summary>
+    /// Image only: the flow ends with a dense ActNorm and LU layer over all values
+    /// (<see cref="InvertibleResNetFlowOptions.FullCovariance"/>) and starts as the full-covariance Gaussian fitted to the
+    /// training images, with no logit transform — so, as on dense rows, the Gaussian is epoch 0 of early stopping, and
+    /// correlations between distant pixels stay in the model. Default (null): off for the flow transform (whose bits per
+    /// dimension gain from the logit), on for the anomaly detector.
+    /// </summary>
+    public bool? FullCovariance;
 
     /// <summary>
     /// α of the logit transform logit(α + (1 − 2α) x) that values in [0, 1] go through first (<see cref="Torch.Layers.Logit"/>):
@@ -137,6 +147,11 @@ public class InvertibleResNetOptions : TrainingOptions
     /// <summary>Iteration cap of the inverse per block. Default 500.</summary>
     public int SolverMaxIterations = Defaults.SolverMaxIterations;
 
+    // Whether an image flow starts from the full-covariance Gaussian when FullCovariance is null.
+    internal virtual bool ImageFullCovarianceDefault => false;
+
+    internal bool ImageGaussianStart => Image is not null && (FullCovariance ?? ImageFullCovarianceDefault);
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
     public virtual void Validate()
     {
@@ -150,6 +165,10 @@ public class InvertibleResNetOptions : TrainingOptions
             throw new ArgumentException($"{nameof(BitsPerDimensionColumnName)} '{BitsPerDimensionColumnName}' is already another output column.", nameof(BitsPerDimensionColumnName));
         if (LogitAlpha is { } alpha)
             OptionCheck.Within(alpha, 0, false, 0.5, false, nameof(LogitAlpha));
+        if (FullCovariance is not null && Image is null)
+            throw new ArgumentException("FullCovariance needs Image: a flow on dense rows always starts from the full-covariance Gaussian.", nameof(FullCovariance));
+        if (ImageGaussianStart && LogitAlpha is not null)
+            throw new ArgumentException("LogitAlpha cannot be combined with the full-covariance Gaussian start of an image flow, which models the pixels as they are; set FullCovariance = false for a logit.", nameof(LogitAlpha));
         OptionCheck.AtLeast(Blocks, 1);
         OptionCheck.AtLeast(HiddenFeatures, 1);
         OptionCheck.AtLeast(Depth, 2);

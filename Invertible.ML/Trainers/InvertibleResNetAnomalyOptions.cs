@@ -19,6 +19,10 @@ public sealed class InvertibleResNetAnomalyOptions : InvertibleResNetOptions
     /// </summary>
     public double FalsePositiveRate = DefaultFalsePositiveRate;
 
+    // A flow's likelihood of images ranks background-heavy images of other classes above the normal class; from the
+    // pixels' Gaussian the detector starts where that Gaussian stands.
+    internal override bool ImageFullCovarianceDefault => true;
+
     /// <inheritdoc />
     public override void Validate()
     {

@@ -108,7 +108,7 @@ internal static class SupervisedFit
         var (scores, targets) = CrossFitting.OutOfFoldScores(ensemble, validation);
         var outOfFold = OutOfFoldMetrics.Of(task, scores, targets);
         host.Info(string.Create(CultureInfo.InvariantCulture,
-            $"{name}: best epoch {report.BestEpoch} of {report.History.Count} (0 = the linear start); {outOfFold}; {watch.Elapsed.TotalSeconds:F1} s."));
+            $"{name}: best epoch {report.BestEpoch} of {report.History.Count} (0 = the linear start{(report.StoppedByTimeBudget ? "; the time budget ended the fit" : "")}); {outOfFold}; {watch.Elapsed.TotalSeconds:F1} s."));
         return InvertiblePredictionTransformer.Create(environment, ensemble, featureColumn, labelColumn, keys, report, outOfFold);
     }
 }

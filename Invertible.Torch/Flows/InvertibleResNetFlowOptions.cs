@@ -46,6 +46,15 @@ public sealed class InvertibleResNetFlowOptions : ResidualBranchOptions
     /// (null): as many as the sides allow, at most 3.</summary>
     public int? Scales { get; init; }
 
+    /// <summary>
+    /// Image only: the flow ends with a dense ActNorm and LU layer over all of the image's values, after the scales, so
+    /// it can start as the full-covariance Gaussian of the pixels (<see cref="InvertibleResNetFlow.InitializeGaussian(Tensor, Tensor, double)"/>)
+    /// and keeps correlations between distant pixels, which the convolutions and per-pixel layers do not reach. The two
+    /// layers are fitted in closed form, not trained (their parameters do not require gradients). They cost a d × d
+    /// matrix (d = the image's values) per batch. Default false.
+    /// </summary>
+    public bool FullCovariance { get; init; }
+
     /// <summary>An ActNorm layer before every block and at the end. Default true.</summary>
     public bool ActNorm { get; init; } = true;
 
@@ -99,6 +108,8 @@ public sealed class InvertibleResNetFlowOptions : ResidualBranchOptions
     {
         OptionCheck.AtLeast(Blocks, 1);
         OptionCheck.AtLeast(Scales, 1);
+        if (FullCovariance && Image is null)
+            throw new ArgumentException("FullCovariance needs an image flow (Image); a dense flow's first ActNorm and LU layer already act on all features.", nameof(FullCovariance));
         if (LogitAlpha is { } alpha)
             OptionCheck.Within(alpha, 0, false, 0.5, false, nameof(LogitAlpha));
         ValidateBranch();

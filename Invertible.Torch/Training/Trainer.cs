@@ -61,6 +61,7 @@ public static class Trainer
         Dictionary<string, Tensor>? bestState = null;
         var watch = Stopwatch.StartNew();
         var stoppedEarly = false;
+        var stoppedByBudget = false;
         var heap = double.IsPositiveInfinity(options.NativeHeapGrowthLimit) ? null : new NativeHeapTrimmer(options.NativeHeapGrowthLimit);
 
         try
@@ -71,9 +72,12 @@ public static class Trainer
                 if (options.RestoreBestWeights)
                     bestState = Snapshot(model, bestState);
             }
-            for (var epoch = 1; epoch <= options.Epochs; epoch++)
+            var epochs = options.Epochs;
+            var slowest = TimeSpan.Zero;
+            for (var epoch = 1; epoch <= epochs; epoch++)
             {
-                var learningRate = options.LearningRateAt(epoch - 1);
+                var started = watch.Elapsed;
+                var learningRate = options.LearningRateAt(epoch - 1, epochs);
                 optimizer.LearningRate = learningRate;
 
                 model.train();
@@ -109,7 +113,14 @@ public static class Trainer
                     if (validation is not null && options.RestoreBestWeights)
                         bestState = Snapshot(model, bestState);
                 }
-                var report = new TrainingProgress(epoch, options.Epochs, lossSum / rows, validationLoss, learningRate,
+                if (options.TimeBudget is { } budget)
+                {
+                    slowest = TimeSpan.FromTicks(Math.Max(slowest.Ticks, (watch.Elapsed - started).Ticks));
+                    var fit = epoch + (int)Math.Max(0, Math.Floor((budget - watch.Elapsed) / slowest));
+                    if (fit < epochs)
+                        (epochs, stoppedByBudget) = (fit, true);
+                }
+                var report = new TrainingProgress(epoch, epochs, lossSum / rows, validationLoss, learningRate,
                     metrics.AveragesAndReset(), watch.Elapsed, isBest);
                 history.Add(report);
                 progress?.Report(report);
@@ -127,7 +138,7 @@ public static class Trainer
                 model.load_state_dict(bestState);
             model.eval();
         }
-        return new TrainingReport(history, best.Epoch, validation is null ? null : best.Loss, stoppedEarly, watch.Elapsed);
+        return new TrainingReport(history, best.Epoch, validation is null ? null : best.Loss, stoppedEarly, watch.Elapsed) { StoppedByTimeBudget = stoppedByBudget };
     }
 
     /// <summary>Mean loss over the rows of <paramref name="data"/> in evaluation mode, without gradients.</summary>

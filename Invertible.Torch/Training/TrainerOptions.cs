@@ -66,6 +66,14 @@ public sealed class TrainerOptions
     /// </summary>
     public bool ValidateBeforeTraining { get; init; }
 
+    /// <summary>
+    /// Wall-clock budget of the run (validation included). After each epoch the run plans how many epochs fit in what is
+    /// left, judged by its slowest epoch so far, at most <see cref="Epochs"/>; the learning-rate schedule then spans the
+    /// planned epochs, so a run cut short by its budget still ends at a low rate. At least one epoch runs. Default null:
+    /// no budget.
+    /// </summary>
+    public TimeSpan? TimeBudget { get; init; }
+
     /// <summary>At the end, load the weights of the best validation epoch. Default true.</summary>
     public bool RestoreBestWeights { get; init; } = true;
 
@@ -93,11 +101,16 @@ public sealed class TrainerOptions
         OptionCheck.Within(ValidationFraction, 0, true, 1, false);
         OptionCheck.AtLeast(EarlyStoppingPatience, 0);
         OptionCheck.Within(NativeHeapGrowthLimit, 1, false, double.PositiveInfinity, true);
+        if (TimeBudget is { } budget && budget <= TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(TimeBudget), budget, "Must be positive.");
     }
 
-    internal double LearningRateAt(int epoch) => Schedule switch
+    internal double LearningRateAt(int epoch) => LearningRateAt(epoch, Epochs);
+
+    // The rate of 0-based epoch of a run of `epochs` epochs.
+    internal double LearningRateAt(int epoch, int epochs) => Schedule switch
     {
-        LearningRateSchedule.Cosine => LearningRate * (0.01 + 0.99 * 0.5 * (1 + Math.Cos(Math.PI * epoch / Epochs))),
+        LearningRateSchedule.Cosine => LearningRate * (0.01 + 0.99 * 0.5 * (1 + Math.Cos(Math.PI * epoch / epochs))),
         LearningRateSchedule.Step => LearningRate * Math.Pow(StepFactor, epoch / StepEpochs),
         _ => LearningRate,
     };

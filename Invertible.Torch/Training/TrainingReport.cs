@@ -8,6 +8,9 @@ namespace Invertible.Torch.Training;
 /// <param name="Elapsed">Wall-clock time.</param>
 public sealed record TrainingReport(IReadOnlyList<TrainingProgress> History, int BestEpoch, double? BestValidationLoss, bool StoppedEarly, TimeSpan Elapsed)
 {
+    /// <summary>Whether <see cref="TrainerOptions.TimeBudget"/> cut the run short of its epochs.</summary>
+    public bool StoppedByTimeBudget { get; init; }
+
     /// <summary>The last epoch's progress.</summary>
     public TrainingProgress Last => History[^1];
 }

@@ -17,9 +17,9 @@ public sealed class ImageFlowTests
 {
     private static readonly ImageShape Image = new(2, 4, 4);
 
-    private static InvertibleResNetFlowOptions Options(ScalarType dtype) => new()
+    private static InvertibleResNetFlowOptions Options(ScalarType dtype, bool fullCovariance = false) => new()
     {
-        Image = Image, Blocks = 2, HiddenFeatures = 8, InvertibleLinear = true, Coefficient = 0.9, DType = dtype,
+        Image = Image, Blocks = 2, HiddenFeatures = 8, InvertibleLinear = true, Coefficient = 0.9, DType = dtype, FullCovariance = fullCovariance,
     };
 
     // Correlated images: a few smooth patterns mixed at random, plus noise.
@@ -30,10 +30,13 @@ public sealed class ImageFlowTests
         return randn(count, 4, dtype: dtype, generator: generator).mm(patterns).add(randn(count, Image.Size, dtype: dtype, generator: generator).mul(0.3));
     }
 
-    private static InvertibleResNetFlow Trained(ScalarType dtype)
+    private static InvertibleResNetFlow Trained(ScalarType dtype) => Trained(Options(dtype));
+
+    private static InvertibleResNetFlow Trained(InvertibleResNetFlowOptions options)
     {
+        var dtype = options.DType;
         manual_seed(7);
-        var flow = new InvertibleResNetFlow(Image.Size, Options(dtype), new Generator(3));
+        var flow = new InvertibleResNetFlow(Image.Size, options, new Generator(3));
         var data = Images(600, dtype, 1);
         Trainer.Fit(flow, [data], (batch, _) => flow.LogProb(batch[0]).mean().neg(), new TrainerOptions { Epochs = 4, BatchSize = 100, LearningRate = 5e-3, ValidationFraction = 0 });
         flow.eval();
@@ -120,6 +123,48 @@ public sealed class ImageFlowTests
         var back = OnnxRunner.Run(FlowExporter.ExportInverse(flow), ("latent", latent));
         Check.TensorsClose(back["x"], flow.Inverse(latent, picard), 1e-5, $"batch {batch}: inverse vs TorchSharp");
         Check.TensorsClose(back["x"], x, 1e-4, $"batch {batch}: inverse vs the images");
+    }
+
+    [TestMethod]
+    public void FullCovarianceStart_IsExactlyTheRegularisedGaussianOfThePixels()
+    {
+        var flow = new InvertibleResNetFlow(Image.Size, Options(ScalarType.Float64, fullCovariance: true), new Generator(3));
+        using (no_grad())
+            foreach (var parameter in flow.parameters())
+                parameter.add_(randn_like(parameter).mul(0.3)); // every layer away from the identity the start must restore
+        var data = Images(400, ScalarType.Float64, 1).add(tensor(Enumerable.Range(0, Image.Size).Select(i => 0.1 * i).ToArray(), dtype: ScalarType.Float64));
+        flow.InitializeGaussian(data, regularization: 0.01);
+
+        var mean = data.mean([0]);
+        var centred = data.sub(mean);
+        var covariance = centred.t().mm(centred).div(data.shape[0]);
+        covariance = covariance.add(eye(Image.Size, dtype: ScalarType.Float64).mul(0.01 * covariance.diagonal().mean().ReadDouble()));
+        var x = Images(20, ScalarType.Float64, 2).mul(1.5);
+        var difference = x.sub(mean);
+        var expected = difference.mm(linalg.inv(covariance)).mul(difference).sum(dim: 1).mul(-0.5)
+            .sub(0.5 * linalg.slogdet(covariance.mul(2 * Math.PI)).Item2.ReadDouble());
+        flow.eval();
+        using var _ = no_grad();
+        Check.TensorsClose(flow.LogProb(x), expected, 1e-9, "log p(x) of the start vs log N(x; μ, Σ') over the image's values");
+    }
+
+    [TestMethod]
+    public void TrainedFullCovarianceFlow_InvertsTo1e4_AndMatchesOnnx()
+    {
+        var flow = Trained(Options(ScalarType.Float32, fullCovariance: true));
+        Assert.AreEqual(2, flow.Layers.Skip(flow.Layers.Count - 2).Count(l => l.Features == Image.Size && l is ActNorm { Image: null } or InvertibleLinear { Image: null }), "the dense layers close the flow");
+        var untrained = new InvertibleResNetFlow(Image.Size, Options(ScalarType.Float32, fullCovariance: true), new Generator(3));
+        Check.Identical(((InvertibleLinear)flow.Layers[^1]).Weight().detach(), ((InvertibleLinear)untrained.Layers[^1]).Weight().detach(), "training leaves the dense d × d layer as it was set");
+        var x = Images(33, ScalarType.Float32, 21);
+        using var _ = no_grad();
+        var latent = flow.forward(x).Latent;
+        var back = flow.InverseWithStatistics(latent);
+        Assert.IsTrue(back.RowConverged().All(c => c), "every inverse converged");
+        Check.AtMost(Check.MaxAbsDiff(back.Input, x), 1e-4, "F⁻¹(F(x)) = x in float32");
+        var forward = OnnxRunner.Run(FlowExporter.ExportForward(flow), ("x", x));
+        Check.TensorsClose(forward["latent"], latent, 1e-5, "ONNX latent");
+        Check.TensorsClose(forward["log_likelihood"], flow.LogProb(x), 2e-4, "ONNX log-likelihood");
+        Check.TensorsClose(OnnxRunner.Run(FlowExporter.ExportInverse(flow), ("latent", latent))["x"], x, 1e-4, "ONNX inverse vs the images");
     }
 
     [TestMethod]

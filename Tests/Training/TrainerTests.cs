@@ -122,6 +122,23 @@ public sealed class TrainerTests
             Check.Identical(restored.detach(), original, "restored starting weights");
     }
 
+    [TestMethod]
+    public void TimeBudget_PlansTheEpochsThatFit_AndTheScheduleEndsWithThem()
+    {
+        var (model, x, y) = Regression();
+        var mse = MeanSquaredError(model);
+        // Every batch takes at least 10 ms, so an epoch of 4 batches at least 40 ms: a 1 s budget holds at most 25 epochs.
+        MinibatchLoss slow = (batch, metrics) => { Thread.Sleep(10); return mse(batch, metrics); };
+        var report = Trainer.Fit(model, new ChunkedSource(x, y), null, slow,
+            new TrainerOptions { Epochs = 1000, BatchSize = 100, LearningRate = 0.05, Schedule = LearningRateSchedule.Cosine, TimeBudget = TimeSpan.FromSeconds(1) });
+        var epochs = report.History.Count;
+        Assert.IsTrue(report.StoppedByTimeBudget && epochs is >= 1 and <= 25, $"{epochs} epochs of 1 000 ran");
+        Assert.AreEqual(epochs, report.Last.Epochs, "the last epoch is the last one planned");
+        Check.Close(report.Last.LearningRate, 0.05 * (0.01 + 0.99 * 0.5 * (1 + Math.Cos(Math.PI * (epochs - 1) / epochs))), 1e-12,
+            "the cosine schedule spans the planned epochs, not the 1 000 asked for");
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new TrainerOptions { TimeBudget = TimeSpan.Zero }.Validate());
+    }
+
     /// <summary>Batches cut from tensors on the fly, as a stream would deliver them.</summary>
     private sealed class ChunkedSource(Tensor x, Tensor y) : IBatchSource
     {
