@@ -9,9 +9,10 @@ namespace Invertible.Benchmarks.Images;
 
 /// <summary>
 /// <c>dotnet run -c Release --project Benchmarks -- fashion [--task classify|density|anomaly|all] [--train-rows N]
-/// [--epochs E] [--models PREFIX,…] [--flow-rows N] [--flow-epochs E] [--anomaly-rows N] [--anomaly-epochs E] [--output DIR] [--data DIR]</c>
+/// [--epochs E] [--minutes M] [--models PREFIX,…] [--flow-rows N] [--flow-epochs E] [--anomaly-rows N] [--anomaly-epochs E] [--output DIR] [--data DIR]</c>
 /// on Fashion-MNIST (60 000 training and 10 000 test images, 28×28). classify: test accuracy of the convolutional i-ResNet
-/// classifier and the convolutional monotone equilibrium network (--models picks some by name prefix) beside ML.NET's LightGbm and SdcaMaximumEntropy on the pixels; density: bits per dimension of the
+/// classifier and the convolutional monotone equilibrium network (--models picks some by name prefix; --minutes gives
+/// their training epochs a time budget, <see cref="Invertible.ML.TrainingOptions.TimeBudget"/>) beside ML.NET's LightGbm and SdcaMaximumEntropy on the pixels; density: bits per dimension of the
 /// convolutional flow on dequantised pixels beside a full-covariance Gaussian's (<see cref="FashionDensity"/>); anomaly:
 /// one-class AUROC averaged over the classes (<see cref="FashionAnomaly"/>). Fit times throughout. Each model's result is appended to
 /// DIR/fashion.tsv as it finishes, and a rerun skips the models already there, so a long run resumes.
@@ -41,7 +42,8 @@ public static class FashionMnist
         var results = new FashionResults(output);
         Console.WriteLine($"Fashion-MNIST: {data.TrainImages.Length} training images, {data.TestImages.Length} test images, {Shape}; {Environment.ProcessorCount} cores.");
         if (task is "classify" or "all")
-            Classify(data, Number("--train-rows", 60000), Number("--epochs", 10), Option("--models")?.Split(','), results);
+            Classify(data, Number("--train-rows", 60000), Number("--epochs", 10), Option("--minutes") is { } minutes ? TimeSpan.FromMinutes(double.Parse(minutes, CultureInfo.InvariantCulture)) : null,
+                Option("--models")?.Split(','), results);
         if (task is "density" or "all")
             FashionDensity.Run(data, Number("--flow-rows", 60000), Number("--flow-epochs", 20), results, output);
         if (task is "anomaly" or "all")
@@ -50,8 +52,9 @@ public static class FashionMnist
         return 0;
     }
 
-    private static void Classify(FashionMnistData data, int trainRows, int epochs, string[]? only, FashionResults results)
+    private static void Classify(FashionMnistData data, int trainRows, int epochs, TimeSpan? budget, string[]? only, FashionResults results)
     {
+        var limit = budget is { } b ? string.Create(CultureInfo.InvariantCulture, $"at most {epochs} epochs in {b.TotalMinutes:G3} min") : $"{epochs} epochs";
         var context = new MLContext(1);
         IDataView View(byte[][] images, uint[] labels, int count) => context.Data.LoadFromEnumerable(images.Take(count)
             .Select((image, i) => new Row { Features = [.. image.Select(b => b / 255f)], Label = labels[i] }).ToList());
@@ -59,14 +62,14 @@ public static class FashionMnist
         var test = View(data.TestImages, data.TestLabels, data.TestImages.Length);
         var models = new (string Name, Func<IEstimator<ITransformer>> Trainer)[]
         {
-            ($"InvertibleResNet (conv, {epochs} epochs)", () => context.MulticlassClassification.Trainers.InvertibleResNet(new InvertibleResNetTrainerOptions
+            ($"InvertibleResNet (conv, {limit})", () => context.MulticlassClassification.Trainers.InvertibleResNet(new InvertibleResNetTrainerOptions
             {
-                Image = Shape, Epochs = epochs, Members = 1,
+                Image = Shape, Epochs = epochs, Members = 1, TimeBudget = budget,
                 ProgressCallback = p => Console.WriteLine($"    {p}"),
             })),
-            ($"DeepEquilibrium (monotone conv, {epochs} epochs)", () => context.MulticlassClassification.Trainers.DeepEquilibrium(new DeepEquilibriumOptions
+            ($"DeepEquilibrium (monotone conv, {limit})", () => context.MulticlassClassification.Trainers.DeepEquilibrium(new DeepEquilibriumOptions
             {
-                Image = Shape, Epochs = epochs, Members = 1,
+                Image = Shape, Epochs = epochs, Members = 1, TimeBudget = budget,
                 ProgressCallback = p => Console.WriteLine($"    {p}"),
             })),
             ("LightGbm", () => context.MulticlassClassification.Trainers.LightGbm()),
