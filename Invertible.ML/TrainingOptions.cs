@@ -39,10 +39,10 @@ public abstract class TrainingOptions
     public double? TrainingNoise;
 
     /// <summary>
-    /// Wall-clock budget of the training epochs (reading the rows and the closed-form start come before it): after each
-    /// epoch the fit plans the epochs that fit in what is left, at most <see cref="Epochs"/>, and the learning-rate
-    /// schedule spans them; the training report says when the budget cut the fit short. At least one epoch runs.
-    /// Default null: no budget.
+    /// Wall-clock budget of <c>Fit</c> up to the end of its training epochs (reading the rows and the closed-form start
+    /// count; scoring the held-out rows after the last epoch does not): after each epoch the fit plans the epochs that fit
+    /// in what is left, at most <see cref="Epochs"/>, and the learning-rate schedule spans them; the training report
+    /// says when the budget cut the fit short. At least one epoch runs. Default null: no budget.
     /// </summary>
     public TimeSpan? TimeBudget;
 
@@ -74,10 +74,15 @@ public abstract class TrainingOptions
     }
 
     /// <summary>The training loop's options for these fields.</summary>
-    internal TrainerOptions ToTrainerOptions(int seed, double? learningRate = null, bool validateBeforeTraining = true, (int Batch, int Epochs)? schedule = null) => new()
+    /// <param name="seed">The fit's seed.</param>
+    /// <param name="learningRate">Overrides <see cref="LearningRate"/>.</param>
+    /// <param name="validateBeforeTraining">Validate the start as epoch 0.</param>
+    /// <param name="schedule">Overrides the batch and the epochs.</param>
+    /// <param name="spent">Time the fit spent before its epochs, taken from <see cref="TimeBudget"/>.</param>
+    internal TrainerOptions ToTrainerOptions(int seed, double? learningRate = null, bool validateBeforeTraining = true, (int Batch, int Epochs)? schedule = null, TimeSpan spent = default) => new()
     {
         Epochs = schedule?.Epochs ?? Epochs, BatchSize = schedule?.Batch ?? BatchSize, LearningRate = learningRate ?? LearningRate, WeightDecay = WeightDecay,
         Schedule = LearningRateSchedule.Cosine, EarlyStoppingPatience = EarlyStoppingPatience, ValidateBeforeTraining = validateBeforeTraining,
-        ValidationFraction = 0, Seed = (ulong)seed, TimeBudget = TimeBudget,
+        ValidationFraction = 0, Seed = (ulong)seed, TimeBudget = TimeBudget is { } budget ? TimeSpan.FromTicks(Math.Max(1, (budget - spent).Ticks)) : null,
     };
 }

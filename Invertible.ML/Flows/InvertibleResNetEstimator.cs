@@ -67,6 +67,7 @@ public sealed class InvertibleResNetEstimator : IEstimator<InvertibleResNetTrans
     {
         ArgumentNullException.ThrowIfNull(input);
         var width = FeatureColumn.Width(input.Schema, options.FeatureColumnName);
+        var watch = System.Diagnostics.Stopwatch.StartNew();
         var host = new TrainingHost(environment, "InvertibleResNet");
         var seed = host.Seed(options.Seed);
         var device = Devices.Resolve(options.Device);
@@ -113,7 +114,7 @@ public sealed class InvertibleResNetEstimator : IEstimator<InvertibleResNetTrans
             return flow.LogProb(x).mean().neg();
         }
         var schedule = Schedule(statistics.TrainingRows, options.BatchSize, options.Epochs);
-        var report = Trainer.Fit(flow, training, validation, Loss, options.ToTrainerOptions(seed, schedule: schedule),
+        var report = Trainer.Fit(flow, training, validation, Loss, options.ToTrainerOptions(seed, schedule: schedule, spent: watch.Elapsed),
             host.Progress("InvertibleResNet", options.ProgressCallback), options.CancellationToken);
         host.Info(string.Create(CultureInfo.InvariantCulture,
             $"InvertibleResNet: best epoch {report.BestEpoch} of {report.History.Count} (0 = the Gaussian start{(report.StoppedByTimeBudget ? "; the time budget ended the fit" : "")}), validation NLL {report.BestValidationLoss:F4} nats, {report.Elapsed.TotalSeconds:F1} s."));

@@ -44,6 +44,20 @@ public sealed class SupervisedTrainerTests
         Check.Less(0.85, predicted.Zip(truth).Count(p => p.First == p.Second) / (double)truth.Length, "accuracy of the mapped-back labels");
     }
 
+    [TestMethod]
+    public void TimeBudget_ReachesTheTrainingLoop()
+    {
+        var context = new MLContext(seed: 3);
+        var (train, _) = ThreeClasses(context);
+        // A budget of a microsecond is spent after one epoch (or before it): exactly one runs.
+        var model = context.Transforms.Conversion.MapValueToKey("Label")
+            .Append(context.MulticlassClassification.Trainers.DeepEquilibrium(new DeepEquilibriumOptions { Epochs = 30, StateFeatures = 16, TimeBudget = TimeSpan.FromTicks(10), EarlyStoppingPatience = 0 }))
+            .Fit(train);
+        var report = model.LastTransformer.TrainingReport!;
+        Assert.IsTrue(report.StoppedByTimeBudget && report.History.Count == 1, $"{report.History.Count} of 30 epochs ran");
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => context.MulticlassClassification.Trainers.DeepEquilibrium(new DeepEquilibriumOptions { TimeBudget = TimeSpan.FromSeconds(-1) }));
+    }
+
     private sealed class BinaryRow
     {
         [VectorType(4)]
