@@ -187,10 +187,10 @@ public sealed class InvertibleResNetFlow : nn.Module<Tensor, (Tensor Latent, Ten
             }
         }
 
-        // The layers before the Gaussian's are now a permutation P of the values (squeezes; the logit aside): the
-        // Gaussian's layers see P μ and P Σ Pᵀ.
-        var before = invertible.Take(gaussian).Where(layer => layer is not Logit).ToArray();
-        Tensor Permute(Tensor rows) => before.Aggregate(rows.to(Options.DType), (x, layer) => layer.ForwardWithLogDet(x).Output).to(ScalarType.Float64);
+        // Every other layer is now the identity, so what reaches the Gaussian's layers is the values permuted by the
+        // squeezes, P x (the logit aside): they see P μ and P Σ Pᵀ. SpaceToDepth is exact in any dtype.
+        var squeezes = invertible.Take(gaussian).Where(layer => (layer is LeadingFeatures leading ? leading.Layer : layer) is SpaceToDepth).ToArray();
+        Tensor Permute(Tensor rows) => squeezes.Aggregate(rows, (x, squeeze) => squeeze.ForwardWithLogDet(x).Output);
         var sigma = covariance.to(ScalarType.Float64);
         sigma = sigma.Add(sigma.t()).Div(2);
         var permutedMean = Permute(mean.to(ScalarType.Float64).unsqueeze(0)).squeeze(0);
