@@ -128,18 +128,27 @@ public sealed class ImageFlowTests
     [TestMethod]
     public void FullCovarianceStart_IsExactlyTheRegularisedGaussianOfThePixels()
     {
-        var flow = new InvertibleResNetFlow(Image.Size, Options(ScalarType.Float64, fullCovariance: true), new Generator(3));
+        // 1×8×8: the first two squeezes permute the flat values (on 2×2 maps a squeeze keeps the flat order).
+        var image = new ImageShape(1, 8, 8);
+        var flow = new InvertibleResNetFlow(image.Size, new InvertibleResNetFlowOptions
+        {
+            Image = image, Blocks = 1, HiddenFeatures = 8, InvertibleLinear = true, DType = ScalarType.Float64, FullCovariance = true,
+        }, new Generator(3));
         using (no_grad())
             foreach (var parameter in flow.parameters())
                 parameter.add_(randn_like(parameter).mul(0.3)); // every layer away from the identity the start must restore
-        var data = Images(400, ScalarType.Float64, 1).add(tensor(Enumerable.Range(0, Image.Size).Select(i => 0.1 * i).ToArray(), dtype: ScalarType.Float64));
+        var generator = new Generator(1);
+        var mixing = randn(image.Size, image.Size, dtype: ScalarType.Float64, generator: generator).div(4);
+        Tensor Rows(int count) => randn(count, image.Size, dtype: ScalarType.Float64, generator: generator).mm(mixing)
+            .add(arange(image.Size, dtype: ScalarType.Float64).mul(0.1));
+        var data = Rows(400);
         flow.InitializeGaussian(data, regularization: 0.01);
 
         var mean = data.mean([0]);
         var centred = data.sub(mean);
         var covariance = centred.t().mm(centred).div(data.shape[0]);
-        covariance = covariance.add(eye(Image.Size, dtype: ScalarType.Float64).mul(0.01 * covariance.diagonal().mean().ReadDouble()));
-        var x = Images(20, ScalarType.Float64, 2).mul(1.5);
+        covariance = covariance.add(eye(image.Size, dtype: ScalarType.Float64).mul(0.01 * covariance.diagonal().mean().ReadDouble()));
+        var x = Rows(20).mul(1.5);
         var difference = x.sub(mean);
         var expected = difference.mm(linalg.inv(covariance)).mul(difference).sum(dim: 1).mul(-0.5)
             .sub(0.5 * linalg.slogdet(covariance.mul(2 * Math.PI)).Item2.ReadDouble());
