@@ -78,7 +78,9 @@ public sealed class InvertibleResNetEstimator : IEstimator<InvertibleResNetTrans
 
         if (options.Image is { } image && image.Size != width)
             throw new ArgumentException($"Column '{options.FeatureColumnName}' holds {width} values per row, but Image {image} holds {image.Size}.", nameof(input));
-        var logit = options.LogitAlpha ?? (options.Image is not null && !options.ImageGaussianStart && statistics.Training.Minimum >= 0 && statistics.Training.Maximum <= 1
+        // Dense flows, and image flows with FullCovariance, start as the Gaussian of the values as they are (no logit).
+        var gaussianStart = options.Image is null || options.ImageGaussianStart;
+        var logit = options.LogitAlpha ?? (!gaussianStart && statistics.Training.Minimum >= 0 && statistics.Training.Maximum <= 1
             ? InvertibleResNetOptions.Defaults.ImageLogitAlpha : null);
         if (logit is not null && options.Image is null && options.LogitAlpha is not null)
             throw new ArgumentException("LogitAlpha needs an image flow (Image): the dense flow starts from the Gaussian of the raw values.", nameof(input));
@@ -91,11 +93,11 @@ public sealed class InvertibleResNetEstimator : IEstimator<InvertibleResNetTrans
         var (regularization, gaussianNll) = options.CovarianceRegularization is { } fixedRegularization ? (fixedRegularization, double.NaN) : GaussianStart.Select(statistics);
         // An image flow without its dense layers at the end acts on channels and scales, not on a full covariance: its
         // ActNorms start it instead.
-        if (options.Image is null || options.ImageGaussianStart)
+        if (gaussianStart)
             flow.InitializeGaussian(statistics.Training.Mean, statistics.Training.Covariance, regularization);
         flow.to(device);
         flow.Generator = generator;
-        var start = options.Image is null || options.ImageGaussianStart ? "the fitted Gaussian" : "per-channel ActNorm on the first batch; the fitted Gaussian scores";
+        var start = gaussianStart ? "the fitted Gaussian" : "per-channel ActNorm on the first batch; the fitted Gaussian scores";
         host.Info(string.Create(CultureInfo.InvariantCulture,
             $"InvertibleResNet: {statistics.TrainingRows} training rows, {statistics.ValidationRows} validation rows, {width} features{(options.Image is { } shape ? $" ({shape} images)" : "")}; {flowOptions.Blocks} blocks of {flowOptions.HiddenFeatures} hidden units; starting from {start} (regularisation {regularization:G2}, validation NLL {gaussianNll:F4}); training noise {options.TrainingNoise ?? DefaultNoise(regularization, options.Image):G2}{(logit is { } a ? $"; logit transform, α = {a:G3}" : "")}."));
 

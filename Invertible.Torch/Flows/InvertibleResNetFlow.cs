@@ -171,7 +171,9 @@ public sealed class InvertibleResNetFlow : nn.Module<Tensor, (Tensor Latent, Ten
         var gaussian = Options.Image is null ? invertible.Count(layer => layer is Logit) : invertible.Length - 2;
         var norm = (ActNorm)invertible.Skip(gaussian).First(layer => layer is ActNorm);
         var linear = (InvertibleLinear)invertible.Skip(gaussian).First(layer => layer is InvertibleLinear);
-        foreach (var layer in invertible.Select(layer => layer is LeadingFeatures leading ? leading.Layer : layer))
+        // The layers themselves, unwrapped from the later scales' LeadingFeatures.
+        var inner = invertible.Select(layer => layer is LeadingFeatures leading ? leading.Layer : layer).ToArray();
+        foreach (var layer in inner)
         {
             switch (layer)
             {
@@ -189,7 +191,7 @@ public sealed class InvertibleResNetFlow : nn.Module<Tensor, (Tensor Latent, Ten
 
         // Every other layer is now the identity, so what reaches the Gaussian's layers is the values permuted by the
         // squeezes, P x (the logit aside): they see P μ and P Σ Pᵀ. SpaceToDepth is exact in any dtype.
-        var squeezes = invertible.Take(gaussian).Where(layer => (layer is LeadingFeatures leading ? leading.Layer : layer) is SpaceToDepth).ToArray();
+        var squeezes = invertible.Take(gaussian).Where((_, i) => inner[i] is SpaceToDepth).ToArray();
         Tensor Permute(Tensor rows) => squeezes.Aggregate(rows, (x, squeeze) => squeeze.ForwardWithLogDet(x).Output);
         var sigma = covariance.to(ScalarType.Float64);
         sigma = sigma.Add(sigma.t()).Div(2);
