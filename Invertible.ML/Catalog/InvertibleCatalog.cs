@@ -67,7 +67,7 @@ public static class InvertibleCatalog
         => new(CatalogEnvironment.Of(catalog), options);
 
     /// <summary>
-    /// A multiclass classifier on an invertible residual feature map with a linear head: <c>Score</c> (class
+    /// A multiclass classifier on an invertible residual feature map with a linear head (and a ReLU layer beside it on images): <c>Score</c> (class
     /// probabilities) and <c>PredictedLabel</c> (the label's key type).
     /// </summary>
     public static InvertibleResNetTrainer InvertibleResNet(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,

@@ -8,7 +8,7 @@ using Microsoft.ML;
 namespace Invertible.ML.Trainers;
 
 /// <summary>
-/// Trains a multiclass classifier on an invertible residual feature map with a linear head (create it with
+/// Trains a multiclass classifier on an invertible residual feature map with a linear head, and on images a ReLU layer beside it (create it with
 /// <c>mlContext.MulticlassClassification.Trainers.InvertibleResNet(…)</c>).
 /// </summary>
 public sealed class InvertibleResNetTrainer : IEstimator<InvertibleMulticlassTransformer>
@@ -41,7 +41,10 @@ public sealed class InvertibleResNetTrainer : IEstimator<InvertibleMulticlassTra
             var architecture = Architecture(inputs);
             return new ModelMembers([.. Enumerable.Range(0, members).Select(_ =>
                 (TorchSharp.torch.nn.Module)new InvertibleResNetClassifier(inputs, outputs, SupervisedTask.MulticlassClassification, architecture, generator))]);
-        });
+        }, options.EffectiveLearningRate);
+
+    /// <summary>Hidden units of the head's ReLU layer on images by default (<see cref="InvertibleResNetTrainerOptions.HeadHidden"/>).</summary>
+    private const int ImageHeadHidden = 128;
 
     /// <summary>The classifier's architecture for rows of <paramref name="inputs"/> features, the data-shape rules filled in.</summary>
     private InvertibleResNetClassifierOptions Architecture(int inputs)
@@ -50,6 +53,7 @@ public sealed class InvertibleResNetTrainer : IEstimator<InvertibleMulticlassTra
             return new()
             {
                 Blocks = options.Blocks, Width = options.Width ?? Math.Max(2 * inputs, 32), HiddenFeatures = options.HiddenFeatures ?? Math.Clamp(4 * inputs, 32, 256),
+                HeadHidden = options.HeadHidden ?? 0,
                 Depth = options.Depth, Coefficient = options.Coefficient, Activation = options.Activation,
             };
         if (image.Size != inputs)
@@ -58,7 +62,8 @@ public sealed class InvertibleResNetTrainer : IEstimator<InvertibleMulticlassTra
         var channels = options.Width is { } width ? width / pixels : Math.Max(2 * image.Channels, 4);
         return new()
         {
-            Image = image, Blocks = options.Blocks, Width = options.Width ?? channels * pixels, HiddenFeatures = options.HiddenFeatures ?? Math.Clamp(8 * channels, 16, 64),
+            Image = image, Blocks = options.Blocks, Width = options.Width ?? channels * pixels,
+            HiddenFeatures = options.HiddenFeatures ?? Math.Clamp(8 * channels, 16, 64), HeadHidden = options.HeadHidden ?? ImageHeadHidden,
             Depth = options.Depth, Coefficient = options.Coefficient, Activation = options.Activation,
         };
     }

@@ -30,6 +30,11 @@ public sealed class InvertibleResNetTrainerOptions : SupervisedTrainingOptions
         public const int BatchSize = 64;
         /// <summary>Default <see cref="TrainingOptions.LearningRate"/>: the Lipschitz-bounded blocks move slowly from their zero start.</summary>
         public const double LearningRate = 1e-2;
+
+        /// <summary>Learning rate on images while <see cref="TrainingOptions.LearningRate"/> is left at <see cref="LearningRate"/>:
+        /// Adam's step of 1e-2 undid the linear start of the convolutional blocks for two epochs on Fashion-MNIST (training
+        /// loss 0.55 and 0.47 against 0.37 and 0.32 at 1e-3; test accuracy after 7 minutes 0.864 against 0.878; 2 cores, 2026-12-06).</summary>
+        public const double ImageLearningRate = 1e-3;
         /// <summary>Default <see cref="TrainingOptions.WeightDecay"/>.</summary>
         public const double WeightDecay = 1e-4;
         /// <summary>Default <see cref="TrainingOptions.ValidationFraction"/>.</summary>
@@ -56,6 +61,14 @@ public sealed class InvertibleResNetTrainerOptions : SupervisedTrainingOptions
     public int? HiddenFeatures;
 
     /// <summary>
+    /// Hidden units of a ReLU layer in the head, beside its linear part: scores = H z + c + V relu(U z + d) on the
+    /// features z, with V starting at zero so that the model starts as the linear model. Default (null): 128 for images
+    /// (the features are maps of pixels, which a linear head reads poorly: on Fashion-MNIST after 3 epochs, 0.858 test
+    /// accuracy with a linear head, 0.888 with this one; 2 cores, 2026-12-06); none for rows.
+    /// </summary>
+    public int? HeadHidden;
+
+    /// <summary>
     /// The feature vectors are images of this shape, channel-major as <c>ExtractPixels</c> writes them: the blocks are
     /// then convolutional (3×3, capped operator norms). Default null: dense blocks.
     /// </summary>
@@ -70,12 +83,16 @@ public sealed class InvertibleResNetTrainerOptions : SupervisedTrainingOptions
     /// <summary>1-Lipschitz activation of the branches. Default LipSwish.</summary>
     public LipschitzActivation Activation = Defaults.Activation;
 
+    // Images train at ImageLearningRate unless the caller chose a rate other than the default.
+    internal double? EffectiveLearningRate => Image is not null && LearningRate == Defaults.LearningRate ? Defaults.ImageLearningRate : null;
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
     public void Validate()
     {
         OptionCheck.AtLeast(Blocks, 1);
         OptionCheck.AtLeast(Width, 1);
         OptionCheck.AtLeast(HiddenFeatures, 1);
+        OptionCheck.AtLeast(HeadHidden, 0);
         OptionCheck.AtLeast(Depth, 2);
         OptionCheck.Coefficient(Coefficient);
         OptionCheck.Defined(Activation);

@@ -48,7 +48,7 @@ internal static class SupervisedFit
     }
 
     public static InvertiblePredictionTransformer Fit(IHostEnvironment environment, string name, IDataView input, SupervisedTask task,
-        SupervisedTrainingOptions options, MemberFactory create)
+        SupervisedTrainingOptions options, MemberFactory create, double? learningRate = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         var (featureColumn, labelColumn) = (options.FeatureColumnName, options.LabelColumnName);
@@ -103,7 +103,7 @@ internal static class SupervisedFit
         var validation = new DataViewBatchSource(input, featureColumn, width, label, folds.IsValidated, device, folds.Of);
         var smoothing = task == SupervisedTask.Regression ? 0 : options.LabelSmoothing;
         var loss = CrossFitting.Loss(ensemble, smoothing, options.TrainingNoise ?? 0, selectOnError: task != SupervisedTask.Regression, generator);
-        var report = Trainer.Fit(ensemble, training, validation, loss, options.ToTrainerOptions(seed, spent: watch.Elapsed),
+        var report = Trainer.Fit(ensemble, training, validation, loss, options.ToTrainerOptions(seed, learningRate, spent: watch.Elapsed),
             host.Progress(name, options.ProgressCallback), options.CancellationToken);
         var (scores, targets) = CrossFitting.OutOfFoldScores(ensemble, validation);
         var outOfFold = OutOfFoldMetrics.Of(task, scores, targets);

@@ -10,7 +10,8 @@ using static TorchSharp.torch;
 namespace Invertible.Torch.Flows;
 
 /// <summary>
-/// A supervised model on an invertible feature map: scores = H F([x, 0]) + c, with F an ActNorm followed by invertible
+/// A supervised model on an invertible feature map: scores = H z + c (+ V relu(U z + d) with
+/// <see cref="InvertibleResNetClassifierOptions.HeadHidden"/>), z = F([x, 0]), with F an ActNorm followed by invertible
 /// residual blocks (a <see cref="ResidualStack"/>, so F loses no information about x and F⁻¹ recovers x from its
 /// features) on the input padded with zeros to <see cref="InvertibleResNetClassifierOptions.Width"/>.
 /// </summary>
@@ -30,6 +31,7 @@ public sealed class InvertibleResNetClassifier : nn.Module<Tensor, Tensor>, ILin
 
     private readonly ResidualStack features;
     private readonly Linear head;
+    private readonly Linear? headHidden, headOutput;
 
     /// <summary>Creates the model.</summary>
     /// <param name="inputFeatures">Features per row.</param>
@@ -54,6 +56,12 @@ public sealed class InvertibleResNetClassifier : nn.Module<Tensor, Tensor>, ILin
         if (options.Image is { } image)
         {
             var shape = PaddedImage(image, inputFeatures, Width);
+            for (var i = options.InputSqueezesFor(shape); i > 0; i--)
+            {
+                var squeeze = new SpaceToDepth(shape);
+                layers.Add(squeeze);
+                shape = squeeze.Output;
+            }
             var scales = options.ScalesFor(shape);
             for (var i = 0; i < options.Blocks; i++)
             {
@@ -76,6 +84,13 @@ public sealed class InvertibleResNetClassifier : nn.Module<Tensor, Tensor>, ILin
         features = new ResidualStack(layers);
         head = nn.Linear(Width, outputs, dtype: options.DType);
         Initialization.Linear(head, generator);
+        if (options.HeadHidden > 0)
+        {
+            headHidden = nn.Linear(Width, options.HeadHidden, dtype: options.DType);
+            Initialization.Linear(headHidden, generator);
+            headOutput = nn.Linear(options.HeadHidden, outputs, dtype: options.DType);
+            ZeroHeadOutput();
+        }
         RegisterComponents();
     }
 
@@ -108,12 +123,23 @@ public sealed class InvertibleResNetClassifier : nn.Module<Tensor, Tensor>, ILin
     /// <summary>The invertible feature map F.</summary>
     public ResidualStack FeatureMap => features;
 
-    /// <summary>The head z ↦ H z + c.</summary>
+    /// <summary>The head's linear part z ↦ H z + c.</summary>
     public Linear Head => head;
+
+    /// <summary>The head's nonlinear part (U, d) and (V, e) of z ↦ V relu(U z + d) + e, or null when the head is linear.</summary>
+    public (Linear Hidden, Linear Output)? HeadMlp => headHidden is null ? null : (headHidden, headOutput!);
+
+    private void ZeroHeadOutput()
+    {
+        using var _ = no_grad();
+        headOutput?.weight!.zero_();
+        headOutput?.bias!.zero_();
+    }
 
     /// <summary>
     /// Makes the model the linear model x ↦ W x + b exactly: F becomes the identity (ActNorm initialised to it, every
-    /// residual branch zero) and the head takes (W, b); training then adds what the invertible features earn.
+    /// residual branch zero), the head's linear part takes (W, b) and its nonlinear part is zeroed; training then adds
+    /// what the invertible features and the nonlinear head earn.
     /// </summary>
     public void InitializeLinear(Tensor weight, Tensor bias)
     {
@@ -131,6 +157,7 @@ public sealed class InvertibleResNetClassifier : nn.Module<Tensor, Tensor>, ILin
         padded[.., ..InputFeatures].copy_(weight);
         head.weight.copy_(features.call(padded));
         head.bias!.copy_(bias);
+        ZeroHeadOutput();
     }
 
     /// <inheritdoc />
@@ -141,6 +168,8 @@ public sealed class InvertibleResNetClassifier : nn.Module<Tensor, Tensor>, ILin
     {
         RowInput.Check(input, InputFeatures, nameof(input));
         var padded = Width == InputFeatures ? input : nn.functional.pad(input, [0, Width - InputFeatures]);
-        return new(head.call(features.call(padded)));
+        var z = features.call(padded);
+        var scores = head.call(z);
+        return new(headHidden is null ? scores : scores.Add(headOutput!.call(nn.functional.relu(headHidden.call(z)))));
     }
 }

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 
 namespace Invertible.Torch.Onnx;
 
-/// <summary>Exports an <see cref="InvertibleResNetClassifier"/>: the invertible feature map's forward, then the head.</summary>
+/// <summary>Exports an <see cref="InvertibleResNetClassifier"/>: the invertible feature map's forward, then the head (linear, plus its ReLU layer when it has one).</summary>
 public static class ClassifierExporter
 {
     /// <summary>
@@ -23,6 +23,8 @@ public static class ClassifierExporter
         var padded = model.Width == model.InputFeatures ? x : g.MatMul(x, g.Initializer("padding", eye(model.InputFeatures, model.Width)));
         var (features, _) = new InvertibleGraph(g, model.FeatureMap).EmitForward(g, padded, withLogDet: false);
         var scores = g.Linear(features, model.Head.weight!, model.Head.bias, "head");
+        if (model.HeadMlp is { } mlp)
+            scores = g.Add(scores, g.Linear(g.Node("Relu", [g.Linear(features, mlp.Hidden.weight!, mlp.Hidden.bias, "head_hidden")]), mlp.Output.weight!, mlp.Output.bias, "head_output"));
         var metadata = new Dictionary<string, string> { ["input.x"] = "feature rows [batch, features]" };
         SupervisedGraph.EmitOutputs(g, scores, model.Task, model.Outputs, metadata);
         return OnnxModelFactory.Create(g, options, "invertible-resnet-" + model.Task.ToString().ToLowerInvariant(), null, metadata);

@@ -1,6 +1,8 @@
 using Invertible.ML.Trainers;
 using Invertible.Tests.Support;
 using Invertible.Torch;
+using Invertible.Torch.Flows;
+using Invertible.Torch.Supervised;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using static TorchSharp.torch;
@@ -56,6 +58,33 @@ public sealed class SupervisedTrainerTests
         var report = model.LastTransformer.TrainingReport!;
         Assert.IsTrue(report.StoppedByTimeBudget && report.History.Count == 1, $"{report.History.Count} of 30 epochs ran");
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => context.MulticlassClassification.Trainers.DeepEquilibrium(new DeepEquilibriumOptions { TimeBudget = TimeSpan.FromSeconds(-1) }));
+    }
+
+    /// <summary>
+    /// The image defaults of the i-ResNet trainer: a ReLU layer of 128 in the head and Adam at 1e-3, unless the caller set
+    /// a rate; rows keep a linear head and 1e-2.
+    /// </summary>
+    [TestMethod]
+    [DataRow(true, null, 128, 1e-3, DisplayName = "image, default rate")]
+    [DataRow(true, 5e-3, 128, 5e-3, DisplayName = "image, chosen rate")]
+    [DataRow(false, null, 0, 1e-2, DisplayName = "rows")]
+    public void InvertibleResNet_ImageDefaults_ReachTheModelAndTheLoop(bool image, double? learningRate, int headHidden, double firstRate)
+    {
+        var context = new MLContext(seed: 8);
+        var split = Bars(context);
+        var rates = new List<double>();
+        var options = new InvertibleResNetTrainerOptions
+        {
+            Image = image ? new Invertible.Torch.Core.ImageShape(1, 6, 6) : null, Epochs = 1, Blocks = 2, HiddenFeatures = 4, Members = 1,
+            ProgressCallback = p => rates.Add(p.LearningRate),
+        };
+        if (learningRate is { } rate)
+            options.LearningRate = rate;
+        var model = context.Transforms.Conversion.MapValueToKey("Label").Append(context.MulticlassClassification.Trainers.InvertibleResNet(options)).Fit(split.TrainSet);
+        var classifier = (InvertibleResNetClassifier)((ModelMembers)((SupervisedEnsemble)model.LastTransformer.Model).Members).Model(0);
+        Assert.AreEqual(headHidden, classifier.Options.HeadHidden, "hidden units of the head");
+        Assert.AreEqual(headHidden > 0, classifier.HeadMlp is not null);
+        Assert.AreEqual(firstRate, rates.Single(), 1e-12, "learning rate of the one epoch");
     }
 
     private sealed class BinaryRow

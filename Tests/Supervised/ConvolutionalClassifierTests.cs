@@ -37,8 +37,28 @@ public sealed class ConvolutionalClassifierTests
         return (x.flatten(1), y);
     }
 
-    private static InvertibleResNetClassifier Model(int seed) => new(Image.Size, 2, SupervisedTask.MulticlassClassification,
-        new InvertibleResNetClassifierOptions { Image = Image, Width = 2 * Image.Size, Blocks = 2, HiddenFeatures = 8 }, new Generator((ulong)seed));
+    private static InvertibleResNetClassifier Model(int seed, int headHidden = 0, int? inputSqueezes = null) => new(Image.Size, 2, SupervisedTask.MulticlassClassification,
+        new InvertibleResNetClassifierOptions { Image = Image, Width = 2 * Image.Size, Blocks = 2, HiddenFeatures = 8, HeadHidden = headHidden, InputSqueezes = inputSqueezes },
+        new Generator((ulong)seed));
+
+    private static ImageShape[] BlockImages(InvertibleResNetClassifier model) => [.. model.FeatureMap.Layers.OfType<ResidualBlockBase>().Select(b => b.Residual.Image!)];
+
+    [TestMethod]
+    public void InputSqueezes_ByDefault_StopAt256Pixels()
+    {
+        InvertibleResNetClassifier Built(ImageShape image, int? squeezes = null) => new(image.Size, 3, SupervisedTask.MulticlassClassification,
+            new InvertibleResNetClassifierOptions { Image = image, Width = 2 * image.Size, Blocks = 2, HiddenFeatures = 2, InputSqueezes = squeezes });
+        var fashion = Built(new ImageShape(1, 28, 28));
+        Assert.IsInstanceOfType<SpaceToDepth>(fashion.FeatureMap.Layers[1], "after the ActNorm, a squeeze before any block");
+        CollectionAssert.AreEqual(new[] { new ImageShape(8, 14, 14), new ImageShape(32, 7, 7) }, BlockImages(fashion), "28×28 (784 pixels) squeezed once");
+        CollectionAssert.AreEqual(new[] { new ImageShape(8, 16, 16), new ImageShape(32, 8, 8) }, BlockImages(Built(new ImageShape(1, 32, 32))),
+            "32×32 squeezed once: 16×16 has 256 pixels");
+        CollectionAssert.AreEqual(new[] { new ImageShape(2, 8, 8), new ImageShape(8, 4, 4) }, BlockImages(Built(new ImageShape(1, 8, 8))), "8×8 not squeezed");
+        CollectionAssert.AreEqual(new[] { new ImageShape(2, 28, 28), new ImageShape(8, 14, 14) }, BlockImages(Built(new ImageShape(1, 28, 28), 0)), "InputSqueezes = 0 keeps 28×28");
+        var tooMany = Assert.ThrowsExactly<ArgumentException>(() => Built(new ImageShape(1, 28, 28), 3));
+        Assert.AreEqual(nameof(InvertibleResNetClassifierOptions.InputSqueezes), tooMany.ParamName);
+        StringAssert.Contains(tooMany.Message, "2×28×28 allows 2");
+    }
 
     [TestMethod]
     public void LearnsBarOrientation_WhichNoLinearModelCanAtEveryPosition()
@@ -57,10 +77,15 @@ public sealed class ConvolutionalClassifierTests
     }
 
     [TestMethod]
-    public void LinearStart_IsTheLinearModelExactly_ThroughTheSqueezes()
+    [DataRow(0, null, 1, DisplayName = "linear head, squeeze between the scales")]
+    [DataRow(5, 1, 1, DisplayName = "ReLU head, the squeeze before the blocks (3×3 maps leave one scale)")]
+    public void LinearStart_IsTheLinearModelExactly_ThroughTheSqueezes(int headHidden, int? inputSqueezes, int squeezes)
     {
-        var model = Model(3);
-        Assert.AreEqual(1, model.FeatureMap.Layers.OfType<SpaceToDepth>().Count(), "a squeeze between the two scales");
+        var model = Model(3, headHidden, inputSqueezes);
+        Assert.AreEqual(squeezes, model.FeatureMap.Layers.OfType<SpaceToDepth>().Count(), "squeezes");
+        if (model.HeadMlp is { } mlp)
+            using (no_grad())
+                mlp.Output.weight!.normal_(generator: new Generator(6));
         var weight = randn(2, Image.Size, generator: new Generator(4));
         var bias = randn(2, generator: new Generator(5));
         model.InitializeLinear(weight, bias);
@@ -70,13 +95,17 @@ public sealed class ConvolutionalClassifierTests
     }
 
     [TestMethod]
-    public void Checkpoint_AndOnnx_GiveTheTrainedScores()
+    [DataRow(0, null, DisplayName = "linear head")]
+    [DataRow(6, 1, DisplayName = "ReLU head, input squeeze")]
+    public void Checkpoint_AndOnnx_GiveTheTrainedScores(int headHidden, int? inputSqueezes)
     {
         manual_seed(2);
         var (x, y) = Bars(200, 3);
-        var model = Model(2);
+        var model = Model(2, headHidden, inputSqueezes);
         Trainer.Fit(model, [x, y], SupervisedObjective.For(model), new TrainerOptions { Epochs = 3, BatchSize = 50, LearningRate = 1e-2, ValidationFraction = 0, Seed = 2 });
         model.eval();
+        if (model.HeadMlp is { } mlp)
+            Check.Less(0.01, mlp.Output.weight!.abs().max().ToDouble(), "the ReLU head trained away from its zero start");
         var loaded = (InvertibleResNetClassifier)Checkpoint.Load(Checkpoint.ToBytes(model));
         Assert.AreEqual(Image, loaded.Options.Image, "the image shape survives the checkpoint");
         var graph = SupervisedExporter.Export(model);
