@@ -9,10 +9,11 @@ namespace Invertible.Benchmarks.Images;
 
 /// <summary>
 /// <c>dotnet run -c Release --project Benchmarks -- fashion [--task classify|density|anomaly|all] [--train-rows N]
-/// [--epochs E] [--minutes M] [--models PREFIX,…] [--flow-rows N] [--flow-epochs E] [--anomaly-rows N] [--anomaly-epochs E] [--output DIR] [--data DIR]</c>
+/// [--epochs E] [--minutes M] [--image-shift S] [--models PREFIX,…] [--flow-rows N] [--flow-epochs E] [--anomaly-rows N] [--anomaly-epochs E] [--output DIR] [--data DIR]</c>
 /// on Fashion-MNIST (60 000 training and 10 000 test images, 28×28). classify: test accuracy of the convolutional i-ResNet
 /// classifier and the convolutional monotone equilibrium network (--models picks some by name prefix; --minutes gives
-/// their training epochs a time budget, <see cref="Invertible.ML.TrainingOptions.TimeBudget"/>) beside ML.NET's LightGbm and SdcaMaximumEntropy on the pixels; density: bits per dimension of the
+/// their training epochs a time budget, <see cref="Invertible.ML.TrainingOptions.TimeBudget"/>; --image-shift sets the i-ResNet's
+/// <see cref="InvertibleResNetTrainerOptions.ImageShift"/>) beside ML.NET's LightGbm and SdcaMaximumEntropy on the pixels; density: bits per dimension of the
 /// convolutional flow on dequantised pixels beside a full-covariance Gaussian's (<see cref="FashionDensity"/>); anomaly:
 /// one-class AUROC averaged over the classes (<see cref="FashionAnomaly"/>). Fit times throughout. Each model's result is appended to
 /// DIR/fashion.tsv as it finishes, and a rerun skips the models already there, so a long run resumes.
@@ -43,7 +44,7 @@ public static class FashionMnist
         Console.WriteLine($"Fashion-MNIST: {data.TrainImages.Length} training images, {data.TestImages.Length} test images, {Shape}; {Environment.ProcessorCount} cores.");
         if (task is "classify" or "all")
             Classify(data, Number("--train-rows", 60000), Number("--epochs", 10), Option("--minutes") is { } minutes ? TimeSpan.FromMinutes(double.Parse(minutes, CultureInfo.InvariantCulture)) : null,
-                Option("--models")?.Split(','), results);
+                Option("--models")?.Split(','), Option("--image-shift") is { } shift ? int.Parse(shift, CultureInfo.InvariantCulture) : null, results);
         if (task is "density" or "all")
             FashionDensity.Run(data, Number("--flow-rows", 60000), Number("--flow-epochs", 20), results, output);
         if (task is "anomaly" or "all")
@@ -52,7 +53,7 @@ public static class FashionMnist
         return 0;
     }
 
-    private static void Classify(FashionMnistData data, int trainRows, int epochs, TimeSpan? budget, string[]? only, FashionResults results)
+    private static void Classify(FashionMnistData data, int trainRows, int epochs, TimeSpan? budget, string[]? only, int? imageShift, FashionResults results)
     {
         var limit = budget is { } b ? string.Create(CultureInfo.InvariantCulture, $"at most {epochs} epochs in {b.TotalMinutes:G3} min") : $"{epochs} epochs";
         var context = new MLContext(1);
@@ -62,9 +63,9 @@ public static class FashionMnist
         var test = View(data.TestImages, data.TestLabels, data.TestImages.Length);
         var models = new (string Name, Func<IEstimator<ITransformer>> Trainer)[]
         {
-            ($"InvertibleResNet (conv, {limit})", () => context.MulticlassClassification.Trainers.InvertibleResNet(new InvertibleResNetTrainerOptions
+            ($"InvertibleResNet (conv{(imageShift is { } s ? $", shift {s}" : "")}, {limit})", () => context.MulticlassClassification.Trainers.InvertibleResNet(new InvertibleResNetTrainerOptions
             {
-                Image = Shape, Epochs = epochs, Members = 1, TimeBudget = budget,
+                Image = Shape, Epochs = epochs, Members = 1, TimeBudget = budget, ImageShift = imageShift,
                 ProgressCallback = p => Console.WriteLine($"    {p}"),
             })),
             ($"DeepEquilibrium (monotone conv, {limit})", () => context.MulticlassClassification.Trainers.DeepEquilibrium(new DeepEquilibriumOptions

@@ -1,6 +1,7 @@
 using Invertible.Torch.Core;
 using Invertible.Torch.Flows;
 using Invertible.Torch.Supervised;
+using Invertible.Torch.Training;
 using Invertible.Torch;
 using Microsoft.ML.Runtime;
 using Microsoft.ML;
@@ -41,7 +42,7 @@ public sealed class InvertibleResNetTrainer : IEstimator<InvertibleMulticlassTra
             var architecture = Architecture(inputs);
             return new ModelMembers([.. Enumerable.Range(0, members).Select(_ =>
                 (TorchSharp.torch.nn.Module)new InvertibleResNetClassifier(inputs, outputs, SupervisedTask.MulticlassClassification, architecture, generator))]);
-        }, options.EffectiveLearningRate);
+        }, options.EffectiveLearningRate, options.Image is { } image && options.ImageShift > 0 ? new RandomShift(image, options.ImageShift.Value) : null);
 
     /// <summary>Hidden units of the head's ReLU layer on images by default (<see cref="InvertibleResNetTrainerOptions.HeadHidden"/>).</summary>
     private const int ImageHeadHidden = 128;

@@ -69,6 +69,14 @@ public sealed class InvertibleResNetTrainerOptions : SupervisedTrainingOptions
     public int? HeadHidden;
 
     /// <summary>
+    /// Images: each training image moves by its own random offset of up to this many pixels in each direction (edge pixels
+    /// repeated), drawn anew at every step — the model then fits the training images more slowly and overfits them less.
+    /// Default (null): none (on Fashion-MNIST within 14 minutes, 2 pixels gave 0.891 test accuracy against 0.888 without:
+    /// no gain beyond one seed's noise in that budget; 2 cores, 2026-12-06).
+    /// </summary>
+    public int? ImageShift;
+
+    /// <summary>
     /// The feature vectors are images of this shape, channel-major as <c>ExtractPixels</c> writes them: the blocks are
     /// then convolutional (3×3, capped operator norms). Default null: dense blocks.
     /// </summary>
@@ -93,6 +101,7 @@ public sealed class InvertibleResNetTrainerOptions : SupervisedTrainingOptions
         OptionCheck.AtLeast(Width, 1);
         OptionCheck.AtLeast(HiddenFeatures, 1);
         OptionCheck.AtLeast(HeadHidden, 0);
+        OptionCheck.AtLeast(ImageShift, 0);
         OptionCheck.AtLeast(Depth, 2);
         OptionCheck.Coefficient(Coefficient);
         OptionCheck.Defined(Activation);

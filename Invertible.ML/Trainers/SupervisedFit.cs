@@ -48,7 +48,7 @@ internal static class SupervisedFit
     }
 
     public static InvertiblePredictionTransformer Fit(IHostEnvironment environment, string name, IDataView input, SupervisedTask task,
-        SupervisedTrainingOptions options, MemberFactory create, double? learningRate = null)
+        SupervisedTrainingOptions options, MemberFactory create, double? learningRate = null, RandomShift? shift = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         var (featureColumn, labelColumn) = (options.FeatureColumnName, options.LabelColumnName);
@@ -103,6 +103,11 @@ internal static class SupervisedFit
         var validation = new DataViewBatchSource(input, featureColumn, width, label, folds.IsValidated, device, folds.Of);
         var smoothing = task == SupervisedTask.Regression ? 0 : options.LabelSmoothing;
         var loss = CrossFitting.Loss(ensemble, smoothing, options.TrainingNoise ?? 0, selectOnError: task != SupervisedTask.Regression, generator);
+        if (shift is not null)
+        {
+            var unshifted = loss;
+            loss = (batch, metrics) => unshifted(ensemble.training ? [shift.Apply(batch[0], generator), .. batch.Skip(1)] : batch, metrics);
+        }
         var report = Trainer.Fit(ensemble, training, validation, loss, options.ToTrainerOptions(seed, learningRate, spent: watch.Elapsed),
             host.Progress(name, options.ProgressCallback), options.CancellationToken);
         var (scores, targets) = CrossFitting.OutOfFoldScores(ensemble, validation);

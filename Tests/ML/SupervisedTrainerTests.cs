@@ -87,6 +87,25 @@ public sealed class SupervisedTrainerTests
         Assert.AreEqual(firstRate, rates.Single(), 1e-12, "learning rate of the one epoch");
     }
 
+    /// <summary><see cref="InvertibleResNetTrainerOptions.ImageShift"/> reaches the training batches: the same seed trains on other images.</summary>
+    [TestMethod]
+    public void ImageShift_ReachesTheTrainingBatches()
+    {
+        double FirstEpochLoss(int? shift)
+        {
+            var context = new MLContext(seed: 9);
+            var model = context.Transforms.Conversion.MapValueToKey("Label").Append(context.MulticlassClassification.Trainers.InvertibleResNet(new InvertibleResNetTrainerOptions
+            {
+                Image = new Invertible.Torch.Core.ImageShape(1, 6, 6), Epochs = 1, Blocks = 2, HiddenFeatures = 4, Members = 1, ImageShift = shift,
+            })).Fit(Bars(context).TrainSet);
+            return model.LastTransformer.TrainingReport!.History[^1].TrainLoss;
+        }
+        var unshifted = FirstEpochLoss(null);
+        Assert.AreEqual(unshifted, FirstEpochLoss(0), 0, "ImageShift = 0 is no shift");
+        Assert.AreNotEqual(unshifted, FirstEpochLoss(1), 1e-6, "training loss of the epoch on shifted images");
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new InvertibleResNetTrainerOptions { ImageShift = -1 }.Validate());
+    }
+
     private sealed class BinaryRow
     {
         [VectorType(4)]
