@@ -1,6 +1,8 @@
 using Invertible.Tests.Support;
 using Invertible.Torch.Data;
 using Invertible.Torch.Flows;
+using Invertible.Torch.Implicit;
+using Invertible.Torch.Solvers;
 using Invertible.Torch.Training;
 using static TorchSharp.torch;
 
@@ -60,7 +62,11 @@ public sealed class TrainedFlowTests
     public void Samples_MatchTheModelDensity_AndTheTrainingData_MeanAndCovariance(string name)
     {
         var (flow, data) = Trained[name];
-        var samples = flow.Sample(20000, new Generator(5)).Input;
+        // Picard: with Lip(g) ≤ 0.97 it converges from any start (Anderson, which the default solver switches to, has
+        // stalled on one of the 20 000 latents of a flow trained with other rounding), to 1e-5, above float32's floor for
+        // some latents here; the solvers' own tests are elsewhere.
+        var picard = new FixedPointOptions { Solver = FixedPointSolverKind.Picard, MaxIterations = 2000, Tolerance = 1e-5 };
+        var samples = flow.Sample(20000, new Generator(5), new ImplicitOptions { Forward = picard, Backward = picard }).Input;
         Assert.IsTrue(isfinite(samples).all().item<bool>(), "samples are finite");
         var scale = data.std(0).max().ToDouble();
 
