@@ -102,6 +102,10 @@ public sealed class InvertibleResNetTrainerOptions : SupervisedTrainingOptions
         OptionCheck.AtLeast(HiddenFeatures, 1);
         OptionCheck.AtLeast(HeadHidden, 0);
         OptionCheck.AtLeast(ImageShift, 0);
+        if (ImageShift > 0 && Image is null)
+            throw new ArgumentException("ImageShift moves images: set Image to their shape as well.", nameof(ImageShift));
+        if (Image is { } image && ImageShift >= Math.Min(image.Height, image.Width))
+            throw new ArgumentOutOfRangeException(nameof(ImageShift), ImageShift, $"Must be smaller than the shorter side of {image} images.");
         OptionCheck.AtLeast(Depth, 2);
         OptionCheck.Coefficient(Coefficient);
         OptionCheck.Defined(Activation);

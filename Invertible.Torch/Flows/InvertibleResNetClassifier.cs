@@ -56,22 +56,20 @@ public sealed class InvertibleResNetClassifier : nn.Module<Tensor, Tensor>, ILin
         if (options.Image is { } image)
         {
             var shape = PaddedImage(image, inputFeatures, Width);
-            for (var i = options.InputSqueezesFor(shape); i > 0; i--)
+            void Squeeze()
             {
                 var squeeze = new SpaceToDepth(shape);
                 layers.Add(squeeze);
                 shape = squeeze.Output;
             }
+            for (var i = options.InputSqueezesFor(shape); i > 0; i--)
+                Squeeze();
             var scales = options.ScalesFor(shape);
             for (var i = 0; i < options.Blocks; i++)
             {
                 // Block i belongs to scale ⌊i · scales / blocks⌋; a squeeze opens every scale after the first.
                 if (i > 0 && i * scales / options.Blocks != (i - 1) * scales / options.Blocks)
-                {
-                    var squeeze = new SpaceToDepth(shape);
-                    layers.Add(squeeze);
-                    shape = squeeze.Output;
-                }
+                    Squeeze();
                 layers.Add(new ResidualBlock(ContractiveMlp.Convolutional(shape, options.HiddenFeatures, options.Depth, options.Coefficient,
                     options.Activation, options.PowerIterations, options.DType, generator)));
             }

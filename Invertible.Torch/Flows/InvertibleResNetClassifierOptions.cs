@@ -46,17 +46,18 @@ public sealed class InvertibleResNetClassifierOptions : ResidualBranchOptions
 
     internal int InputSqueezesFor(ImageShape image)
     {
-        var possible = 0;
-        for (var (h, w) = (image.Height, image.Width); h % 2 == 0 && w % 2 == 0; h /= 2, w /= 2)
-            possible++;
+        // Halvings of both sides while they are even and the pixels satisfy the condition.
+        int Halvings(Func<int, bool> pixels)
+        {
+            var count = 0;
+            for (var (h, w) = (image.Height, image.Width); h % 2 == 0 && w % 2 == 0 && pixels(h * w); h /= 2, w /= 2)
+                count++;
+            return count;
+        }
+        var possible = Halvings(_ => true);
         if (InputSqueezes > possible)
             throw new ArgumentException($"{InputSqueezes} input squeezes need a height and width divisible by {1 << InputSqueezes.Value}; {image} allows {possible}.", nameof(InputSqueezes));
-        if (InputSqueezes is { } squeezes)
-            return squeezes;
-        var count = 0;
-        for (var (h, w) = (image.Height, image.Width); h * w > 256 && h % 2 == 0 && w % 2 == 0; h /= 2, w /= 2)
-            count++;
-        return count;
+        return InputSqueezes ?? Halvings(pixels => pixels > 256);
     }
 
     internal int ScalesFor(ImageShape image)

@@ -104,6 +104,12 @@ public sealed class SupervisedTrainerTests
         Assert.AreEqual(unshifted, FirstEpochLoss(0), 0, "ImageShift = 0 is no shift");
         Assert.AreNotEqual(unshifted, FirstEpochLoss(1), 1e-6, "training loss of the epoch on shifted images");
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new InvertibleResNetTrainerOptions { ImageShift = -1 }.Validate());
+        Assert.AreEqual(nameof(InvertibleResNetTrainerOptions.ImageShift), Assert.ThrowsExactly<ArgumentException>(() => new InvertibleResNetTrainerOptions { ImageShift = 1 }.Validate()).ParamName,
+            "a shift without an image shape");
+        Assert.AreEqual(nameof(InvertibleResNetTrainerOptions.ImageShift), Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new InvertibleResNetTrainerOptions
+        {
+            Image = new Invertible.Torch.Core.ImageShape(1, 6, 6), ImageShift = 6,
+        }.Validate()).ParamName, "a shift as long as a side");
     }
 
     private sealed class BinaryRow
