@@ -158,6 +158,7 @@ public sealed class InvertibleResNetEstimator : IEstimator<InvertibleResNetTrans
     {
         Image = options.Image,
         FullCovariance = options.ImageGaussianStart,
+        ConditionalFactorOut = options.Image is not null && (options.ConditionalFactorOut ?? true),
         LogitAlpha = logit,
         Blocks = options.Blocks ?? (rows < 1000 ? 2 : rows < 10000 ? 4 : 6),
         HiddenFeatures = options.HiddenFeatures ?? (options.Image is { } image ? Math.Min(32 * image.Channels, 64) : Math.Clamp(2 * features, 16, 128)),

@@ -112,6 +112,14 @@ public class InvertibleResNetOptions : TrainingOptions
     public bool? FullCovariance;
 
     /// <summary>
+    /// Image only: where a scale factors out half of the channels, they are first standardised by a Gaussian conditioned
+    /// on the kept half (<see cref="Torch.Layers.ConditionalFactorOut"/>), instead of going to the latent as independent
+    /// N(0, 1) values. Default (null): on for images (Fashion-MNIST, 20 000 training images, 5 epochs: 4.342 test bits per
+    /// dimension with it, 4.483 without; 2 cores, 2026-12-06).
+    /// </summary>
+    public bool? ConditionalFactorOut;
+
+    /// <summary>
     /// α of the logit transform logit(α + (1 − 2α) x) that values in [0, 1] go through first (<see cref="Torch.Layers.Logit"/>):
     /// a pixel's density can then concentrate at 0 and 1. Default (null): 0.05 for an image flow whose training values all
     /// lie in [0, 1] (pixels scaled by 1/255), otherwise no logit. With a logit, a value outside [0, 1] is rejected by row.
@@ -167,6 +175,8 @@ public class InvertibleResNetOptions : TrainingOptions
             OptionCheck.Within(alpha, 0, false, 0.5, false, nameof(LogitAlpha));
         if (FullCovariance is not null && Image is null)
             throw new ArgumentException("FullCovariance needs Image: a flow on dense rows always starts from the full-covariance Gaussian.", nameof(FullCovariance));
+        if (ConditionalFactorOut is not null && Image is null)
+            throw new ArgumentException("ConditionalFactorOut needs Image: a flow on dense rows factors nothing out.", nameof(ConditionalFactorOut));
         if (ImageGaussianStart && LogitAlpha is not null)
             throw new ArgumentException("LogitAlpha cannot be combined with the full-covariance Gaussian start of an image flow, which models the pixels as they are; set FullCovariance = false for a logit.", nameof(LogitAlpha));
         OptionCheck.AtLeast(Blocks, 1);

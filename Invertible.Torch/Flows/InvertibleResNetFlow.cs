@@ -88,7 +88,11 @@ public sealed class InvertibleResNetFlow : nn.Module<Tensor, (Tensor Latent, Ten
         for (var scale = 0; scale < scales; scale++)
         {
             if (scale > 0)
-                shape = shape with { Channels = shape.Channels / 2 };
+            {
+                if (options.ConditionalFactorOut)
+                    Add(new ConditionalFactorOut(shape, options.DType));
+                shape = shape with { Channels = shape.Channels - shape.Channels / 2 };
+            }
             var squeeze = new SpaceToDepth(shape);
             Add(squeeze);
             shape = squeeze.Output;

@@ -55,6 +55,13 @@ public sealed class InvertibleResNetFlowOptions : ResidualBranchOptions
     /// </summary>
     public bool FullCovariance { get; init; }
 
+    /// <summary>
+    /// Image only: where a scale factors out half of the channels, a <see cref="ConditionalFactorOut"/> first standardises
+    /// them by a Gaussian conditioned on the kept half, so the factored-out detail is modelled given the coarse image
+    /// instead of as independent N(0, 1) values. Default false.
+    /// </summary>
+    public bool ConditionalFactorOut { get; init; }
+
     /// <summary>An ActNorm layer before every block and at the end. Default true.</summary>
     public bool ActNorm { get; init; } = true;
 
@@ -108,6 +115,8 @@ public sealed class InvertibleResNetFlowOptions : ResidualBranchOptions
     {
         OptionCheck.AtLeast(Blocks, 1);
         OptionCheck.AtLeast(Scales, 1);
+        if (ConditionalFactorOut && Image is null)
+            throw new ArgumentException("ConditionalFactorOut needs an image flow (Image): dense flows factor nothing out.", nameof(ConditionalFactorOut));
         if (FullCovariance && Image is null)
             throw new ArgumentException("FullCovariance needs an image flow (Image); a dense flow's first ActNorm and LU layer already act on all features.", nameof(FullCovariance));
         if (LogitAlpha is { } alpha)

@@ -115,6 +115,12 @@ internal interface ITensorAlgebra<T>
     /// becomes four channels (channel c·4 + 2i + j holds pixel (2y + i, 2x + j) of channel c), [batch, size] → [batch, size].</summary>
     T SpaceToDepth(T x, ImageShape input);
 
+    /// <summary>Columns [<paramref name="start"/>, <paramref name="start"/> + <paramref name="count"/>) of every row: [batch, count].</summary>
+    T Columns(T a, int start, int count);
+
+    /// <summary>The rows of <paramref name="a"/> followed by those of <paramref name="b"/>: [batch, a's + b's columns].</summary>
+    T ConcatColumns(T a, T b);
+
     /// <summary>The inverse of <see cref="SpaceToDepth"/> for rows of the image shape <paramref name="input"/> had before it.</summary>
     T DepthToSpace(T y, ImageShape input);
 }

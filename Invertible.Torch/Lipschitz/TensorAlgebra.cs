@@ -111,6 +111,12 @@ internal readonly struct TensorAlgebra(Tensor like) : ITensorAlgebra<Tensor>
     public Tensor PerChannel(Tensor values, ImageShape image) => values.repeat_interleave(image.Height * image.Width);
 
     /// <inheritdoc />
+    public Tensor Columns(Tensor a, int start, int count) => a[.., start..(start + count)];
+
+    /// <inheritdoc />
+    public Tensor ConcatColumns(Tensor a, Tensor b) => cat([a, b], 1);
+
+    /// <inheritdoc />
     public Tensor SpaceToDepth(Tensor x, ImageShape input)
         => x.view(x.shape[0], input.Channels, input.Height / 2, 2, input.Width / 2, 2).permute(0, 1, 3, 5, 2, 4).reshape(x.shape[0], input.Size);
 

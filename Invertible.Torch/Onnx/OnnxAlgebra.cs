@@ -78,6 +78,9 @@ internal sealed class OnnxAlgebra : ITensorAlgebra<string>
             var column = g.Node("Reshape", [values, g.Int64("channel_column", channels, 1)]);
             return g.Node("Reshape", [g.Node("Expand", [column, g.Int64("channel_plane", channels, pixels)]), g.Int64("image_row", channels * pixels)]);
         });
+    public string Columns(string a, int start, int count)
+        => g.Node("Slice", [a, g.Int64("columns_start", start), g.Int64("columns_end", start + count), g.Int64("axis1", 1)]);
+    public string ConcatColumns(string a, string b) => g.Node("Concat", [a, b], null, OnnxGraphBuilder.Attribute("axis", 1L));
     public string SpaceToDepth(string x, ImageShape input) => Rearranged(x, input,
         [-1, input.Channels, input.Height / 2, 2, input.Width / 2, 2], [0, 1, 3, 5, 2, 4]);
     public string DepthToSpace(string y, ImageShape input) => Rearranged(y, input,

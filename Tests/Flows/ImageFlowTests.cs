@@ -20,6 +20,7 @@ public sealed class ImageFlowTests
     private static InvertibleResNetFlowOptions Options(ScalarType dtype, bool fullCovariance = false) => new()
     {
         Image = Image, Blocks = 2, HiddenFeatures = 8, InvertibleLinear = true, Coefficient = 0.9, DType = dtype, FullCovariance = fullCovariance,
+        ConditionalFactorOut = true,
     };
 
     // Correlated images: a few smooth patterns mixed at random, plus noise.
@@ -47,9 +48,10 @@ public sealed class ImageFlowTests
     public void Layout_SqueezesAtEachScale_AndLaterScalesLeaveTheFactoredOutHalfAlone()
     {
         var flow = new InvertibleResNetFlow(Image.Size, Options(ScalarType.Float64), new Generator(3));
-        // 2×4×4 → squeeze 8×2×2 → blocks → factor out 4×2×2 → squeeze 16×1×1 → blocks.
+        // 2×4×4 → squeeze 8×2×2 → blocks → condition and factor out 4×2×2 → squeeze 16×1×1 → blocks.
         var squeezes = flow.Layers.Select(l => l is LeadingFeatures w ? w.Layer : l).OfType<SpaceToDepth>().Select(s => s.Output).ToArray();
         CollectionAssert.AreEqual(new[] { new ImageShape(8, 2, 2), new ImageShape(16, 1, 1) }, squeezes);
+        Assert.AreEqual(new ImageShape(8, 2, 2), flow.Layers.OfType<ConditionalFactorOut>().Single().Image, "the first scale's output, conditioned before the factor-out");
         var later = flow.Layers.OfType<LeadingFeatures>().ToArray();
         Assert.IsTrue(later.Length > 0 && later.All(l => l.Layer.Features == 16), "the second scale acts on the leading 16 of 32 features");
 

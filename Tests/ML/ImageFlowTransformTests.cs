@@ -3,6 +3,7 @@ using Invertible.ML.Flows;
 using Invertible.Samples.Shared;
 using Invertible.Tests.Support;
 using Invertible.Torch.Core;
+using Invertible.Torch.Layers;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using static TorchSharp.torch;
@@ -47,6 +48,13 @@ public sealed class ImageFlowTransformTests
         var (_, _, test, flow) = Fitted();
         Assert.AreEqual(Digit, flow.Model.Options.Image, "a convolutional multi-scale flow");
         Assert.AreEqual(InvertibleResNetOptions.Defaults.ImageLogitAlpha, flow.Model.Options.LogitAlpha, "values in [0, 1]: the logit transform by default");
+        // 8×8 → three scales: the second and third each condition the channels the scale before factors out. The trained
+        // flow inverts below (F⁻¹(F(x)) to 1e-4) through them.
+        var factorOuts = flow.Model.Layers.Select(layer => layer is LeadingFeatures leading ? leading.Layer : layer).OfType<ConditionalFactorOut>();
+        Assert.AreEqual("4×4×4 2×2×8", string.Join(" ", factorOuts.Select(f => $"{f.Image.Height}×{f.Image.Width}×{f.Image.Channels}")),
+            "a conditional factor-out before each later scale, by default");
+        Assert.AreEqual(nameof(InvertibleResNetOptions.ConditionalFactorOut), Assert.ThrowsExactly<ArgumentException>(
+            () => new InvertibleResNetOptions { ConditionalFactorOut = true }.Validate()).ParamName, "rows factor nothing out");
         var report = flow.TrainingReport!;
         var (first, best) = (report.History[0].ValidationLoss!.Value, report.BestValidationLoss!.Value);
         Console.WriteLine($"held-out NLL: first record {first:F2}, best {best:F2} nats (epoch {report.BestEpoch}), {report.Elapsed.TotalSeconds:F0} s");
