@@ -22,7 +22,7 @@ public static class FashionDensity
 {
     private const double BitsPerPixelLevel = 8; // log₂ 256: the dequantisation bin's width 1/256
 
-    public static void Run(FashionMnistData data, int rows, int epochs, FashionResults results, string output)
+    public static void Run(FashionMnistData data, int rows, int epochs, TimeSpan? budget, FashionResults results, string output)
     {
         var random = new Random(1);
         var train = data.TrainImages.Select(image => FashionMnistData.Dequantised(image, random)).ToArray();
@@ -36,7 +36,7 @@ public static class FashionDensity
             results.Add(gaussian, train.Length, "test bits/dim", bits, watch.Elapsed.TotalSeconds);
         }
 
-        var name = $"InvertibleResNet flow (conv, {epochs} epochs)";
+        var name = budget is { } minutes ? $"InvertibleResNet flow (conv, {minutes.TotalMinutes:G4}-min budget, at most {epochs} epochs)" : $"InvertibleResNet flow (conv, {epochs} epochs)";
         var context = new MLContext(1);
         var saved = Path.Combine(output, "fashion-flow.zip");
         if (results.Has(name))
@@ -55,7 +55,7 @@ public static class FashionDensity
         File.WriteAllLines(curve, ["epoch\tminutes\tvalidation bits/dim"]);
         var options = new InvertibleResNetOptions
         {
-            Image = FashionMnist.Shape, Epochs = epochs,
+            Image = FashionMnist.Shape, Epochs = epochs, TimeBudget = budget,
             ProgressCallback = p =>
             {
                 var bits = p.ValidationLoss is { } nll ? nll / (FashionMnistData.Pixels * Math.Log(2)) + BitsPerPixelLevel : double.NaN;

@@ -9,12 +9,13 @@ namespace Invertible.Benchmarks.Images;
 
 /// <summary>
 /// <c>dotnet run -c Release --project Benchmarks -- fashion [--task classify|density|anomaly|all] [--train-rows N]
-/// [--epochs E] [--minutes M] [--image-shift S] [--models PREFIX,…] [--flow-rows N] [--flow-epochs E] [--anomaly-rows N] [--anomaly-epochs E] [--output DIR] [--data DIR]</c>
+/// [--epochs E] [--minutes M] [--image-shift S] [--models PREFIX,…] [--flow-rows N] [--flow-epochs E] [--flow-minutes M] [--anomaly-rows N] [--anomaly-epochs E] [--output DIR] [--data DIR]</c>
 /// on Fashion-MNIST (60 000 training and 10 000 test images, 28×28). classify: test accuracy of the convolutional i-ResNet
 /// classifier and the convolutional monotone equilibrium network (--models picks some by name prefix; --minutes gives
 /// their training epochs a time budget, <see cref="Invertible.ML.TrainingOptions.TimeBudget"/>; --image-shift sets the i-ResNet's
 /// <see cref="InvertibleResNetTrainerOptions.ImageShift"/>) beside ML.NET's LightGbm and SdcaMaximumEntropy on the pixels; density: bits per dimension of the
-/// convolutional flow on dequantised pixels beside a full-covariance Gaussian's (<see cref="FashionDensity"/>); anomaly:
+/// convolutional flow on dequantised pixels beside a full-covariance Gaussian's (<see cref="FashionDensity"/>; --flow-minutes
+/// gives its epochs a time budget); anomaly:
 /// one-class AUROC averaged over the classes (<see cref="FashionAnomaly"/>). Fit times throughout. Each model's result is appended to
 /// DIR/fashion.tsv as it finishes, and a rerun skips the models already there, so a long run resumes.
 /// </summary>
@@ -35,6 +36,7 @@ public static class FashionMnist
         CultureInfo.DefaultThreadCurrentCulture = CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
         string? Option(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
         int Number(string name, int fallback) => int.Parse(Option(name) ?? fallback.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+        TimeSpan? Minutes(string name) => Option(name) is { } minutes ? TimeSpan.FromMinutes(double.Parse(minutes, CultureInfo.InvariantCulture)) : null;
         if (FashionMnistData.Load(Option("--data") ?? FashionMnistData.DefaultDirectory) is not { } data)
             return 2;
         var task = Option("--task") ?? "all";
@@ -43,10 +45,10 @@ public static class FashionMnist
         var results = new FashionResults(output);
         Console.WriteLine($"Fashion-MNIST: {data.TrainImages.Length} training images, {data.TestImages.Length} test images, {Shape}; {Environment.ProcessorCount} cores.");
         if (task is "classify" or "all")
-            Classify(data, Number("--train-rows", 60000), Number("--epochs", 10), Option("--minutes") is { } minutes ? TimeSpan.FromMinutes(double.Parse(minutes, CultureInfo.InvariantCulture)) : null,
+            Classify(data, Number("--train-rows", 60000), Number("--epochs", 10), Minutes("--minutes"),
                 Option("--models")?.Split(','), Option("--image-shift") is { } shift ? int.Parse(shift, CultureInfo.InvariantCulture) : null, results);
         if (task is "density" or "all")
-            FashionDensity.Run(data, Number("--flow-rows", 60000), Number("--flow-epochs", 20), results, output);
+            FashionDensity.Run(data, Number("--flow-rows", 60000), Number("--flow-epochs", 20), Minutes("--flow-minutes"), results, output);
         if (task is "anomaly" or "all")
             FashionAnomaly.Run(data, Number("--anomaly-rows", 2000), Number("--anomaly-epochs", 10), results, output);
         results.Print();

@@ -99,10 +99,11 @@ internal static class MlNetSection
         var digitOptions = new InvertibleResNetOptions { Epochs = size.DigitFlowEpochs, Image = new ImageShape(1, 8, 8) };
         var digitFlow = ProgressBar.Fit($"fitting a convolutional flow to the digits as 1×8×8 images ({digitOptions.Epochs} epochs at most)", digitOptions.Epochs,
             callback => digitOptions.ProgressCallback = callback, () => context.Transforms.InvertibleResNet(digitOptions).Fit(pixels));
-        var generated = digitFlow.Sample(32, seed: 5).GetColumn<float[]>("Features").Select(r => r.Select(v => v * 17 - 0.5f).ToArray()).ToArray();
-        Console.WriteLine($"  flow.Sample: 32 generated digits (best epoch {digitFlow.TrainingReport!.BestEpoch} of {digitFlow.TrainingReport.History.Count}), " +
-            $"mean pixel {generated.Average(r => r.Average()):F2} (training images {digitsTrain.Pixels.Average(r => r.Average()):F2})");
-        plots.Digits(generated, columns: 8);
+        var generated = digitFlow.Sample(24, seed: 5).GetColumn<float[]>("Features").Select(r => r.Select(v => v * 17 - 0.5f).ToArray()).ToArray();
+        Console.WriteLine($"  flow.Sample: 24 generated digits (best epoch {digitFlow.TrainingReport!.BestEpoch} of {digitFlow.TrainingReport.History.Count}), " +
+            $"mean pixel {generated.Average(r => r.Average()):F2} (training images {digitsTrain.Pixels.Average(r => r.Average()):F2}); " +
+            "digits.png shows 16 training digits above them");
+        plots.Digits([.. digitsTrain.Pixels.Take(16)], generated, columns: 8);
     }
 
     /// <summary>The flow's density exp(log p) on a size × size grid over [−extent, extent]², row 0 at the top.</summary>
