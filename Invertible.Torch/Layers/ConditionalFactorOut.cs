@@ -75,11 +75,20 @@ public sealed class ConditionalFactorOut : nn.Module<Tensor, (Tensor Output, Ten
         return new InverseResult(ClosedFormLayer.Invert(this, output), []);
     }
 
-    T IClosedFormLayer.Forward<T>(ITensorAlgebra<T> ops, T input)
+    T IClosedFormLayer.Forward<T>(ITensorAlgebra<T> ops, T input) => Standardise(ops, input).Output;
+
+    // One convolution of the kept channels serves the output and the log-determinant.
+    (T Output, T? RowLogDet) IClosedFormLayer.ForwardWithRowLogDet<T>(ITensorAlgebra<T> ops, T input, bool logDet) where T : class
+    {
+        var (output, logScale) = Standardise(ops, input);
+        return (output, logDet ? ops.Scale(ops.RowSum(logScale), -1) : null);
+    }
+
+    private (T Output, T LogScale) Standardise<T>(ITensorAlgebra<T> ops, T input)
     {
         var (kept, factoredOut) = Split(ops, input);
         var (mean, logScale) = Conditional(ops, kept);
-        return ops.ConcatColumns(kept, ops.Mul(ops.Sub(factoredOut, mean), ops.Exp(ops.Scale(logScale, -1))));
+        return (ops.ConcatColumns(kept, ops.Mul(ops.Sub(factoredOut, mean), ops.Exp(ops.Scale(logScale, -1)))), logScale);
     }
 
     T IClosedFormLayer.Inverse<T>(ITensorAlgebra<T> ops, T output)
@@ -89,8 +98,7 @@ public sealed class ConditionalFactorOut : nn.Module<Tensor, (Tensor Output, Ten
         return ops.ConcatColumns(kept, ops.Add(ops.Mul(standardised, ops.Exp(logScale)), mean));
     }
 
-    T? IClosedFormLayer.RowLogDet<T>(ITensorAlgebra<T> ops, T input) where T : class
-        => ops.Scale(ops.RowSum(Conditional(ops, Split(ops, input).Kept).LogScale), -1);
+    T? IClosedFormLayer.RowLogDet<T>(ITensorAlgebra<T> ops, T input) where T : class => ((IClosedFormLayer)this).ForwardWithRowLogDet(ops, input, logDet: true).RowLogDet;
 
     /// <summary>The weights contribute nothing beyond the rows' part.</summary>
     Tensor IClosedFormLayer.ConstantLogDet() => zeros([], dtype: kernel.dtype);

@@ -21,6 +21,11 @@ internal interface IClosedFormLayer : IInvertibleLayer
     /// weights alone.</summary>
     T? RowLogDet<T>(ITensorAlgebra<T> ops, T input) where T : class => null;
 
+    /// <summary>y = F(x) and, when <paramref name="logDet"/>, the row part of log|det|: what evaluation and export call. A
+    /// layer whose two share work (a convolution of the input) overrides it to do that work once.</summary>
+    (T Output, T? RowLogDet) ForwardWithRowLogDet<T>(ITensorAlgebra<T> ops, T input, bool logDet) where T : class
+        => (Forward(ops, input), logDet ? RowLogDet(ops, input) : null);
+
     /// <summary>The part of log|det ∂y/∂x| that depends on the weights alone: a scalar, differentiable in them (exported
     /// as one constant, folded with the other layers' in float64).</summary>
     Tensor ConstantLogDet();
@@ -34,7 +39,8 @@ internal static class ClosedFormLayer
     {
         var ops = new TensorAlgebra(input);
         var constant = layer.ConstantLogDet().expand(input.shape[0]);
-        return (layer.Forward(ops, input), layer.RowLogDet(ops, input) is { } row ? row.Add(constant) : constant);
+        var (output, row) = layer.ForwardWithRowLogDet(ops, input, logDet: true);
+        return (output, row is not null ? row.Add(constant) : constant);
     }
 
     /// <summary>x = F⁻¹(y).</summary>

@@ -9,7 +9,8 @@ internal sealed class ClosedFormLayerEmitter(IClosedFormLayer layer, OnnxGraphBu
     public ForwardEmission EmitForward(OnnxGraphBuilder g, string x, bool logDet)
     {
         var ops = new OnnxAlgebra(g, top, stem + "_");
-        return new ForwardEmission(layer.Forward(ops, x), logDet ? layer.RowLogDet(ops, x) : null, logDet ? layer.ConstantLogDet().ReadDouble() : 0);
+        var (output, row) = layer.ForwardWithRowLogDet(ops, x, logDet);
+        return new ForwardEmission(output, row, logDet ? layer.ConstantLogDet().ReadDouble() : 0);
     }
 
     public InverseEmission EmitInverse(OnnxGraphBuilder g, string y, LoopSettings loop) => new(layer.Inverse(new OnnxAlgebra(g, top, stem + "_"), y));
