@@ -13,6 +13,8 @@ namespace Invertible.Tests.Lipschitz;
 public sealed class SpectralNormConv2dTests
 {
     private static readonly ImageShape Small = new(2, 5, 4);
+    // Too large for the layer's own dense SVD (rows · columns · min > 2²⁸), so evaluation mode converges by the power iteration.
+    private static readonly ImageShape Medium = new(8, 12, 12);
 
     /// <summary>The dense matrix of the layer's map on flat rows (bias excluded): column j is the image of the j-th unit vector.</summary>
     private static Tensor Dense(SpectralNormConv2d conv, Tensor kernel)
@@ -22,22 +24,24 @@ public sealed class SpectralNormConv2dTests
         return conv.Apply(basis, [kernel]).t();
     }
 
-    private static SpectralNormConv2d Conv(int outChannels, double coefficient, int seed, int powerIterations = 1, double scale = 3)
+    private static SpectralNormConv2d Conv(int outChannels, double coefficient, int seed, int powerIterations = 1, double scale = 3, ImageShape? input = null)
     {
-        var conv = new SpectralNormConv2d(Small, outChannels, 3, coefficient, powerIterations, dtype: ScalarType.Float64, generator: new Generator((ulong)seed));
+        var conv = new SpectralNormConv2d(input ?? Small, outChannels, 3, coefficient, powerIterations, dtype: ScalarType.Float64, generator: new Generator((ulong)seed));
         // A new kernel with σ(K) well above c (the normalisation is active) whose singular vectors are not the stored ones.
         using (no_grad())
             conv.Weight.copy_(randn(conv.Weight.shape, dtype: ScalarType.Float64, generator: new Generator((ulong)seed + 100)).mul(scale / 3));
         return conv;
     }
 
+    /// <summary>Small operators converge by their own dense SVD, the medium one by the power iteration.</summary>
     [TestMethod]
-    [DataRow(3, 0.9, 1)]
-    [DataRow(2, 0.5, 2)]
-    [DataRow(5, 0.97, 3)]
-    public void EvaluationMode_OperatorNorm_IsTheCoefficient_ByExactSvd(int outChannels, double coefficient, int seed)
+    [DataRow(3, 0.9, 1, false)]
+    [DataRow(2, 0.5, 2, false)]
+    [DataRow(5, 0.97, 3, false)]
+    [DataRow(8, 0.9, 4, true)]
+    public void EvaluationMode_OperatorNorm_IsTheCoefficient_ByExactSvd(int outChannels, double coefficient, int seed, bool medium)
     {
-        var conv = Conv(outChannels, coefficient, seed);
+        var conv = Conv(outChannels, coefficient, seed, input: medium ? Medium : Small);
         var rawNorm = linalg.svdvals(Dense(conv, conv.Weight.detach())).max().ToDouble();
         Check.Less(1.5 * coefficient, rawNorm, "σ(K) before normalisation, so that the bound is active");
         // The reshaped kernel matrix [out, in·k²] has a different norm: normalising it instead would miss the bound.
@@ -47,8 +51,11 @@ public sealed class SpectralNormConv2dTests
         conv.eval();
         var effective = conv.EffectiveParameters().First();
         var exact = linalg.svdvals(Dense(conv, effective)).max().ToDouble();
-        Check.Close(exact, coefficient, 1e-6, "operator norm of the effective convolution (exact SVD)");
-        Check.Close(conv.LipschitzBound(), exact, 1e-6, "LipschitzBound vs the exact SVD");
+        // A power iteration stops on its residual; where the top singular values cluster, as a convolution's on a larger
+        // image do, a vector mixing the top two meets the rule with σ̂ up to their gap (here a few 1e-6) below σ.
+        var tolerance = medium ? 1e-5 : 1e-6;
+        Check.Close(exact, coefficient, tolerance, "operator norm of the effective convolution (exact SVD)");
+        Check.Close(conv.LipschitzBound(), exact, tolerance, "LipschitzBound vs the exact SVD");
     }
 
     [TestMethod]
