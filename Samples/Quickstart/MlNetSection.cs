@@ -99,11 +99,17 @@ internal static class MlNetSection
         var digitOptions = new InvertibleResNetOptions { Epochs = size.DigitFlowEpochs, Image = new ImageShape(1, 8, 8) };
         var digitFlow = ProgressBar.Fit($"fitting a convolutional flow to the digits as 1×8×8 images ({digitOptions.Epochs} epochs at most)", digitOptions.Epochs,
             callback => digitOptions.ProgressCallback = callback, () => context.Transforms.InvertibleResNet(digitOptions).Fit(pixels));
-        var generated = digitFlow.Sample(24, seed: 5).GetColumn<float[]>("Features").Select(r => r.Select(v => v * 17 - 0.5f).ToArray()).ToArray();
-        Console.WriteLine($"  flow.Sample: 24 generated digits (best epoch {digitFlow.TrainingReport!.BestEpoch} of {digitFlow.TrainingReport.History.Count}), " +
-            $"mean pixel {generated.Average(r => r.Average()):F2} (training images {digitsTrain.Pixels.Average(r => r.Average()):F2}); " +
-            "digits.png shows 16 training digits above them");
-        plots.Digits([.. digitsTrain.Pixels.Take(16)], generated, columns: 8);
+        // Level k was dequantised into [k, k + 1) / 17: floor(17 x) is the level a sample stands for.
+        var generated = digitFlow.Sample(240, seed: 5).GetColumn<float[]>("Features").Select(r => r.Select(v => Math.Clamp(MathF.Floor(v * 17), 0, 16)).ToArray()).ToArray();
+        // How readable the samples are, measured: the share that ML.NET's linear classifier above reads with at least 90 %
+        // confidence (the equilibrium network is confident on noise too: 41 % of the samples of a flow trained 1 epoch).
+        double Readable(IEnumerable<float[]> images)
+            => baseline.Transform(context.Data.LoadFromEnumerable(images.Select(p => new Digit { Features = [.. p.Select(v => v / 16)], Label = "0" })))
+                .GetColumn<float[]>("Score").Average(score => score.Max() >= 0.9f ? 1.0 : 0.0);
+        Console.WriteLine($"  flow.Sample: {generated.Length} generated digits (best epoch {digitFlow.TrainingReport!.BestEpoch} of {digitFlow.TrainingReport.History.Count}); " +
+            $"LbfgsMaximumEntropy reads {Readable(generated):P0} of them with ≥ 90 % confidence, {Readable(digitsTest.Pixels):P0} of the test digits; " +
+            "digits.png shows 24 below 16 training digits");
+        plots.Digits([.. digitsTrain.Pixels.Take(16)], generated[..24], columns: 8);
     }
 
     /// <summary>The flow's density exp(log p) on a size × size grid over [−extent, extent]², row 0 at the top.</summary>

@@ -31,6 +31,9 @@ public sealed partial class QuickstartTests
             Check.AtMost(Number(onnx, 1), 1e-4, "exported forward graph in ONNX Runtime");
             Check.AtMost(Number(onnx, 2), 1e-4, "exported inverse graph in ONNX Runtime");
             Check.Less(0.5, Number(Match(output, AccuracyLine()), 1) / 100, "digits accuracy after the reduced fit");
+            var readable = Match(output, ReadableLine());
+            Check.Less(0.3, Number(readable, 2) / 100, "share of the test digits the linear classifier reads with ≥ 90 % confidence");
+            Check.Less(Number(readable, 1), Number(readable, 2), "samples of a flow trained 1 epoch read less surely than real digits");
 
             var listed = output[(output.IndexOf("Plots (", StringComparison.Ordinal))..].Split('\n').Select(l => l.Trim()).Where(l => l.EndsWith(".png", StringComparison.Ordinal)).ToList();
             CollectionAssert.AreEquivalent(new[] { "samples.png", "latent.png", "density.png", "digits.png" }, listed, "the last lines list the plots");
@@ -65,6 +68,9 @@ public sealed partial class QuickstartTests
     private static double Number(System.Text.RegularExpressions.Match match, int group) => double.Parse(match.Groups[group].Value, CultureInfo.InvariantCulture);
 
     private const string Value = @"(-?[0-9.]+(?:e[+-][0-9]+)?)";
+
+    [GeneratedRegex($@"LbfgsMaximumEntropy reads {Value} % of them with ≥ 90 % confidence, {Value} % of the test digits")]
+    private static partial Regex ReadableLine();
 
     [GeneratedRegex($@"test NLL {Value} nats per row; exact NLL of the generating mixture {Value}; full-covariance Gaussian {Value}")]
     private static partial Regex NllLine();
