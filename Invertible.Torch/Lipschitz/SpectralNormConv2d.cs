@@ -168,7 +168,7 @@ public sealed class SpectralNormConv2d : nn.Module<Tensor, Tensor>, IFunctionalL
 
     // The SVD of an m × n matrix costs about m·n·min(m, n); below this it takes milliseconds, where the power iteration
     // on the same small operator takes hundreds of iterations of per-call overhead (measured: 24 convolutions of an
-    // 8×8-digit flow, 20–900 iterations each, ≈ 1 s per switch to evaluation mode).
+    // 8×8-digit flow, 20–900 iterations each, 0.2–0.7 s per switch to evaluation mode).
     private const double DenseSvdMaxCost = 1 << 28;
 
     private (Tensor U, Tensor V, bool Converged) TopSingularPair(Tensor kernel, Tensor start, SpectralNormOptions options)
