@@ -91,7 +91,7 @@ public sealed class InvertibleResNetFlow : nn.Module<Tensor, (Tensor Latent, Ten
             {
                 if (options.ConditionalFactorOut)
                     Add(new ConditionalFactorOut(shape, options.DType));
-                shape = shape with { Channels = shape.Channels - shape.Channels / 2 };
+                shape = ConditionalFactorOut.KeptChannels(shape);
             }
             var squeeze = new SpaceToDepth(shape);
             Add(squeeze);

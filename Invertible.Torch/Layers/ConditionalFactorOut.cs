@@ -32,7 +32,7 @@ public sealed class ConditionalFactorOut : nn.Module<Tensor, (Tensor Output, Ten
         if (image.Channels < 2)
             throw new ArgumentException($"Factoring out channels needs at least 2 channels, got {image}.", nameof(image));
         Image = image;
-        Kept = image with { Channels = image.Channels - image.Channels / 2 };
+        Kept = KeptChannels(image);
         FactoredOut = image with { Channels = image.Channels / 2 };
         geometry = new ConvolutionGeometry(Kept, FactoredOut with { Channels = 2 * FactoredOut.Channels }, Padding: 1);
         kernel = new Parameter(zeros([2 * FactoredOut.Channels, Kept.Channels, 3, 3], dtype: dtype));
@@ -42,6 +42,9 @@ public sealed class ConditionalFactorOut : nn.Module<Tensor, (Tensor Output, Ten
 
     /// <summary>The images' shape.</summary>
     public ImageShape Image { get; }
+
+    /// <summary>The leading ⌈C/2⌉ channels a multi-scale flow keeps where it factors out the rest.</summary>
+    internal static ImageShape KeptChannels(ImageShape image) => image with { Channels = image.Channels - image.Channels / 2 };
 
     /// <summary>The leading channels, which condition the others.</summary>
     public ImageShape Kept { get; }
@@ -97,8 +100,6 @@ public sealed class ConditionalFactorOut : nn.Module<Tensor, (Tensor Output, Ten
         var (mean, logScale) = Conditional(ops, kept);
         return ops.ConcatColumns(kept, ops.Add(ops.Mul(standardised, ops.Exp(logScale)), mean));
     }
-
-    T? IClosedFormLayer.RowLogDet<T>(ITensorAlgebra<T> ops, T input) where T : class => ((IClosedFormLayer)this).ForwardWithRowLogDet(ops, input, logDet: true).RowLogDet;
 
     /// <summary>The weights contribute nothing beyond the rows' part.</summary>
     Tensor IClosedFormLayer.ConstantLogDet() => zeros([], dtype: kernel.dtype);

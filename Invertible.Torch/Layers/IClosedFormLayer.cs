@@ -17,14 +17,11 @@ internal interface IClosedFormLayer : IInvertibleLayer
     /// <summary>x = F⁻¹(y).</summary>
     T Inverse<T>(ITensorAlgebra<T> ops, T output) where T : class;
 
-    /// <summary>The part of log|det ∂y/∂x| that varies with the row ([rows]), or null when the determinant depends on the
-    /// weights alone.</summary>
-    T? RowLogDet<T>(ITensorAlgebra<T> ops, T input) where T : class => null;
-
-    /// <summary>y = F(x) and, when <paramref name="logDet"/>, the row part of log|det|: what evaluation and export call. A
-    /// layer whose two share work (a convolution of the input) overrides it to do that work once.</summary>
+    /// <summary>y = F(x) and, when <paramref name="logDet"/>, the part of log|det ∂y/∂x| that varies with the row ([rows]):
+    /// what evaluation and export call. The default is for layers whose determinant depends on the weights alone (null);
+    /// a layer with a row part overrides it, computing what y and the row part share once.</summary>
     (T Output, T? RowLogDet) ForwardWithRowLogDet<T>(ITensorAlgebra<T> ops, T input, bool logDet) where T : class
-        => (Forward(ops, input), logDet ? RowLogDet(ops, input) : null);
+        => (Forward(ops, input), null);
 
     /// <summary>The part of log|det ∂y/∂x| that depends on the weights alone: a scalar, differentiable in them (exported
     /// as one constant, folded with the other layers' in float64).</summary>

@@ -59,23 +59,19 @@ public sealed class Logit : nn.Module<Tensor, (Tensor Output, Tensor LogDet)>, I
 
     private T Squeezed<T>(ITensorAlgebra<T> ops, T x) => ops.Add(ops.Scale(x, 1 - 2 * Alpha), ops.Constant(Alpha));
 
-    /// <summary>y = log s − log(1 − s).</summary>
-    T IClosedFormLayer.Forward<T>(ITensorAlgebra<T> ops, T input)
+    T IClosedFormLayer.Forward<T>(ITensorAlgebra<T> ops, T input) => ((IClosedFormLayer)this).ForwardWithRowLogDet(ops, input, logDet: false).Output;
+
+    /// <summary>y = log s − log(1 − s); the row part of log|det| is −Σ [log s + log(1 − s)].</summary>
+    (T Output, T? RowLogDet) IClosedFormLayer.ForwardWithRowLogDet<T>(ITensorAlgebra<T> ops, T input, bool logDet) where T : class
     {
         var s = Squeezed(ops, input);
-        return ops.Sub(ops.Log(s), ops.Log(ops.Sub(ops.Constant(1), s)));
+        var (logS, logComplement) = (ops.Log(s), ops.Log(ops.Sub(ops.Constant(1), s)));
+        return (ops.Sub(logS, logComplement), logDet ? ops.Scale(ops.RowSum(ops.Add(logS, logComplement)), -1) : null);
     }
 
     /// <summary>x = (σ(y) − α) / (1 − 2α).</summary>
     T IClosedFormLayer.Inverse<T>(ITensorAlgebra<T> ops, T output)
         => ops.Scale(ops.Sub(ops.Sigmoid(output), ops.Constant(Alpha)), 1 / (1 - 2 * Alpha));
-
-    /// <summary>−Σ [log s + log(1 − s)] per row.</summary>
-    T? IClosedFormLayer.RowLogDet<T>(ITensorAlgebra<T> ops, T input) where T : class
-    {
-        var s = Squeezed(ops, input);
-        return ops.Scale(ops.RowSum(ops.Add(ops.Log(s), ops.Log(ops.Sub(ops.Constant(1), s)))), -1);
-    }
 
     /// <summary>d · log(1 − 2α).</summary>
     Tensor IClosedFormLayer.ConstantLogDet() => tensor(Features * Math.Log(1 - 2 * Alpha));
